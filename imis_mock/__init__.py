@@ -1,0 +1,99 @@
+"""The imis-mock application factory."""
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from imis_mock import config as default_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create the app: defaults, then instance/config.py, then FLASK_* variables, then tests."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("IMIS_INSTANCE_PATH") or str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_object(default_config)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env()
+    if test_config:
+        app.config.from_mapping(test_config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    register_defaults(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errors(app)
+    register_cli(app)
+    return app
+
+
+def register_defaults(app: Flask) -> None:
+    from imis_mock.database import default_sqlite_uri
+
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = default_sqlite_uri(app.instance_path)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = load_or_create_secret_key(Path(app.instance_path))
+    if app.config.get("PREFERRED_URL_SCHEME") == "https":
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+
+
+def load_or_create_secret_key(instance: Path) -> str:
+    """Return the key kept in instance/secret_key, creating it once (all workers share it)."""
+    path = instance / "secret_key"
+    if not path.exists():
+        # Write a temporary file, then link it into place: the link fails if another worker won
+        # the race, and nobody ever reads a half-written key.
+        tmp = instance / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        tmp.write_text(secrets.token_hex(32))
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
+
+
+def register_extensions(app: Flask) -> None:
+    from imis_mock import (
+        database,  # noqa: F401  (installs the SQLite engine listeners)
+        security,
+    )
+    from imis_mock.auth import init_login
+    from imis_mock.extensions import csrf, db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    init_login(app)
+    security.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from imis_mock.member import bp as member_bp
+    from imis_mock.staff import bp as staff_bp
+
+    app.register_blueprint(member_bp)
+    app.register_blueprint(staff_bp, url_prefix="/staff")
+
+
+def register_errors(app: Flask) -> None:
+    from imis_mock.errors import init_app
+
+    init_app(app)
+
+
+def register_cli(app: Flask) -> None:
+    from imis_mock.cli import init_app
+
+    init_app(app)

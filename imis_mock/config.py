@@ -1,0 +1,33 @@
+"""Default settings, safe for development. Override in instance/config.py or FLASK_* vars."""
+
+from datetime import timedelta
+
+# SQLALCHEMY_DATABASE_URI is filled in by the factory when unset: an SQLite file in instance/.
+SQLALCHEMY_DATABASE_URI: str | None = None
+SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+
+# Sessions and cookies. The factory switches SESSION_COOKIE_SECURE on when PREFERRED_URL_SCHEME
+# is https; the mock is mostly run over plain http on loopback.
+SESSION_COOKIE_NAME = "imis_session"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = False
+REMEMBER_COOKIE_NAME = "imis_remember"
+REMEMBER_COOKIE_HTTPONLY = True
+REMEMBER_COOKIE_SAMESITE = "Lax"
+REMEMBER_COOKIE_DURATION = timedelta(days=14)
+PERMANENT_SESSION_LIFETIME = timedelta(days=14)
+# iMIS 2017's web.config sets a 120-minute session timeout; a signed-in session idle longer ends.
+SESSION_IDLE_MINUTES = 120
+
+# Request bodies larger than this are refused with 413 (forms and /token are tiny).
+MAX_CONTENT_LENGTH = 64 * 1024
+
+# Flask-WTF: CSRF tokens last as long as the session, so a form left open does not fail.
+WTF_CSRF_TIME_LIMIT = None
+
+# werkzeug's password hashing method (the tests use a cheaper one to stay quick).
+PASSWORD_HASH_METHOD = "scrypt"
+
+# Where a member lands after signing in when there is no `next` and no site setting.
+MEMBER_HOME_ENDPOINT = "member.home"

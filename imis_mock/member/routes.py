@@ -1,0 +1,57 @@
+"""Member site views: home, Sign In, Sign Out, My account."""
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from imis_mock.auth import sign_in as start_signed_in_session
+from imis_mock.auth import sign_out as end_signed_in_session
+from imis_mock.forms import ConfirmForm, SignInForm
+from imis_mock.member import bp
+from imis_mock.security import is_safe_next
+from imis_mock.services import accounts, audit
+
+SIGN_IN_FAILED = "The username or password you entered is incorrect."
+
+
+def requested_next() -> str | None:
+    """Return the `next` (or iMIS's `returnurl`) target if it stays on this site."""
+    target = request.args.get("next") or request.args.get("returnurl")
+    return target if is_safe_next(target) else None
+
+
+def landing_url() -> str:
+    """Where a member goes after signing in when no `next` was asked for."""
+    return url_for(current_app.config["MEMBER_HOME_ENDPOINT"])
+
+
+@bp.get("/")
+def home():
+    return render_template("member/home.html")
+
+
+@bp.route("/SignIn", methods=["GET", "POST"])
+def sign_in():
+    form = SignInForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.username.data, form.password.data)
+        if user is not None:
+            start_signed_in_session(user, site="member", remember=form.remember.data)
+            return redirect(requested_next() or landing_url(), code=303)
+        audit.record("member.sign_in", "failure", username=form.username.data or "", commit=True)
+        form.form_errors.append(SIGN_IN_FAILED)
+    return render_template("member/sign_in.html", form=form)
+
+
+@bp.post("/SignOut")
+def sign_out():
+    form = ConfirmForm()
+    if form.validate_on_submit() and current_user.is_authenticated:
+        end_signed_in_session(current_user)
+        flash("You have signed out.", "success")
+    return redirect(url_for("member.home"), code=303)
+
+
+@bp.get("/MyAccount")
+@login_required
+def my_account():
+    return render_template("member/my_account.html", contact=current_user.contact)

@@ -1,0 +1,18 @@
+"""All models, imported here so that Alembic and the app see every table."""
+
+from imis_mock.models.audit import AuditEvent
+from imis_mock.models.contacts import GUEST_USERNAME, Contact, User, UserSession
+from imis_mock.models.oauth import AccessToken, ClientApplication, RefreshToken
+from imis_mock.models.settings import AppSetting
+
+__all__ = [
+    "GUEST_USERNAME",
+    "AccessToken",
+    "AppSetting",
+    "AuditEvent",
+    "ClientApplication",
+    "Contact",
+    "RefreshToken",
+    "User",
+    "UserSession",
+]

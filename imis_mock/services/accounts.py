@@ -1,0 +1,220 @@
+"""Contacts, user accounts, password checks and signed-in sessions.
+
+The member Sign In page, the Staff sign-in page and (later) the password grant at /token all call
+authenticate(), so they share one rule for who may sign in.
+"""
+
+import hashlib
+import secrets
+import uuid
+from datetime import date, timedelta
+from functools import cache
+
+from flask import current_app
+from sqlalchemy import delete, func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from imis_mock.extensions import db
+from imis_mock.models import GUEST_USERNAME, Contact, User, UserSession
+from imis_mock.services import ServiceError, clock
+
+FIRST_IMIS_ID = 23000
+USERNAME_MAX = 60
+# Only a sign-in older than this is written back as "seen", so most requests stay read-only.
+TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+def username_key(username: str) -> str:
+    return username.strip().lower()
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+@cache
+def _dummy_hash(method: str) -> str:
+    return generate_password_hash(secrets.token_hex(16), method=method)
+
+
+def get_user(username: str) -> User | None:
+    """Return the user with this username, in any letter case."""
+    return db.session.scalar(select(User).where(User.username_key == username_key(username)))
+
+
+def authenticate(username: str, password: str, *, staff_only: bool = False) -> User | None:
+    """Return the user if the username and password are right and the account may sign in.
+
+    An unknown user costs the same password hash as a known one, so timing tells nothing.
+    """
+    user = get_user(username) if username else None
+    if user is None or user.password_hash is None:
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
+        return None
+    if not check_password_hash(user.password_hash, password):
+        return None
+    if user.is_disabled or user.is_guest or (staff_only and not user.is_staff):
+        return None
+    return user
+
+
+def next_imis_id() -> str:
+    """Return the next free iMIS-style numeric ID."""
+    ids = db.session.scalars(select(Contact.imis_id)).all()
+    numeric = [int(i) for i in ids if i.isdigit()]
+    return str(max(numeric, default=FIRST_IMIS_ID - 1) + 1)
+
+
+def validate_username(username: str) -> str:
+    username = username.strip()
+    if not username:
+        raise ServiceError("Enter a username.", "username")
+    if len(username) > USERNAME_MAX:
+        raise ServiceError(f"A username has at most {USERNAME_MAX} characters.", "username")
+    if any(not ch.isprintable() or ch.isspace() for ch in username):
+        raise ServiceError("A username cannot contain spaces or control characters.", "username")
+    if get_user(username) is not None:
+        raise ServiceError("That username is already taken.", "username")
+    return username
+
+
+def create_user(
+    username: str,
+    password: str,
+    *,
+    staff: bool,
+    first_name: str,
+    last_name: str,
+    email: str = "",
+    prefix: str = "",
+    informal_name: str = "",
+    phone: str = "",
+    organization: str = "",
+    title: str = "",
+    member_type: str | None = None,
+    imis_id: str | None = None,
+    address_line: str = "",
+    city: str = "",
+    region: str = "",
+    postal_code: str = "",
+    country_code: str = "",
+    join_date: date | None = None,
+) -> User:
+    """Create a contact and its user account. The caller commits."""
+    username = validate_username(username)
+    if not password:
+        raise ServiceError("Enter a password.", "password")
+    if not first_name.strip() or not last_name.strip():
+        raise ServiceError("Enter a first and last name.", "first_name")
+    if imis_id is not None and db.session.scalar(select(Contact).filter_by(imis_id=imis_id)):
+        raise ServiceError(f"iMIS ID {imis_id} is already used.", "imis_id")
+    contact = Contact(
+        imis_id=imis_id or next_imis_id(),
+        uniform_id=str(uuid.uuid4()),
+        prefix=prefix,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        informal_name=informal_name or first_name.strip(),
+        email=email.strip(),
+        phone=phone,
+        organization=organization,
+        title=title,
+        member_type=member_type or ("STAFF" if staff else "M"),
+        address_line=address_line,
+        city=city,
+        region=region,
+        postal_code=postal_code,
+        country_code=country_code,
+        join_date=join_date,
+    )
+    user = User(
+        username=username,
+        username_key=username_key(username),
+        password_hash=hash_password(password),
+        is_staff=staff,
+        contact=contact,
+    )
+    db.session.add_all([contact, user])
+    db.session.flush()
+    return user
+
+
+def ensure_guest() -> User:
+    """Return the built-in GUEST user, creating it if needed. The caller commits."""
+    guest = get_user(GUEST_USERNAME)
+    if guest is None:
+        guest = User(username=GUEST_USERNAME, username_key=username_key(GUEST_USERNAME))
+        guest.is_guest = True
+        db.session.add(guest)
+        db.session.flush()
+    return guest
+
+
+def count_people() -> int:
+    """Return how many non-GUEST accounts exist."""
+    return db.session.scalar(select(func.count(User.id)).where(User.is_guest.is_(False))) or 0
+
+
+# --- Signed-in sessions -------------------------------------------------------------------------
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def start_session(user: User, *, site: str, persistent: bool) -> str:
+    """Record a new signed-in session for the user and return its key (for the cookie)."""
+    key = secrets.token_urlsafe(32)
+    now = clock.now()
+    db.session.add(
+        UserSession(
+            key_hash=_key_hash(key),
+            user_id=user.id,
+            site=site,
+            persistent=persistent,
+            created_at=now,
+            last_seen_at=now,
+        )
+    )
+    user.last_sign_in_at = now
+    user.session_key = key
+    return key
+
+
+def load_session(key: str) -> User | None:
+    """Return the user of a live session key, ending it if it has been idle too long."""
+    record = db.session.scalar(select(UserSession).where(UserSession.key_hash == _key_hash(key)))
+    if record is None:
+        return None
+    now = clock.now()
+    idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+    lifetime = current_app.config["REMEMBER_COOKIE_DURATION"]
+    expired = (
+        now - record.created_at > lifetime
+        if record.persistent
+        else now - record.last_seen_at > idle
+    )
+    if expired:
+        db.session.delete(record)
+        db.session.commit()
+        return None
+    if now - record.last_seen_at > TOUCH_INTERVAL:
+        record.last_seen_at = now
+        db.session.commit()
+    user = record.user
+    if not user.is_active:
+        return None
+    user.session_key = key
+    return user
+
+
+def end_session(key: str | None) -> None:
+    """Forget a session key, so that every copy of its cookie stops working. Commits."""
+    if key:
+        db.session.execute(delete(UserSession).where(UserSession.key_hash == _key_hash(key)))
+        db.session.commit()
+
+
+def end_all_sessions(user: User) -> None:
+    """End every session of a user (used when an account is disabled). The caller commits."""
+    db.session.execute(delete(UserSession).where(UserSession.user_id == user.id))

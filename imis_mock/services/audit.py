@@ -1,0 +1,44 @@
+"""Write audit events. Callers pass masked values only; this module never sees a secret."""
+
+import json
+
+from flask import has_request_context, request
+
+from imis_mock.extensions import db
+from imis_mock.models import AuditEvent
+from imis_mock.services import clock
+
+
+def _clean(value: str, limit: int) -> str:
+    # CR/LF and other control characters are escaped so a username cannot forge a log line.
+    text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(value))
+    return text[:limit]
+
+
+def record(
+    action: str,
+    outcome: str,
+    *,
+    actor: str = "",
+    client_id: str = "",
+    username: str = "",
+    error_code: str = "",
+    detail: dict | None = None,
+    commit: bool = False,
+) -> AuditEvent:
+    """Add an audit event to the session (and commit it when asked)."""
+    event = AuditEvent(
+        at=clock.now(),
+        actor=_clean(actor, 60),
+        action=action,
+        outcome=outcome,
+        client_id=_clean(client_id, 50),
+        username=_clean(username, 60),
+        error_code=error_code,
+        ip=(request.remote_addr or "") if has_request_context() else "",
+        detail=json.dumps(detail, sort_keys=True, default=str) if detail else "",
+    )
+    db.session.add(event)
+    if commit:
+        db.session.commit()
+    return event

@@ -1,0 +1,45 @@
+"""The application's one clock. Every expiry goes through now(), never datetime.now().
+
+The clock is real UTC time plus an offset kept in the database (so every worker shares it).
+Tests and the QA console move the clock forward instead of sleeping.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+from flask import g, has_app_context
+from sqlalchemy import select
+
+from imis_mock.extensions import db
+from imis_mock.models import AppSetting
+
+OFFSET_KEY = "clock_offset_seconds"
+
+
+def offset() -> timedelta:
+    """Return how far the application clock is ahead of real time (cached per request)."""
+    if has_app_context() and "clock_offset" in g:
+        return g.clock_offset
+    value = db.session.scalar(select(AppSetting.value).where(AppSetting.key == OFFSET_KEY))
+    result = timedelta(seconds=float(value)) if value else timedelta(0)
+    if has_app_context():
+        g.clock_offset = result
+    return result
+
+
+def now() -> datetime:
+    """Return the application's current time, timezone-aware UTC."""
+    return datetime.now(UTC) + offset()
+
+
+def set_offset(delta: timedelta) -> None:
+    """Set the clock offset (zero is real time) and commit."""
+    setting = db.session.get(AppSetting, OFFSET_KEY) or AppSetting(key=OFFSET_KEY)
+    setting.value = str(delta.total_seconds())
+    db.session.add(setting)
+    db.session.commit()
+    g.pop("clock_offset", None)
+
+
+def advance(minutes: float) -> None:
+    """Move the application clock forward by a number of minutes."""
+    set_offset(offset() + timedelta(minutes=minutes))

@@ -1,0 +1,107 @@
+"""Demo data: one staff account and several members with iMIS-looking contacts.
+
+load() is idempotent: it creates only what is missing, so running it twice changes nothing.
+The passwords are for a local mock only and are listed in README.md.
+"""
+
+from datetime import date
+
+from imis_mock.services import accounts
+
+STAFF_PASSWORD = "Staff-Demo-2026"
+MEMBER_PASSWORD = "Member-Demo-2026"
+
+STAFF = {
+    "username": "MANAGER",
+    "imis_id": "23001",
+    "first_name": "Morgan",
+    "last_name": "Reyes",
+    "email": "manager@example.org",
+    "title": "Membership Manager",
+    "organization": "Example Association",
+}
+
+MEMBERS = [
+    {
+        "username": "jsmith",
+        "imis_id": "23179",
+        "prefix": "Ms.",
+        "first_name": "Jane",
+        "last_name": "Smith",
+        "email": "jsmith@example.org",
+        "phone": "(416) 555-0100",
+        "organization": "Versaton",
+        "title": "Analyst",
+        "address_line": "1 Main St",
+        "city": "Toronto",
+        "region": "ON",
+        "postal_code": "M5V 1A1",
+        "country_code": "CA",
+        "join_date": date(2000, 6, 18),
+    },
+    {
+        "username": "rjones",
+        "imis_id": "23180",
+        "prefix": "Dr.",
+        "first_name": "Robert",
+        "last_name": "Jones",
+        "informal_name": "Bob",
+        "email": "rjones@example.org",
+        "phone": "(312) 555-0142",
+        "organization": "Lakeside Clinic",
+        "title": "Physician",
+        "address_line": "200 W Adams St",
+        "city": "Chicago",
+        "region": "IL",
+        "postal_code": "60606",
+        "country_code": "US",
+        "join_date": date(2012, 3, 1),
+    },
+    {
+        "username": "apatel",
+        "imis_id": "23181",
+        "prefix": "Mrs.",
+        "first_name": "Anika",
+        "last_name": "Patel",
+        "email": "anika.patel@example.org",
+        "phone": "(604) 555-0175",
+        "organization": "Coastline Engineering",
+        "title": "Project Lead",
+        "address_line": "55 Water St",
+        "city": "Vancouver",
+        "region": "BC",
+        "postal_code": "V6B 1A1",
+        "country_code": "CA",
+        "join_date": date(2019, 9, 15),
+    },
+    {
+        "username": "mchen",
+        "imis_id": "23182",
+        "prefix": "Mr.",
+        "first_name": "Michael",
+        "last_name": "Chen",
+        "email": "mchen@example.org",
+        "phone": "(206) 555-0133",
+        "member_type": "NM",
+        "city": "Seattle",
+        "region": "WA",
+        "country_code": "US",
+    },
+]
+
+
+def load() -> int:
+    """Create the GUEST user and every missing demo account; return how many were created.
+
+    The caller commits.
+    """
+    accounts.ensure_guest()
+    created = 0
+    if accounts.get_user(STAFF["username"]) is None:
+        accounts.create_user(password=STAFF_PASSWORD, staff=True, **STAFF)
+        created += 1
+    for member in MEMBERS:
+        if accounts.get_user(member["username"]) is None:
+            accounts.create_user(password=MEMBER_PASSWORD, staff=False, **member)
+            created += 1
+    return created

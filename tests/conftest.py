@@ -1,0 +1,149 @@
+"""Fixtures: a migrated database per test (copied from one template), clients, a live server."""
+
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from werkzeug.serving import make_server
+
+from imis_mock import create_app
+from imis_mock.extensions import db
+from imis_mock.services import accounts, demo
+
+TEST_SECRET = "test-secret-key-not-for-production"
+MEMBER_PASSWORD = demo.MEMBER_PASSWORD
+STAFF_PASSWORD = demo.STAFF_PASSWORD
+
+
+def make_app(instance: Path, monkeypatch: pytest.MonkeyPatch, **overrides) -> Flask:
+    monkeypatch.setenv("IMIS_INSTANCE_PATH", str(instance))
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": TEST_SECRET,
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance}/imis.db",
+        "WTF_CSRF_ENABLED": False,
+        # A cheap hash keeps the suite quick; production uses scrypt.
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrate one database with the demo data; each test gets a copy of it."""
+    instance = tmp_path_factory.mktemp("template")
+    with pytest.MonkeyPatch.context() as mp:
+        app = make_app(instance, mp)
+        with app.app_context():
+            upgrade()
+            demo.load()
+            db.session.commit()
+            db.engine.dispose()
+    return instance / "imis.db"
+
+
+@pytest.fixture
+def instance(tmp_path: Path, template_db: Path) -> Path:
+    shutil.copy(template_db, tmp_path / "imis.db")
+    return tmp_path
+
+
+@pytest.fixture
+def app(instance: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    app = make_app(instance, monkeypatch)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def csrf_app(instance: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    """The app with CSRF protection switched on, as in production."""
+    app = make_app(instance, monkeypatch, WTF_CSRF_ENABLED=True)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+def sign_in(client: FlaskClient, username: str, password: str, *, site: str = "member", **extra):
+    """Post the sign-in form of the member site or the Staff site."""
+    url = "/staff/SignIn" if site == "staff" else "/SignIn"
+    data = {"username": username, "password": password, **extra}
+    return client.post(url, data=data)
+
+
+@pytest.fixture
+def member_client(client: FlaskClient) -> FlaskClient:
+    """A client signed in to the member site as the demo member jsmith."""
+    response = sign_in(client, "jsmith", MEMBER_PASSWORD)
+    assert response.status_code == 303
+    return client
+
+
+@pytest.fixture
+def staff_client(client: FlaskClient) -> FlaskClient:
+    """A client signed in to the Staff site as the demo staff user MANAGER."""
+    response = sign_in(client, "MANAGER", STAFF_PASSWORD, site="staff")
+    assert response.status_code == 303
+    return client
+
+
+def csrf_token_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+class LiveServer:
+    def __init__(self, app: Flask):
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "LiveServer":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[LiveServer]:
+    """The app served over real HTTP on 127.0.0.1 and a free port, in a thread."""
+    with LiveServer(app) as server:
+        yield server
+
+
+def create_member(app: Flask, username: str, **fields) -> None:
+    with app.app_context():
+        accounts.create_user(
+            username,
+            fields.pop("password", MEMBER_PASSWORD),
+            staff=fields.pop("staff", False),
+            first_name=fields.pop("first_name", "Test"),
+            last_name=fields.pop("last_name", "Member"),
+            **fields,
+        )
+        db.session.commit()

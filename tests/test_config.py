@@ -1,0 +1,60 @@
+"""Configuration layering, the generated secret key, and SQLite connection settings."""
+
+from pathlib import Path
+
+from sqlalchemy import text
+
+from imis_mock import create_app
+from imis_mock.extensions import db
+
+
+def test_layers_defaults_instance_env_test(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("IMIS_INSTANCE_PATH", str(tmp_path))
+    (tmp_path / "config.py").write_text(
+        "SESSION_IDLE_MINUTES = 45\nMAX_CONTENT_LENGTH = 1000\nPASSWORD_HASH_METHOD = 'x'\n"
+    )
+    monkeypatch.setenv("FLASK_MAX_CONTENT_LENGTH", "2000")
+    monkeypatch.setenv("FLASK_PASSWORD_HASH_METHOD", "from-env")
+    app = create_app({"PASSWORD_HASH_METHOD": "from-test"})
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True  # default
+    assert app.config["SESSION_IDLE_MINUTES"] == 45  # instance/config.py over the default
+    assert app.config["MAX_CONTENT_LENGTH"] == 2000  # FLASK_* over instance/config.py
+    assert app.config["PASSWORD_HASH_METHOD"] == "from-test"  # test mapping over everything
+
+
+def test_database_uri_from_environment(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("IMIS_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("FLASK_SQLALCHEMY_DATABASE_URI", f"sqlite:///{tmp_path}/other.db")
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("/other.db")
+
+
+def test_default_database_is_in_instance(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("IMIS_INSTANCE_PATH", str(tmp_path))
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/imis.db"
+
+
+def test_secret_key_generated_once_and_kept(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("IMIS_INSTANCE_PATH", str(tmp_path))
+    first = create_app().config["SECRET_KEY"]
+    second = create_app().config["SECRET_KEY"]
+    assert first == second
+    assert len(first) >= 64
+    assert (tmp_path / "secret_key").read_text().strip() == first
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_https_makes_cookies_secure(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("IMIS_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"PREFERRED_URL_SCHEME": "https"})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert create_app().config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_sqlite_connections_use_wal_and_busy_timeout(app):
+    with app.app_context():
+        with db.engine.connect() as conn:
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
