@@ -1,0 +1,58 @@
+"""The bearer check for the REST API, done by Authlib's ResourceProtector.
+
+Bent in one place: iMIS (ASP.NET Web API) answers a refused request with 401 and the body
+{"Message": "Authorization has been denied for this request."}, which real clients see, rather than
+Authlib's {"error": ...}. The WWW-Authenticate header stays RFC 6750's: `Bearer realm="iMIS"` when
+no token was sent, plus `error="invalid_token"` when a bad, expired or revoked one was.
+Only the Authorization header is read: a token in the query string is not accepted.
+"""
+
+from authlib.integrations.flask_oauth2 import ResourceProtector
+from authlib.oauth2.rfc6749 import MissingAuthorizationError, UnsupportedTokenTypeError
+from authlib.oauth2.rfc6750 import BearerTokenValidator
+from flask import abort, jsonify
+
+from imis_mock.models import AccessToken
+from imis_mock.services import tokens
+
+REALM = "iMIS"
+DENIED = {"Message": "Authorization has been denied for this request."}
+
+
+class AccessTokenValidator(BearerTokenValidator):
+    def authenticate_token(self, token_string: str) -> "ValidatedToken | None":
+        token = tokens.find_access_token(token_string.strip())
+        return ValidatedToken(token) if token is not None else None
+
+
+class ValidatedToken:
+    """Adapts an AccessToken row to what Authlib's validator asks of a token."""
+
+    def __init__(self, token: AccessToken):
+        self.token = token
+        self.user = token.user
+        self.client = token.client
+
+    def is_expired(self) -> bool:
+        return not tokens.access_token_is_usable(self.token)
+
+    def is_revoked(self) -> bool:
+        return self.token.revoked_at is not None
+
+    def get_scope(self) -> str:
+        return ""
+
+
+class ImisResourceProtector(ResourceProtector):
+    def raise_error_response(self, error):
+        challenge = f'Bearer realm="{REALM}"'
+        if not isinstance(error, MissingAuthorizationError | UnsupportedTokenTypeError):
+            challenge += ', error="invalid_token"'
+        response = jsonify(DENIED)
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = challenge
+        abort(response)
+
+
+require_bearer = ImisResourceProtector()
+require_bearer.register_token_validator(AccessTokenValidator(realm=REALM))
