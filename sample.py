@@ -1,0 +1,5 @@
+"""Entry point for the sample third-party app: `gunicorn sample:app` (make run starts it)."""
+
+from sample_app import create_app
+
+app = create_app()
