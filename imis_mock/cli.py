@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
 from imis_mock.extensions import db
-from imis_mock.services import ServiceError, accounts, demo
+from imis_mock.services import ServiceError, accounts, demo, qa
 
 
 @click.command("init-db")
@@ -74,6 +74,82 @@ def create_user_command(
     click.echo(f"Created {role} account {user.username} (iMIS ID {user.imis_id}).")
 
 
+def _client(client_id: str):
+    client = qa.client_by_id(client_id)
+    if client is None:
+        raise click.ClickException(f"No client application {client_id!r}.")
+    return client
+
+
+@click.command("issue-refresh-token")
+@click.option("--user", "username", required=True, help="The member's username.")
+@click.option("--client", "client_id", required=True, help="The Client ID.")
+@with_appcontext
+def issue_refresh_token_command(username: str, client_id: str) -> None:
+    """Mint a refresh token, as the Single Sign-On item would, and print it."""
+    try:
+        click.echo(qa.simulate_sso(username, _client(client_id), actor="cli"))
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
+
+
+@click.command("tokens")
+@click.argument("action", type=click.Choice(["expire", "revoke"]))
+@click.option("--user", "username", default="", help="Only this user's tokens.")
+@click.option("--client", "client_id", default="", help="Only this client's tokens.")
+@click.option("--kind", type=click.Choice(["refresh", "access", "all"]), default="all")
+@with_appcontext
+def tokens_command(action: str, username: str, client_id: str, kind: str) -> None:
+    """Expire or revoke active tokens (all of them, or a user's, or a client's)."""
+    try:
+        count = qa.change_tokens(
+            action, kind=kind, username=username, client_id=client_id, actor="cli"
+        )
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"{count} token(s) {'expired' if action == 'expire' else 'revoked'}.")
+
+
+@click.group("faults")
+def faults_group() -> None:
+    """Make /token misbehave for a client application (QA fault injection)."""
+
+
+@faults_group.command("set")
+@click.argument("client_id")
+@click.argument("mode", type=click.Choice(sorted(qa.FAULT_MODES)))
+@click.option("--delay", "delay_seconds", type=int, default=0, help="Seconds, for mode delay.")
+@click.option(
+    "--count", type=int, default=None, help="For the next N requests (default: until cleared)."
+)
+@with_appcontext
+def faults_set_command(client_id: str, mode: str, delay_seconds: int, count: int | None) -> None:
+    """Arm a fault for CLIENT_ID's /token requests."""
+    try:
+        qa.set_fault(
+            _client(client_id), mode, delay_seconds=delay_seconds, count=count, actor="cli"
+        )
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Fault {mode} armed for {client_id}.")
+
+
+@faults_group.command("clear")
+@click.argument("client_id")
+@with_appcontext
+def faults_clear_command(client_id: str) -> None:
+    """Turn off CLIENT_ID's fault."""
+    qa.clear_fault(_client(client_id), actor="cli")
+    click.echo(f"Fault cleared for {client_id}.")
+
+
 def init_app(app: Flask) -> None:
-    for command in (init_db_command, load_demo_command, create_user_command):
+    for command in (
+        init_db_command,
+        load_demo_command,
+        create_user_command,
+        issue_refresh_token_command,
+        tokens_command,
+        faults_group,
+    ):
         app.cli.add_command(command)

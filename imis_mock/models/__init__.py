@@ -3,9 +3,12 @@
 from imis_mock.models.audit import AuditEvent
 from imis_mock.models.contacts import GUEST_USERNAME, Contact, User, UserSession
 from imis_mock.models.oauth import AccessToken, ClientApplication, RefreshToken
+from imis_mock.models.qa import FAULT_MODES, ClientFault
 from imis_mock.models.settings import AppSetting
 
 __all__ = [
+    "FAULT_MODES",
+    "ClientFault",
     "GUEST_USERNAME",
     "AccessToken",
     "AppSetting",

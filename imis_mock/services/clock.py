@@ -43,3 +43,8 @@ def set_offset(delta: timedelta) -> None:
 def advance(minutes: float) -> None:
     """Move the application clock forward by a number of minutes."""
     set_offset(offset() + timedelta(minutes=minutes))
+
+
+def reset() -> None:
+    """Put the application clock back to real time."""
+    set_offset(timedelta(0))

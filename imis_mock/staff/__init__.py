@@ -20,4 +20,7 @@ def require_staff():
     return None
 
 
+from imis_mock.qa import bp as qa_bp  # noqa: E402
 from imis_mock.staff import routes  # noqa: E402,F401
+
+bp.register_blueprint(qa_bp, url_prefix="/QA")
