@@ -31,3 +31,8 @@ PASSWORD_HASH_METHOD = "scrypt"
 
 # Where a member lands after signing in when there is no `next` and no site setting.
 MEMBER_HOME_ENDPOINT = "member.home"
+
+# Sign-in throttling (member and staff sign-in pages, the password grant), shared by all workers.
+THROTTLE_MAX_FAILURES = 5
+THROTTLE_WINDOW_MINUTES = 15
+THROTTLE_LOCKOUT_MINUTES = 15

@@ -5,6 +5,7 @@ from imis_mock.models.contacts import GUEST_USERNAME, Contact, User, UserSession
 from imis_mock.models.oauth import AccessToken, ClientApplication, RefreshToken
 from imis_mock.models.qa import FAULT_MODES, ClientFault
 from imis_mock.models.settings import AppSetting
+from imis_mock.models.throttle import SignInThrottle
 
 __all__ = [
     "FAULT_MODES",
@@ -16,6 +17,7 @@ __all__ = [
     "ClientApplication",
     "Contact",
     "RefreshToken",
+    "SignInThrottle",
     "User",
     "UserSession",
 ]

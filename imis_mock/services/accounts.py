@@ -16,7 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from imis_mock.extensions import db
 from imis_mock.models import GUEST_USERNAME, Contact, User, UserSession
-from imis_mock.services import ServiceError, clock
+from imis_mock.services import ServiceError, clock, throttle
 
 FIRST_IMIS_ID = 23000
 USERNAME_MAX = 60
@@ -45,14 +45,22 @@ def get_user(username: str) -> User | None:
 def authenticate(username: str, password: str, *, staff_only: bool = False) -> User | None:
     """Return the user if the username and password are right and the account may sign in.
 
-    An unknown user costs the same password hash as a known one, so timing tells nothing.
+    A throttled username is refused before any hashing. An unknown user costs the same password
+    hash as a known one, so timing tells nothing. Failures are counted (services.throttle).
     """
+    key = username_key(username)
+    if throttle.is_locked(key):
+        return None
     user = get_user(username) if username else None
     if user is None or user.password_hash is None:
         check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
+        user = None
+    elif not check_password_hash(user.password_hash, password):
+        user = None
+    if user is None:
+        throttle.record_failure(key)
         return None
-    if not check_password_hash(user.password_hash, password):
-        return None
+    throttle.clear(key)
     if user.is_disabled or user.is_guest or (staff_only and not user.is_staff):
         return None
     return user
