@@ -2,6 +2,7 @@
 VENV ?= .venv
 PYTHON ?= python3
 PORT ?= 5000
+SAMPLE_PORT ?= 5001
 WORKERS ?= 2
 FLASK = $(VENV)/bin/flask --app app
 
@@ -18,10 +19,15 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(VENV)/bin/python
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@ $(VENV)/.run-deps
 
-## run: upgrade the database, load the demo data if it is new, serve on http://127.0.0.1:$(PORT)
+## run: upgrade the database, load the demo data if it is new, serve the mock on
+## http://127.0.0.1:$(PORT) and the sample third-party app on http://localhost:$(SAMPLE_PORT)
 run: $(VENV)/.run-deps
 	$(FLASK) init-db
 	$(FLASK) load-demo --if-empty
+	@echo "Mock iMIS: http://127.0.0.1:$(PORT)/   Sample app: http://localhost:$(SAMPLE_PORT)/"
+	PORT=$(SAMPLE_PORT) WEB_CONCURRENCY=1 SAMPLE_IMIS_URL=http://127.0.0.1:$(PORT) \
+	  $(VENV)/bin/gunicorn -c gunicorn.conf.py sample:app & sample=$$!; \
+	trap 'kill $$sample 2>/dev/null' EXIT INT TERM; \
 	PORT=$(PORT) WEB_CONCURRENCY=$(WORKERS) $(VENV)/bin/gunicorn -c gunicorn.conf.py app:app
 
 ## test: lint, check formatting, run the whole suite

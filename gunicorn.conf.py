@@ -13,3 +13,6 @@ errorlog = "-"
 # The query string is left out of the access log: nothing secret belongs there, but it is not
 # worth the risk of logging a token someone pasted into a URL.
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
+# gunicorn's control socket defaults to one path per user, which two servers (the mock and the
+# sample app, or parallel test servers) would fight over; nothing here uses it.
+control_socket_disable = True
