@@ -52,7 +52,10 @@ class EditClientApplicationForm(ClientApplicationForm):
         self.saved_client = client
 
     def validate_client_id(self, field: Field) -> None:
+        # Without a posted value, WTForms would keep the saved one: a browser always posts the
+        # read-only input, so its absence means a hand-made POST, and it is refused too.
+        posted = field.data if field.raw_data else None
         try:
-            clients.check_client_id_unchanged(self.saved_client, field.data)
+            clients.check_client_id_unchanged(self.saved_client, posted)
         except ServiceError as error:
             raise ValidationError(error.message) from None
