@@ -249,6 +249,8 @@ MORE_BAD_VALUES = [
     (clients.clean_redirect_url, "https://app.example.com:99999/", clients.URL_MESSAGE),
     (clients.clean_redirect_url, "https://app.example.com:port/", clients.URL_MESSAGE),
     (clients.clean_redirect_url, "http://[::1/sso", clients.URL_MESSAGE),
+    (clients.clean_redirect_url, "http://[:::::]/sso", clients.URL_MESSAGE),
+    (clients.clean_redirect_url, "http://[::1]x/sso", clients.URL_MESSAGE),
     (clients.clean_redirect_url, "https://-bad-.example/", clients.URL_MESSAGE),
     (clients.clean_redirect_url, "https://app.example.com/#", "cannot have a fragment"),
     (clients.clean_redirect_url, "https://app.example.com@evil.example/", "user name or"),

@@ -6,6 +6,7 @@ can show the message next to its field. The form calls the same clean_* function
 one copy of each rule. Secrets are stored only as the keyed hash from services.secrets.
 """
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,7 +34,6 @@ URL_MESSAGE = "Enter an absolute http or https URL, such as https://app.example.
 # Printable ASCII that RFC 3986 never allows unencoded in a URL ("#" has its own message).
 URL_FORBIDDEN = set('<>"`{}|\\^')
 HOSTNAME = re.compile(r"[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)*\.?")
-IPV6_LITERAL = re.compile(r"\[[0-9A-Fa-f:.]+\]")
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,14 @@ def clean_client_id(value: str | None) -> str:
     if any(not ch.isprintable() for ch in client_id):
         raise ServiceError("A Client ID cannot contain control characters.", "client_id")
     return client_id
+
+
+def check_client_id_unchanged(client: ClientApplication, posted: str | None) -> None:
+    """Refuse a Client ID that differs from the saved one (it cannot be edited after saving)."""
+    if (posted or "").strip() != client.client_id:
+        raise ServiceError(
+            "The Client ID cannot be changed after the client application is saved.", "client_id"
+        )
 
 
 def clean_secret(value: str | None) -> str:
@@ -121,9 +129,8 @@ def clean_redirect_url(value: str | None) -> str:
         parts = urlsplit(url)
     except ValueError:  # e.g. an unclosed IPv6 bracket
         raise ServiceError(URL_MESSAGE, field) from None
-    if parts.scheme.lower() not in REDIRECT_SCHEMES or not url[len(parts.scheme) :].startswith(
-        "://"
-    ):
+    has_authority = url[len(parts.scheme) :].startswith("://")
+    if parts.scheme.lower() not in REDIRECT_SCHEMES or not has_authority:
         raise ServiceError(URL_MESSAGE, field)
     if "@" in parts.netloc:
         raise ServiceError("A Login redirect URL cannot contain a user name or password.", field)
@@ -132,9 +139,19 @@ def clean_redirect_url(value: str | None) -> str:
         parts.port  # noqa: B018  (raises ValueError for a port that is not a number from 0 to 65535)
     except ValueError:
         raise ServiceError(URL_MESSAGE, field) from None
-    if not (HOSTNAME.fullmatch(host) or IPV6_LITERAL.fullmatch(host)):
+    if not (HOSTNAME.fullmatch(host) or _is_ipv6_literal(host)):
         raise ServiceError(URL_MESSAGE, field)
     return url
+
+
+def _is_ipv6_literal(host: str) -> bool:
+    if not (host.startswith("[") and host.endswith("]")):
+        return False
+    try:
+        ipaddress.IPv6Address(host[1:-1])
+    except ValueError:
+        return False
+    return True
 
 
 # --- Queries ------------------------------------------------------------------------------
@@ -303,14 +320,6 @@ def deletion_blocker(client: ClientApplication) -> str | None:
         f"{client.client_id} cannot be deleted because a Single Sign-On content item uses it "
         f"in these content records: {named}. Remove those content items first."
     )
-
-
-def check_client_id_unchanged(client: ClientApplication, posted: str | None) -> None:
-    """Refuse a Client ID that differs from the saved one (it cannot be edited after saving)."""
-    if (posted or "").strip() != client.client_id:
-        raise ServiceError(
-            "The Client ID cannot be changed after the client application is saved.", "client_id"
-        )
 
 
 def delete_client(client: ClientApplication, *, actor: str) -> None:
