@@ -20,7 +20,10 @@ def require_staff():
     return None
 
 
+# Staff features are nested blueprints, so the guard above covers them too.
+from imis_mock.clients import bp as clients_bp  # noqa: E402
 from imis_mock.qa import bp as qa_bp  # noqa: E402
 from imis_mock.staff import routes  # noqa: E402,F401
 
+bp.register_blueprint(clients_bp, url_prefix="/RiSE/Maintenance/ClientApplications")
 bp.register_blueprint(qa_bp, url_prefix="/QA")
