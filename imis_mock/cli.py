@@ -9,6 +9,7 @@ from flask_migrate import upgrade
 
 from imis_mock.extensions import db
 from imis_mock.services import ServiceError, accounts, demo, qa
+from imis_mock.services.clients import find_client
 
 
 @click.command("init-db")
@@ -75,7 +76,7 @@ def create_user_command(
 
 
 def _client(client_id: str):
-    client = qa.client_by_id(client_id)
+    client = find_client(client_id)
     if client is None:
         raise click.ClickException(f"No client application {client_id!r}.")
     return client

@@ -13,6 +13,7 @@ from imis_mock.models import ClientApplication
 from imis_mock.qa import bp
 from imis_mock.qa.forms import ClockForm, FaultForm, SimulateForm
 from imis_mock.services import ServiceError, clock, qa, secrets
+from imis_mock.services.clients import find_client
 
 SECRET_WORDS = ("token", "secret", "password", "authorization")
 
@@ -179,7 +180,7 @@ def simulate():
     form.client.choices = [SelectChoice(c.client_id) for c in qa.clients()]
     minted = None
     if form.validate_on_submit():
-        client = qa.client_by_id(form.client.data)
+        client = find_client(form.client.data)
         try:
             if client is None:
                 raise ServiceError("Choose a client application.", "client")

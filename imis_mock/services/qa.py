@@ -15,6 +15,7 @@ from imis_mock.models import (
     User,
 )
 from imis_mock.services import ServiceError, accounts, audit, clock, tokens
+from imis_mock.services.clients import find_client, list_clients
 
 # Audit actions that belong to the Single Sign-On flow (hand-offs, /token, the REST API, QA).
 ACTIVITY_PREFIXES = ("sso", "token", "api", "qa")
@@ -81,7 +82,7 @@ def change_tokens(
     if any(k not in TOKEN_KINDS for k in kinds):
         raise ServiceError("The kind is refresh, access or all.")
     user = accounts.get_user(username) if username else None
-    client = client_by_id(client_id) if client_id else None
+    client = find_client(client_id) if client_id else None
     if (username and user is None) or (client_id and client is None):
         raise ServiceError("No such user or client application.")
     now = clock.now()
@@ -221,10 +222,4 @@ def members() -> list[User]:
 
 
 def clients() -> list[ClientApplication]:
-    return list(db.session.scalars(select(ClientApplication).order_by(ClientApplication.client_id)))
-
-
-def client_by_id(client_id: str) -> ClientApplication | None:
-    return db.session.scalar(
-        select(ClientApplication).where(ClientApplication.client_id_key == client_id.lower())
-    )
+    return [row.client for row in list_clients()]
