@@ -2,6 +2,7 @@
 
 from imis_mock.models.audit import AuditEvent
 from imis_mock.models.contacts import GUEST_USERNAME, Contact, User, UserSession
+from imis_mock.models.content import ContentFolder, ContentItem, ContentRecord
 from imis_mock.models.oauth import AccessToken, ClientApplication, RefreshToken
 from imis_mock.models.settings import AppSetting
 
@@ -12,6 +13,9 @@ __all__ = [
     "AuditEvent",
     "ClientApplication",
     "Contact",
+    "ContentFolder",
+    "ContentItem",
+    "ContentRecord",
     "RefreshToken",
     "User",
     "UserSession",

@@ -20,4 +20,9 @@ def require_staff():
     return None
 
 
+from imis_mock.content import bp as content_bp  # noqa: E402
+from imis_mock.site_settings import bp as site_settings_bp  # noqa: E402
 from imis_mock.staff import routes  # noqa: E402,F401
+
+bp.register_blueprint(content_bp, url_prefix="/RiSE/PageBuilder/ManageContent")
+bp.register_blueprint(site_settings_bp, url_prefix="/Settings")
