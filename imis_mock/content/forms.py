@@ -7,6 +7,14 @@ from wtforms.validators import Length
 from imis_mock.services import content
 
 ROOT_CHOICE = (0, "/ (root)")
+TITLE_LENGTH = Length(
+    max=content.TITLE_MAX, message=f"A title has at most {content.TITLE_MAX} characters."
+)
+NAME_LENGTH = Length(
+    max=content.NAME_MAX, message=f"A name has at most {content.NAME_MAX} characters."
+)
+# Longer than the service's limit, so that a trailing ".aspx" can still be dropped there.
+SEGMENT_LENGTH = Length(max=200, message=f"At most {content.NAME_MAX} characters.")
 
 
 def folder_choices() -> list[tuple[int, str]]:
@@ -16,8 +24,8 @@ def folder_choices() -> list[tuple[int, str]]:
 class NewRecordForm(FlaskForm):
     """New > Website Content."""
 
-    title = StringField("Title", validators=[Length(max=content.TITLE_MAX)])
-    publish_file_name = StringField("Publish file name", validators=[Length(max=200)])
+    title = StringField("Title", validators=[TITLE_LENGTH])
+    publish_file_name = StringField("Publish file name", validators=[SEGMENT_LENGTH])
     folder = SelectField("Folder", coerce=int)
     submit = SubmitField("OK")
 
@@ -25,8 +33,8 @@ class NewRecordForm(FlaskForm):
 class RecordForm(FlaskForm):
     """The content record editor: the record, its Properties, Save or Save & Publish."""
 
-    title = StringField("Title", validators=[Length(max=content.TITLE_MAX)])
-    publish_file_name = StringField("Publish file name", validators=[Length(max=200)])
+    title = StringField("Title", validators=[TITLE_LENGTH])
+    publish_file_name = StringField("Publish file name", validators=[SEGMENT_LENGTH])
     folder = SelectField("Folder", coerce=int)
     is_secure = BooleanField("Content is secure")
     requires_login = BooleanField("Content requires user to login")
@@ -35,7 +43,7 @@ class RecordForm(FlaskForm):
 
 
 class FolderForm(FlaskForm):
-    name = StringField("Name", validators=[Length(max=200)])
+    name = StringField("Name", validators=[SEGMENT_LENGTH])
     parent = SelectField("Parent folder", coerce=int)
     is_secure = BooleanField("Content is secure")
     submit = SubmitField("OK")
@@ -44,19 +52,27 @@ class FolderForm(FlaskForm):
 class SsoItemForm(FlaskForm):
     """The Single Sign-On content item: a Name and a Client application."""
 
-    name = StringField("Name", validators=[Length(max=content.NAME_MAX)])
+    name = StringField("Name", validators=[NAME_LENGTH])
     client_application = SelectField("Client application", coerce=int)
     submit = SubmitField("OK")
 
 
 class ContactSignInItemForm(FlaskForm):
-    name = StringField("Name", validators=[Length(max=content.NAME_MAX)])
+    name = StringField("Name", validators=[NAME_LENGTH])
     submit = SubmitField("OK")
 
 
 class ContentHtmlItemForm(FlaskForm):
-    name = StringField("Name", validators=[Length(max=content.NAME_MAX)])
-    html = TextAreaField("Content Html", validators=[Length(max=content.HTML_MAX)])
+    name = StringField("Name", validators=[NAME_LENGTH])
+    html = TextAreaField(
+        "Content Html",
+        validators=[
+            Length(
+                max=content.HTML_MAX,
+                message=f"Content Html has at most {content.HTML_MAX} characters.",
+            )
+        ],
+    )
     submit = SubmitField("OK")
 
 
