@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from imis_mock.extensions import db
 from imis_mock.models import ClientApplication, ContentRecord
-from imis_mock.services import content
+from imis_mock.services import content, demo
 from tests.conftest import csrf_token_from, sign_in
 from tests.content_helpers import (
     EDITOR,
@@ -463,3 +463,16 @@ def test_editor_forms_need_the_csrf_token(csrf_app):
 
     token = csrf_token_from(client.get(f"{EDITOR}/New").get_data(as_text=True))
     assert client.post(f"{EDITOR}/New", data={**data, "csrf_token": token}).status_code == 303
+
+
+def test_demo_content_is_idempotent_and_has_no_sso(app):
+    before = count_records(app)
+    assert before >= 2
+    with app.app_context():
+        demo.load()
+        db.session.commit()
+        folder = content.find_published("Members/Benefits.aspx").folder
+        assert folder.name == "Members" and folder.is_secure
+        assert db.session.scalar(select(ClientApplication.id)) is None
+        assert not any(content.holds_sso(r) for r in content.all_records())
+    assert count_records(app) == before
