@@ -2,7 +2,6 @@
 
 import re
 
-import pytest
 from sqlalchemy import select
 
 from imis_mock.extensions import db
@@ -110,42 +109,46 @@ def test_every_input_has_its_imis_label(app, staff_client):
     )
 
 
-@pytest.mark.parametrize(
-    ("title", "name", "field", "message"),
-    [
-        ("", "Fine", "title", "Enter a title."),
-        ("   ", "Fine", "title", "Enter a title."),
-        ("Fine", "", "publish_file_name", "Enter a publish file name."),
-        (
-            "Fine",
-            "about",
-            "publish_file_name",
-            "Another content record",
-        ),  # the demo /About.aspx, other case
-        ("Fine", "a/b", "publish_file_name", "no spaces, slashes"),
-        ("Fine", "..", "publish_file_name", "no spaces, slashes"),
-        ("Fine", "../etc", "publish_file_name", "no spaces, slashes"),
-        ("Fine", "a..b", "publish_file_name", "no spaces, slashes"),
-        ("Fine", "my page", "publish_file_name", "no spaces, slashes"),
-        ("Fine", "Café", "publish_file_name", "no spaces, slashes"),
-        ("Fine", "ｆｕｌｌ", "publish_file_name", "no spaces, slashes"),
-        ("Fine", "a\\b", "publish_file_name", "no spaces, slashes"),
-        ("Fine", "x" * 101, "publish_file_name", "at most 100"),
-        ("x" * 201, "Fine", "title", "at most 200"),
-    ],
-)
-def test_bad_record_input_is_refused_next_to_its_field(
-    app, staff_client, title, name, field, message
-):
-    before = count_records(app)
-    response = staff_client.post(
-        f"{EDITOR}/New", data={"title": title, "publish_file_name": name, "folder": 0}
-    )
-    assert response.status_code == 200
+BAD_RECORD_INPUT = [
+    ("", "Fine", "title", "Enter a title."),
+    ("   ", "Fine", "title", "Enter a title."),
+    ("Fine", "", "publish_file_name", "Enter a publish file name."),
+    (
+        "Fine",
+        "about",
+        "publish_file_name",
+        "Another content record",
+    ),  # the demo /About.aspx, other case
+    ("Fine", "a/b", "publish_file_name", "no spaces, slashes"),
+    ("Fine", "..", "publish_file_name", "no spaces, slashes"),
+    ("Fine", "../etc", "publish_file_name", "no spaces, slashes"),
+    ("Fine", "a..b", "publish_file_name", "no spaces, slashes"),
+    ("Fine", "my page", "publish_file_name", "no spaces, slashes"),
+    ("Fine", "Café", "publish_file_name", "no spaces, slashes"),
+    ("Fine", "ｆｕｌｌ", "publish_file_name", "no spaces, slashes"),
+    ("Fine", "a\\b", "publish_file_name", "no spaces, slashes"),
+    ("Fine", "x" * 101, "publish_file_name", "at most 100"),
+    ("x" * 201, "Fine", "title", "at most 200"),
+]
+
+
+def field_error(response, field: str) -> str:
+    """Return the error printed next to a field ("" if none)."""
     html = response.get_data(as_text=True)
-    error = re.search(rf'<p class="field-error" id="{field}-error">([^<]*)</p>', html)
-    assert error and message in error.group(1)
-    assert count_records(app) == before
+    match = re.search(rf'<p class="field-error" id="{field}-error">([^<]*)</p>', html)
+    return match.group(1) if match else ""
+
+
+def test_bad_record_input_is_refused_next_to_its_field(app, staff_client, subtests):
+    before = count_records(app)
+    for title, name, field, message in BAD_RECORD_INPUT:
+        with subtests.test(title=title[:20], name=name[:20]):
+            response = staff_client.post(
+                f"{EDITOR}/New", data={"title": title, "publish_file_name": name, "folder": 0}
+            )
+            assert response.status_code == 200
+            assert message in field_error(response, field)
+            assert count_records(app) == before
 
 
 def test_same_publish_file_name_is_allowed_in_another_folder(app, staff_client):
@@ -191,26 +194,24 @@ def test_new_folder_nested(app, staff_client):
     assert ("success", "MANAGER") in audit_actions(app, "content.folder_create")
 
 
-@pytest.mark.parametrize(
-    ("name", "message"),
-    [
-        ("", "Enter a folder name."),
-        ("a/b", "no spaces, slashes"),
-        ("..", "no spaces, slashes"),
-        ("two words", "no spaces, slashes"),
-        ("Über", "no spaces, slashes"),
-        ("members", "already"),  # the demo Members folder, other case
-        ("Staff", "used by the site"),
-        ("static", "used by the site"),
-    ],
-)
-def test_bad_folder_names_are_refused(staff_client, name, message):
-    response = staff_client.post(f"{EDITOR}/NewFolder", data={"name": name, "parent": 0})
-    assert response.status_code == 200
-    error = re.search(
-        r'<p class="field-error" id="name-error">([^<]*)</p>', response.get_data(True)
-    )
-    assert error and message in error.group(1)
+BAD_FOLDER_NAMES = [
+    ("", "Enter a folder name."),
+    ("a/b", "no spaces, slashes"),
+    ("..", "no spaces, slashes"),
+    ("two words", "no spaces, slashes"),
+    ("Über", "no spaces, slashes"),
+    ("members", "already"),  # the demo Members folder, other case
+    ("Staff", "used by the site"),
+    ("static", "used by the site"),
+]
+
+
+def test_bad_folder_names_are_refused(staff_client, subtests):
+    for name, message in BAD_FOLDER_NAMES:
+        with subtests.test(name=name):
+            response = staff_client.post(f"{EDITOR}/NewFolder", data={"name": name, "parent": 0})
+            assert response.status_code == 200
+            assert message in field_error(response, "name")
 
 
 # --- Content items ---------------------------------------------------------------------------
@@ -246,28 +247,26 @@ def test_add_a_single_sign_on_item(app, staff_client):
         ]
 
 
-@pytest.mark.parametrize(
-    ("data", "field", "message"),
-    [
-        ({"name": "", "client_application": "CLIENT"}, "name", "Enter a name."),
-        ({"name": "SSO", "client_application": "0"}, "client_application", "Choose a client"),
-        ({"name": "SSO", "client_application": "9999"}, "client_application", "Not a valid"),
-        ({"name": "SSO", "client_application": "abc"}, "client_application", "Invalid Choice"),
-    ],
-)
-def test_bad_single_sign_on_item_is_refused(app, staff_client, data, field, message):
+BAD_SSO_ITEMS = [
+    ({"name": "", "client_application": "CLIENT"}, "name", "Enter a name."),
+    ({"name": "SSO", "client_application": "0"}, "client_application", "Choose a client"),
+    ({"name": "SSO", "client_application": "9999"}, "client_application", "Not a valid"),
+    ({"name": "SSO", "client_application": "abc"}, "client_application", "Invalid Choice"),
+]
+
+
+def test_bad_single_sign_on_item_is_refused(app, staff_client, subtests):
     client_pk = add_client_application(app, "MyApp")
     record = make_record(app, "Page", "Page", publish=False)
-    if data["client_application"] == "CLIENT":
-        data = {**data, "client_application": client_pk}
-    response = staff_client.post(f"{EDITOR}/{record}/AddContent/sso", data=data)
-    assert response.status_code == 200
-    error = re.search(
-        rf'<p class="field-error" id="{field}-error">([^<]*)</p>', response.get_data(True)
-    )
-    assert error and message in error.group(1)
-    with app.app_context():
-        assert db.session.get(ContentRecord, record).items == []
+    for data, field, message in BAD_SSO_ITEMS:
+        if data["client_application"] == "CLIENT":
+            data = {**data, "client_application": client_pk}
+        with subtests.test(data=data):
+            response = staff_client.post(f"{EDITOR}/{record}/AddContent/sso", data=data)
+            assert response.status_code == 200
+            assert message in field_error(response, field)
+            with app.app_context():
+                assert db.session.get(ContentRecord, record).items == []
 
 
 def test_sso_form_without_any_client_application_says_so(app, staff_client):
@@ -415,15 +414,19 @@ def test_sso_records_using_a_client(app):
 # --- Staff only, CSRF, POST only -------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "path", [EDITOR, f"{EDITOR}/New", f"{EDITOR}/1", f"{EDITOR}/1/AddContent", "/staff/Settings"]
-)
-def test_content_editor_is_staff_only(client, path):
-    response = client.get(path)
-    assert response.status_code == 302
-    assert response.headers["Location"].startswith("/staff/SignIn?next=")
+STAFF_PAGES = [EDITOR, f"{EDITOR}/New", f"{EDITOR}/1", f"{EDITOR}/1/AddContent", "/staff/Settings"]
+
+
+def test_content_editor_is_staff_only(client, subtests):
+    for path in STAFF_PAGES:
+        with subtests.test(path=path):
+            response = client.get(path)
+            assert response.status_code == 302
+            assert response.headers["Location"].startswith("/staff/SignIn?next=")
     sign_in(client, "jsmith", "Member-Demo-2026")
-    assert client.get(path).status_code == 403
+    for path in STAFF_PAGES:
+        with subtests.test(path=path, member=True):
+            assert client.get(path).status_code == 403
 
 
 def test_member_cannot_post_to_the_editor(app, member_client):

@@ -2,7 +2,6 @@
 
 import sqlite3
 
-import pytest
 from sqlalchemy import func, select
 
 from imis_mock.extensions import db
@@ -24,20 +23,21 @@ CONTACT_SIGN_IN = ("contact_sign_in", "Sign in", {})
 # --- URL mapping -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "url",
-    [
-        "/About.aspx",
-        "/about.aspx",
-        "/ABOUT.ASPX",
-        "/About.aspx?client_id=MyApp&redirect_uri=https://evil.example&state=xyz&response_type=code",
-        "/About.aspx?ReturnUrl=//evil.example",
-    ],
-)
-def test_root_record_url(client, url):
-    response = client.get(url)
-    assert response.status_code == 200
-    assert "About the Association" in response.get_data(as_text=True)
+ROOT_URLS = [
+    "/About.aspx",
+    "/about.aspx",
+    "/ABOUT.ASPX",
+    "/About.aspx?client_id=MyApp&redirect_uri=https://evil.example&state=xyz&response_type=code",
+    "/About.aspx?ReturnUrl=//evil.example",
+]
+
+
+def test_root_record_url(client, subtests):
+    for url in ROOT_URLS:
+        with subtests.test(url=url):
+            response = client.get(url)
+            assert response.status_code == 200
+            assert "About the Association" in response.get_data(as_text=True)
 
 
 def test_nested_folder_urls(app, client):
@@ -52,25 +52,26 @@ def test_nested_folder_urls(app, client):
         assert response.status_code == 200 and "<p>videos</p>" in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize(
-    "url",
-    [
-        "/About",  # no suffix
-        "/About.html",
-        "/About.aspx/",
-        "/About.aspxx",
-        "/Apps/Library.aspx",  # a folder missing
-        "/Video/Library.aspx",
-        "/Apps/Video/Video/Library.aspx",
-        "/Library.aspx",
-        "/Apps/Video/../Video/Library.aspx",
-        "/Nope.aspx",
-    ],
-)
-def test_urls_that_match_no_record_are_404(app, client, url):
+NOT_FOUND_URLS = [
+    "/About",  # no suffix
+    "/About.html",
+    "/About.aspx/",
+    "/About.aspxx",
+    "/Apps/Library.aspx",  # a folder missing
+    "/Video/Library.aspx",
+    "/Apps/Video/Video/Library.aspx",
+    "/Library.aspx",
+    "/Apps/Video/../Video/Library.aspx",
+    "/Nope.aspx",
+]
+
+
+def test_urls_that_match_no_record_are_404(app, client, subtests):
     folder = make_folder(app, "Apps", "Video")
     make_record(app, "Library", "Library", folder_id=folder, items=[html_item("<p>videos</p>")])
-    assert client.get(url).status_code == 404
+    for url in NOT_FOUND_URLS:
+        with subtests.test(url=url):
+            assert client.get(url).status_code == 404
 
 
 def test_other_routes_keep_their_own_answers(member_client):
@@ -315,12 +316,13 @@ def test_after_sign_in_falls_back_to_home(app, client, staff_client):
     assert sign_in(client, "jsmith", MEMBER_PASSWORD).headers["Location"] == "/"
 
 
-@pytest.mark.parametrize("value", ["9999", "abc", "-1"])
-def test_after_sign_in_setting_refuses_a_tampered_value(app, staff_client, value):
-    response = staff_client.post("/staff/Settings", data={"landing_record": value})
-    assert response.status_code == 200
-    assert 'id="landing_record-error"' in response.get_data(as_text=True)
-    assert audit_actions(app, "settings.update") == []
+def test_after_sign_in_setting_refuses_a_tampered_value(app, staff_client, subtests):
+    for value in ["9999", "abc", "-1"]:
+        with subtests.test(value=value):
+            response = staff_client.post("/staff/Settings", data={"landing_record": value})
+            assert response.status_code == 200
+            assert 'id="landing_record-error"' in response.get_data(as_text=True)
+            assert audit_actions(app, "settings.update") == []
 
 
 def test_member_cannot_change_settings(member_client):
