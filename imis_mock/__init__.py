@@ -80,11 +80,14 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from imis_mock.content import published_bp
     from imis_mock.member import bp as member_bp
     from imis_mock.staff import bp as staff_bp
 
     app.register_blueprint(member_bp)
     app.register_blueprint(staff_bp, url_prefix="/staff")
+    # Published content records: a catch-all for /....aspx, below every other route.
+    app.register_blueprint(published_bp)
 
 
 def register_errors(app: Flask) -> None:

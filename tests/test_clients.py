@@ -755,3 +755,20 @@ def test_member_gets_403_and_no_data(app, member_client):
         page = response.get_data(as_text=True)
         assert "hidden.example" not in page and "Existing" not in page
     assert saved(app) == before
+
+
+def test_delete_is_refused_while_a_content_record_uses_the_client(app, staff_client):
+    """Wired for real: a Single Sign-On item on a content record blocks deletion, by title."""
+    from tests.content_helpers import add_client_application, make_record
+
+    pk = add_client_application(app, "UsedApp")
+    make_record(
+        app, "Launch Used App", "UsedApp", items=(("sso", "SSO", {"client_application_id": pk}),)
+    )
+    response = staff_client.post(f"/staff/RiSE/Maintenance/ClientApplications/{pk}/Delete")
+    assert response.status_code == 409
+    assert "Launch Used App" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(ClientApplication, pk) is not None
+    listing = staff_client.get("/staff/RiSE/Maintenance/ClientApplications").get_data(as_text=True)
+    assert "UsedApp" in listing

@@ -8,7 +8,7 @@ from imis_mock.auth import sign_out as end_signed_in_session
 from imis_mock.forms import ConfirmForm, SignInForm
 from imis_mock.member import bp
 from imis_mock.security import is_safe_next
-from imis_mock.services import accounts, audit
+from imis_mock.services import accounts, audit, content
 
 SIGN_IN_FAILED = "The username or password you entered is incorrect."
 
@@ -20,13 +20,16 @@ def requested_next() -> str | None:
 
 
 def landing_url() -> str:
-    """Where a member goes after signing in when no `next` was asked for."""
-    return url_for(current_app.config["MEMBER_HOME_ENDPOINT"])
+    """Where a member goes after signing in when no `next` was asked for.
+
+    The Staff site setting "After sign-in, send members to" wins over the configured home page.
+    """
+    return content.landing_path() or url_for(current_app.config["MEMBER_HOME_ENDPOINT"])
 
 
 @bp.get("/")
 def home():
-    return render_template("member/home.html")
+    return render_template("member/home.html", content_links=content.member_links())
 
 
 @bp.route("/SignIn", methods=["GET", "POST"])

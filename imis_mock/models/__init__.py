@@ -2,6 +2,7 @@
 
 from imis_mock.models.audit import AuditEvent
 from imis_mock.models.contacts import GUEST_USERNAME, Contact, User, UserSession
+from imis_mock.models.content import ContentFolder, ContentItem, ContentRecord
 from imis_mock.models.oauth import AccessToken, ClientApplication, RefreshToken
 from imis_mock.models.qa import FAULT_MODES, ClientFault
 from imis_mock.models.settings import AppSetting
@@ -16,6 +17,9 @@ __all__ = [
     "AuditEvent",
     "ClientApplication",
     "Contact",
+    "ContentFolder",
+    "ContentItem",
+    "ContentRecord",
     "RefreshToken",
     "SignInThrottle",
     "User",

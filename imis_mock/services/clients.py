@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from imis_mock.extensions import db
 from imis_mock.models import ClientApplication
 from imis_mock.models.base import utcnow
-from imis_mock.services import ServiceError, audit, secrets, tokens
+from imis_mock.services import ServiceError, audit, content, secrets, tokens
 
 CLIENT_ID_MAX = 50
 SECRET_MAX = 200
@@ -170,8 +170,7 @@ def find_client(client_id: str) -> ClientApplication | None:
 
 def sso_content_titles(client: ClientApplication) -> list[str]:
     """Return the titles of the content records whose Single Sign-On content item uses `client`."""
-    # Wired to content records when they land (they are built on another branch).
-    return []
+    return [record.title for record in content.sso_records_using(client)]
 
 
 def list_clients() -> list[ClientRow]:

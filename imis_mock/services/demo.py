@@ -6,7 +6,11 @@ The passwords are for a local mock only and are listed in README.md.
 
 from datetime import date
 
-from imis_mock.services import accounts
+from sqlalchemy import select
+
+from imis_mock.extensions import db
+from imis_mock.models import ContentFolder, ContentRecord
+from imis_mock.services import accounts, content
 
 STAFF_PASSWORD = "Staff-Demo-2026"
 MEMBER_PASSWORD = "Member-Demo-2026"
@@ -90,10 +94,55 @@ MEMBERS = [
 ]
 
 
-def load() -> int:
-    """Create the GUEST user and every missing demo account; return how many were created.
+# Content records (the demo has no client application and no Single Sign-On record).
+MEMBERS_FOLDER = "Members"
+CONTENT = [
+    {
+        "folder": None,
+        "title": "About the Association",
+        "publish_file_name": "About",
+        "html": "<p>Example Association is a mock iMIS site for trying Single Sign-On.</p>"
+        '<p>Members: see <a href="/Members/Benefits.aspx">Member benefits</a>.</p>',
+    },
+    {
+        "folder": MEMBERS_FOLDER,
+        "title": "Member benefits",
+        "publish_file_name": "Benefits",
+        "requires_login": True,
+        "html": "<p>Welcome, member. This page is in the secure Members folder: "
+        "only signed-in visitors see it.</p>",
+    },
+]
 
-    The caller commits.
+
+def load_content() -> None:
+    """Create the secure Members folder and the demo content records, if missing."""
+    folder = db.session.scalar(
+        select(ContentFolder).where(
+            ContentFolder.parent_id.is_(None), ContentFolder.name_key == MEMBERS_FOLDER.lower()
+        )
+    )
+    if folder is None:
+        folder = content.create_folder(
+            MEMBERS_FOLDER, None, is_secure=True, actor=STAFF["username"]
+        )
+    for spec in CONTENT:
+        parent = folder if spec["folder"] else None
+        key = content.path_key(parent, spec["publish_file_name"])
+        if db.session.scalar(select(ContentRecord).where(ContentRecord.path_key == key)):
+            continue
+        record = content.create_record(
+            spec["title"], spec["publish_file_name"], parent, actor=STAFF["username"]
+        )
+        content.add_item(record, content.CONTENT_HTML, name="Welcome text", html=spec["html"])
+        record.requires_login = spec.get("requires_login", False)
+        content.publish_record(record, actor=STAFF["username"])
+
+
+def load() -> int:
+    """Create the GUEST user, every missing demo account and the demo content.
+
+    Return how many accounts were created. The caller commits.
     """
     accounts.ensure_guest()
     created = 0
@@ -104,4 +153,5 @@ def load() -> int:
         if accounts.get_user(member["username"]) is None:
             accounts.create_user(password=MEMBER_PASSWORD, staff=False, **member)
             created += 1
+    load_content()
     return created
