@@ -23,7 +23,7 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(VENV)/bin/python
 ## http://127.0.0.1:$(PORT) and the sample third-party app on http://localhost:$(SAMPLE_PORT)
 run: $(VENV)/.run-deps
 	$(FLASK) init-db
-	$(FLASK) load-demo --if-empty
+	FLASK_DEMO_SAMPLE_APP_URL=http://localhost:$(SAMPLE_PORT)/sso $(FLASK) load-demo --if-empty
 	@echo "Mock iMIS: http://127.0.0.1:$(PORT)/   Sample app: http://localhost:$(SAMPLE_PORT)/"
 	PORT=$(SAMPLE_PORT) WEB_CONCURRENCY=1 SAMPLE_IMIS_URL=http://127.0.0.1:$(PORT) \
 	  $(VENV)/bin/gunicorn -c gunicorn.conf.py sample:app & sample=$$!; \

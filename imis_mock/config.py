@@ -36,3 +36,6 @@ MEMBER_HOME_ENDPOINT = "member.home"
 THROTTLE_MAX_FAILURES = 5
 THROTTLE_WINDOW_MINUTES = 15
 THROTTLE_LOCKOUT_MINUTES = 15
+
+# The Login redirect URL of the demo "SampleApp" client application (`make run` sets the port).
+DEMO_SAMPLE_APP_URL = "http://localhost:5001/sso"

@@ -37,13 +37,17 @@ def make_app(instance: Path, monkeypatch: pytest.MonkeyPatch, **overrides) -> Fl
 
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Migrate one database with the demo data; each test gets a copy of it."""
+    """Migrate one database with the demo data; each test gets a copy of it.
+
+    The demo's sample-app client application and its record are left out, so tests start with no
+    client applications; tests that want them call demo.load_sample_app().
+    """
     instance = tmp_path_factory.mktemp("template")
     with pytest.MonkeyPatch.context() as mp:
         app = make_app(instance, mp)
         with app.app_context():
             upgrade()
-            demo.load()
+            demo.load(sample_app=False)
             db.session.commit()
             db.engine.dispose()
     return instance / "imis.db"

@@ -468,14 +468,24 @@ def test_editor_forms_need_the_csrf_token(csrf_app):
     assert client.post(f"{EDITOR}/New", data={**data, "csrf_token": token}).status_code == 303
 
 
-def test_demo_content_is_idempotent_and_has_no_sso(app):
+def test_demo_content_is_idempotent_and_has_one_sso_record(app):
+    with app.app_context():
+        demo.load()
+        db.session.commit()
     before = count_records(app)
-    assert before >= 2
+    assert before >= 3
     with app.app_context():
         demo.load()
         db.session.commit()
         folder = content.find_published("Members/Benefits.aspx").folder
         assert folder.name == "Members" and folder.is_secure
-        assert db.session.scalar(select(ClientApplication.id)) is None
-        assert not any(content.holds_sso(r) for r in content.all_records())
+        clients = db.session.scalars(select(ClientApplication)).all()
+        assert [c.client_id for c in clients] == ["SampleApp"]
+        assert clients[0].redirect_url == "http://localhost:5001/sso"
+        launch = content.find_published("SampleApp.aspx")
+        assert launch.published_title == "Launch Sample App"
+        assert launch.requires_login and content.holds_sso(launch)
+        assert [r.title for r in content.all_records() if content.holds_sso(r)] == [
+            "Launch Sample App"
+        ]
     assert count_records(app) == before

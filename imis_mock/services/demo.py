@@ -6,11 +6,12 @@ The passwords are for a local mock only and are listed in README.md.
 
 from datetime import date
 
+from flask import current_app
 from sqlalchemy import select
 
 from imis_mock.extensions import db
 from imis_mock.models import ContentFolder, ContentRecord
-from imis_mock.services import accounts, content
+from imis_mock.services import accounts, clients, content
 
 STAFF_PASSWORD = "Staff-Demo-2026"
 MEMBER_PASSWORD = "Member-Demo-2026"
@@ -139,10 +140,42 @@ def load_content() -> None:
         content.publish_record(record, actor=STAFF["username"])
 
 
-def load() -> int:
+# The sample third-party app (sample_app/) is registered with these; its defaults match them.
+SAMPLE_CLIENT_ID = "SampleApp"
+SAMPLE_CLIENT_SECRET = "sample-app-demo-secret"
+SAMPLE_RECORD_TITLE = "Launch Sample App"
+
+
+def load_sample_app() -> None:
+    """Register the sample app as a client application and publish its Single Sign-On record.
+
+    The record is /SampleApp.aspx: the Client ID as the publish file name, as the Laravel
+    Socialite iMIS provider expects. Its Login redirect URL comes from DEMO_SAMPLE_APP_URL.
+    """
+    client = clients.find_client(SAMPLE_CLIENT_ID) or clients.create_client(
+        SAMPLE_CLIENT_ID,
+        SAMPLE_CLIENT_SECRET,
+        30,
+        current_app.config["DEMO_SAMPLE_APP_URL"],
+        actor=STAFF["username"],
+    )
+    key = content.path_key(None, SAMPLE_CLIENT_ID)
+    if db.session.scalar(select(ContentRecord).where(ContentRecord.path_key == key)):
+        return
+    record = content.create_record(
+        SAMPLE_RECORD_TITLE, SAMPLE_CLIENT_ID, None, actor=STAFF["username"]
+    )
+    content.add_item(record, content.SSO, name="Sample App", client_application_id=client.id)
+    record.is_secure = True
+    record.requires_login = True
+    content.publish_record(record, actor=STAFF["username"])
+
+
+def load(*, sample_app: bool = True) -> int:
     """Create the GUEST user, every missing demo account and the demo content.
 
-    Return how many accounts were created. The caller commits.
+    Return how many accounts were created. The caller commits. The tests' base database leaves
+    out the sample app's client application and record (sample_app=False).
     """
     accounts.ensure_guest()
     created = 0
@@ -154,4 +187,6 @@ def load() -> int:
             accounts.create_user(password=MEMBER_PASSWORD, staff=False, **member)
             created += 1
     load_content()
+    if sample_app:
+        load_sample_app()
     return created
