@@ -80,11 +80,16 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from imis_mock.api import bp as api_bp
+    from imis_mock.extensions import csrf
     from imis_mock.member import bp as member_bp
     from imis_mock.staff import bp as staff_bp
 
     app.register_blueprint(member_bp)
     app.register_blueprint(staff_bp, url_prefix="/staff")
+    # The API checks its own RequestVerificationToken header (a cookie alone grants nothing).
+    csrf.exempt(api_bp)
+    app.register_blueprint(api_bp, url_prefix="/api")
 
 
 def register_errors(app: Flask) -> None:
