@@ -30,7 +30,9 @@ VERIFICATION_HEADER = "RequestVerificationToken"
 def json_response(data, status: int = 200) -> Response:
     """Serialize in the order the shapes were built ($type first), as Json.NET writes them."""
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return current_app.response_class(body, status=status, mimetype="application/json")
+    return current_app.response_class(
+        body, status=status, content_type="application/json; charset=utf-8"
+    )
 
 
 def caller() -> User:
