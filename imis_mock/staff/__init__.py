@@ -20,4 +20,7 @@ def require_staff():
     return None
 
 
+from imis_mock.contacts import bp as contacts_bp  # noqa: E402
 from imis_mock.staff import routes  # noqa: E402,F401
+
+bp.register_blueprint(contacts_bp, url_prefix="/Contacts")
