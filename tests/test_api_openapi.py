@@ -53,7 +53,7 @@ def test_no_server_errors(app):
 
         @given(case=operation.as_strategy(mode))
         @settings(
-            max_examples=6,
+            max_examples=4,
             deadline=None,
             database=None,
             suppress_health_check=list(HealthCheck),

@@ -16,7 +16,7 @@ from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
-from imis_mock.models import User
+from imis_mock.models import GUEST_USERNAME, User
 from imis_mock.oauth.bearer import require_bearer
 from imis_mock.services import accounts, audit
 from imis_mock.services.parties import ApiError
@@ -51,7 +51,7 @@ def _session_caller() -> User | None:
         return None
     if current_user.is_authenticated:
         return current_user._get_current_object()
-    return accounts.ensure_guest()
+    return accounts.get_user(GUEST_USERNAME)
 
 
 @bp.before_request
