@@ -8,8 +8,8 @@ import requests
 from sqlalchemy import select
 
 from imis_mock.extensions import db
-from imis_mock.models import AuditEvent, Contact
-from imis_mock.services import accounts, tokens
+from imis_mock.models import AuditEvent, ClientApplication, Contact
+from imis_mock.services import accounts, clock, secrets, tokens
 
 DENIED = {"Message": "Authorization has been denied for this request."}
 PAGED_KEYS = [
@@ -711,3 +711,33 @@ def test_execute_bad_bodies(api, body):
         response = api.post("/api/User/_execute", json=body)
     assert response.status_code == 400
     assert set(response.get_json()) == {"Message"}
+
+
+def test_expired_token_and_refresh_token_are_refused(app, api):
+    token = mint(app, "jsmith")
+    with app.app_context():
+        client_app = ClientApplication(
+            client_id="MyApp",
+            client_id_key="myapp",
+            secret_hash=secrets.client_secret_hash("s3cret"),
+            refresh_token_lifetime=30,
+            redirect_url="https://app.example/sso",
+        )
+        db.session.add(client_app)
+        db.session.flush()
+        refresh, _ = tokens.issue_refresh_token(
+            accounts.get_user("jsmith"), client_app, source="sso"
+        )
+        db.session.commit()
+    # A refresh token is for /token only, never a bearer token.
+    response = api.client.get("/api/User/23179", headers={"Authorization": f"Bearer {refresh}"})
+    assert response.status_code == 401
+    headers = {"Authorization": f"Bearer {token}"}
+    with app.test_request_context():
+        clock.advance(19.9)
+    assert api.client.get("/api/User/23179", headers=headers).status_code == 200
+    with app.test_request_context():
+        clock.advance(0.2)
+    response = api.client.get("/api/User/23179", headers=headers)
+    assert response.status_code == 401
+    assert response.get_json() == DENIED
