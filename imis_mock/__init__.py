@@ -80,12 +80,17 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from imis_mock.api import bp as api_bp
     from imis_mock.content import published_bp
+    from imis_mock.extensions import csrf
     from imis_mock.member import bp as member_bp
     from imis_mock.staff import bp as staff_bp
 
     app.register_blueprint(member_bp)
     app.register_blueprint(staff_bp, url_prefix="/staff")
+    # The API checks its own RequestVerificationToken header (a cookie alone grants nothing).
+    csrf.exempt(api_bp)
+    app.register_blueprint(api_bp, url_prefix="/api")
     # Published content records: a catch-all for /....aspx, below every other route.
     app.register_blueprint(published_bp)
 

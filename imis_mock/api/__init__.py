@@ -1,0 +1,87 @@
+"""The iMIS REST API under /api. One guard in before_request decides who the caller is.
+
+Two ways in, as in iMIS:
+- `Authorization: Bearer <access token>` (what third-party apps send after SSO);
+- the site's own cookie session plus a `RequestVerificationToken` header whose value is the
+  hidden `__RequestVerificationToken` input of any page (what iMIS's own page scripts send).
+  The header is checked like a CSRF token, so a cookie alone grants nothing. A visitor who has
+  not signed in calls the API as GUEST, as iMIS pages do for anonymous visitors.
+Anything else gets iMIS's 401. The blueprint is CSRF-exempt: the header is its CSRF check.
+"""
+
+import json
+
+from flask import Blueprint, Response, current_app, g, request
+from flask_login import current_user
+from flask_wtf.csrf import validate_csrf
+from wtforms import ValidationError
+
+from imis_mock.models import GUEST_USERNAME, User
+from imis_mock.oauth.bearer import require_bearer
+from imis_mock.services import accounts, audit
+from imis_mock.services.parties import ApiError
+
+bp = Blueprint("api", __name__)
+
+PUBLIC_ENDPOINTS = {"api.openapi"}
+VERIFICATION_HEADER = "RequestVerificationToken"
+
+
+def json_response(data, status: int = 200) -> Response:
+    """Serialize in the order the shapes were built ($type first), as Json.NET writes them."""
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return current_app.response_class(
+        body, status=status, content_type="application/json; charset=utf-8"
+    )
+
+
+def caller() -> User:
+    """The user the current API request acts for (set by the guard)."""
+    return g.api_user
+
+
+def _session_caller() -> User | None:
+    """The cookie-session user, if the RequestVerificationToken header checks out."""
+    token = request.headers.get(VERIFICATION_HEADER)
+    if not token:
+        return None
+    try:
+        validate_csrf(token)
+    except ValidationError:
+        return None
+    if current_user.is_authenticated:
+        return current_user._get_current_object()
+    return accounts.get_user(GUEST_USERNAME)
+
+
+@bp.before_request
+def identify_caller():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if "Authorization" not in request.headers:
+        user = _session_caller()
+        if user is not None:
+            g.api_user = user
+            return None
+    # Authlib answers a missing or bad token with iMIS's 401 (see oauth/bearer.py).
+    with require_bearer.acquire() as token:
+        g.api_user = token.user
+    return None
+
+
+@bp.errorhandler(ApiError)
+def handle_api_error(error: ApiError):
+    if error.status == 403:
+        audit.record(
+            "api.read",
+            "failure",
+            actor=g.api_user.username,
+            username=g.api_user.username,
+            error_code="forbidden",
+            detail={"method": request.method, "path": request.path},
+            commit=True,
+        )
+    return json_response({"Message": error.message}, error.status)
+
+
+from imis_mock.api import routes  # noqa: E402,F401

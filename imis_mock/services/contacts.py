@@ -1,0 +1,76 @@
+"""Staff maintenance of contacts: search, edit the fields the API returns, disable sign-in.
+
+Two staff saving the same contact at once: the last save wins; both are in the audit trail.
+"""
+
+from sqlalchemy import Select, func, or_, select
+
+from imis_mock.extensions import db
+from imis_mock.models import Contact, User
+from imis_mock.services import ServiceError, accounts, audit
+
+# iMIS CustomerTypeCode values the mock knows, with the names the staff site shows.
+MEMBER_TYPES = {"M": "Member", "NM": "Non-member", "STAFF": "Staff"}
+EDITABLE = ("first_name", "last_name", "email", "phone", "organization", "member_type")
+
+
+def search_query(text: str = "") -> Select:
+    """Contacts whose name, iMIS ID or email contains the text (any letter case), by name."""
+    query = select(Contact).order_by(Contact.last_name, Contact.first_name, Contact.id)
+    needle = text.strip().lower()
+    if needle:
+        full_name = func.lower(Contact.first_name + " " + Contact.last_name)
+        columns = (Contact.first_name, Contact.last_name, Contact.imis_id, Contact.email)
+        query = query.where(
+            or_(
+                full_name.contains(needle, autoescape=True),
+                *(func.lower(c).contains(needle, autoescape=True) for c in columns),
+            )
+        )
+    return query
+
+
+def get_contact(imis_id: str) -> Contact | None:
+    return db.session.scalar(select(Contact).where(Contact.imis_id == imis_id))
+
+
+def update_contact(contact: Contact, *, actor: User, **values: str) -> list[str]:
+    """Apply new field values, audit what changed and commit; return the changed fields."""
+    values = {k: (v or "").strip() for k, v in values.items() if k in EDITABLE}
+    if not values.get("first_name") or not values.get("last_name"):
+        raise ServiceError("Enter a first and last name.", "first_name")
+    if values.get("member_type") not in MEMBER_TYPES:
+        raise ServiceError("Choose a member type.", "member_type")
+    changed = [k for k, v in values.items() if getattr(contact, k) != v]
+    for name in changed:
+        setattr(contact, name, values[name])
+    if changed:
+        audit.record(
+            "contact.update",
+            "success",
+            actor=actor.username,
+            username=contact.user.username if contact.user else "",
+            detail={"imis_id": contact.imis_id, "changed": changed},
+        )
+    db.session.commit()
+    return changed
+
+
+def set_sign_in_disabled(user: User, disabled: bool, *, actor: User) -> None:
+    """Disable (or enable again) a user's sign-in; disabling ends their sessions. Commits.
+
+    Their access tokens stop working too: tokens.access_token_is_usable checks is_disabled.
+    """
+    if user.id == actor.id and disabled:
+        raise ServiceError("You cannot disable your own sign-in.")
+    user.is_disabled = disabled
+    if disabled:
+        accounts.end_all_sessions(user)
+    audit.record(
+        "user.disable" if disabled else "user.enable",
+        "success",
+        actor=actor.username,
+        username=user.username,
+        detail={"imis_id": user.imis_id},
+    )
+    db.session.commit()
