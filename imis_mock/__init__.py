@@ -80,11 +80,16 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from imis_mock.extensions import csrf
     from imis_mock.member import bp as member_bp
+    from imis_mock.oauth import bp as oauth_bp
     from imis_mock.staff import bp as staff_bp
 
     app.register_blueprint(member_bp)
     app.register_blueprint(staff_bp, url_prefix="/staff")
+    # /token is for machines: it never reads the cookie session, so CSRF does not apply.
+    csrf.exempt(oauth_bp)
+    app.register_blueprint(oauth_bp)
 
 
 def register_errors(app: Flask) -> None:

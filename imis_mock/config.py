@@ -31,3 +31,8 @@ PASSWORD_HASH_METHOD = "scrypt"
 
 # Where a member lands after signing in when there is no `next` and no site setting.
 MEMBER_HOME_ENDPOINT = "member.home"
+
+# Refresh-token rotation at /token. False (iMIS as far as it is known): a redeemed refresh token
+# stays valid until its own expiry. True: a token is redeemed once; reuse is refused and revokes
+# its whole family. See services/oauth_server.py.
+STRICT_REFRESH_TOKEN_ROTATION = False
