@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent, RefreshToken
-from imis_mock.services import oauth_server, secrets
+from imis_mock.services import secrets, tokens
 from tests.conftest import MEMBER_PASSWORD, create_client_application, sign_in
 from tests.oauth_helpers import SECRET, add_test_routes
 
@@ -77,7 +77,7 @@ def test_page_posts_one_refresh_token_to_the_redirect_url(sso_app, member):
     assert page.scripts == [{"src": "/static/js/handoff.js", "defer": None}]
     assert not page.inline_script
     with sso_app.app_context():
-        token = oauth_server.find_refresh_token(field["value"])
+        token = tokens.find_refresh_token(field["value"])
         assert token.user.username == "jsmith"
         assert token.client.client_id == "MyApp"
         assert token.token_hash == secrets.token_hash(field["value"]) != field["value"]
@@ -123,7 +123,7 @@ def test_request_cannot_change_the_target(member):
 def test_anonymous_visitor_gets_a_guest_token(sso_app):
     page = parse(sso_app.test_client().get("/_test/sso/MyApp").get_data(as_text=True))
     with sso_app.app_context():
-        token = oauth_server.find_refresh_token(page.forms[0]["inputs"][0]["value"])
+        token = tokens.find_refresh_token(page.forms[0]["inputs"][0]["value"])
         assert token.user.username == "GUEST"
 
 
@@ -134,7 +134,7 @@ def test_two_members_get_their_own_tokens(sso_app, member):
     for client in (member, other):
         page = parse(client.get("/_test/sso/MyApp").get_data(as_text=True))
         with sso_app.app_context():
-            users.append(oauth_server.find_refresh_token(page.forms[0]["inputs"][0]["value"]))
+            users.append(tokens.find_refresh_token(page.forms[0]["inputs"][0]["value"]))
             users[-1] = users[-1].user.username
     assert users == ["jsmith", "rjones"]
 

@@ -38,8 +38,8 @@ from authlib.oauth2.rfc6749 import (
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from flask import Response
 from flask import request as flask_request
+from sqlalchemy import Row
 
-from imis_mock.models import ClientApplication, RefreshToken
 from imis_mock.services import accounts, oauth_server
 from imis_mock.services.oauth_server import TokenError
 
@@ -117,9 +117,9 @@ def _basic_client_id() -> str | None:
 
 
 class OAuthClient:
-    """Adapts a ClientApplication to what Authlib asks of a client."""
+    """Adapts a client application's row to what Authlib asks of a client."""
 
-    def __init__(self, application: ClientApplication):
+    def __init__(self, application: Row):
         self.application = application
 
     def check_client_secret(self, client_secret: str) -> bool:
@@ -133,9 +133,9 @@ class OAuthClient:
 
 
 class Credential:
-    """Adapts a RefreshToken row to what Authlib's refresh grant asks of it."""
+    """Adapts a refresh token's row to what Authlib's refresh grant asks of it."""
 
-    def __init__(self, token: RefreshToken):
+    def __init__(self, token: Row):
         self.token = token
 
     def check_client(self, client: OAuthClient) -> bool:
@@ -161,7 +161,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         try:
             body = oauth_server.refresh(self.request.refresh_token.token, client.application)
         except TokenError as error:
-            self.request.user = self.request.refresh_token.token.user
+            self.request.user = self.request.refresh_token.token
             _raise_for(error)
         return 200, body, HEADERS
 
@@ -192,7 +192,7 @@ class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
 
 class ImisAuthorizationServer(AuthorizationServer):
     def query_client(self, client_id: str) -> OAuthClient | None:
-        application = oauth_server.find_client(client_id)
+        application = oauth_server.find_client_credentials(client_id)
         return OAuthClient(application) if application is not None else None
 
     def create_token_response(self, request=None) -> Response:
