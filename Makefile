@@ -6,7 +6,7 @@ SAMPLE_PORT ?= 5001
 WORKERS ?= 2
 FLASK = $(VENV)/bin/flask --app app
 
-.PHONY: run test lint format clean
+.PHONY: run test bench lint format clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ test: $(VENV)/.dev-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest
+
+## bench: requests/s of POST /token (refresh grant) against a hello-world Flask app, under wrk
+bench: $(VENV)/.run-deps
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) \
+		|| sudo sh -c 'apt-get update -qq && apt-get install -y -qq wrk'
+	$(VENV)/bin/python bench/run.py
 
 ## format: apply ruff's fixes and formatting
 format: $(VENV)/.dev-deps

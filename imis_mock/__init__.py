@@ -84,10 +84,14 @@ def register_blueprints(app: Flask) -> None:
     from imis_mock.content import published_bp
     from imis_mock.extensions import csrf
     from imis_mock.member import bp as member_bp
+    from imis_mock.oauth import bp as oauth_bp
     from imis_mock.staff import bp as staff_bp
 
     app.register_blueprint(member_bp)
     app.register_blueprint(staff_bp, url_prefix="/staff")
+    # /token is for machines: it never reads the cookie session, so CSRF does not apply.
+    csrf.exempt(oauth_bp)
+    app.register_blueprint(oauth_bp)
     # The API checks its own RequestVerificationToken header (a cookie alone grants nothing).
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp, url_prefix="/api")

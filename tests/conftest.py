@@ -151,3 +151,28 @@ def create_member(app: Flask, username: str, **fields) -> None:
             **fields,
         )
         db.session.commit()
+
+
+def create_client_application(
+    app: Flask,
+    client_id: str = "MyApp",
+    secret: str = "MyApp-secret-1",
+    *,
+    lifetime: int = 30,
+    redirect_url: str = "https://app.example.com/sso",
+) -> None:
+    """Register a client application directly (the staff screen is tested on its own)."""
+    from imis_mock.models import ClientApplication
+    from imis_mock.services import secrets
+
+    with app.app_context():
+        db.session.add(
+            ClientApplication(
+                client_id=client_id,
+                client_id_key=client_id.lower(),
+                secret_hash=secrets.client_secret_hash(secret),
+                refresh_token_lifetime=lifetime,
+                redirect_url=redirect_url,
+            )
+        )
+        db.session.commit()

@@ -205,15 +205,34 @@ def test_contact_sign_in_item(app, client):
     assert "signed in as jsmith" in client.get("/Welcome.aspx").get_data(as_text=True)
 
 
-def test_single_sign_on_item_shows_the_placeholder_and_wins_over_other_items(app, member_client):
+def test_single_sign_on_item_hands_off_and_wins_over_other_items(app, member_client):
     client_pk = add_client_application(app, "MyApp")
     make_record(app, "My App", "MyApp", items=[html_item("<p>other text</p>"), sso(client_pk)])
-    # The Socialite provider's convention: {host}{client id}.aspx, plus OAuth parameters.
-    response = member_client.get("/MyApp.aspx?client_id=MyApp&response_type=code&state=s")
+    # The Socialite provider's convention: {host}{client id}.aspx, plus OAuth parameters,
+    # which cannot change where the token goes.
+    response = member_client.get(
+        "/MyApp.aspx?client_id=MyApp&response_type=code&state=s&redirect_uri=https://evil.example"
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "Single Sign-On to MyApp: the hand-off is not built yet" in html
+    assert 'method="post" action="http://localhost:5001/sso"' in html
+    assert "evil.example" not in html
     assert "other text" not in html
+    with app.app_context():
+        [token] = db.session.scalars(select(RefreshToken)).all()
+        assert token.user.username == "jsmith"
+        assert token.client_application_id == client_pk
+
+
+def test_public_single_sign_on_page_hands_a_guest_token_to_anonymous_visitors(app, client):
+    client_pk = add_client_application(app, "MyApp")
+    make_record(app, "My App", "MyApp", items=[sso(client_pk)])
+    response = client.get("/MyApp.aspx")
+    assert response.status_code == 200
+    assert 'name="refresh_token"' in response.get_data(as_text=True)
+    with app.app_context():
+        [token] = db.session.scalars(select(RefreshToken)).all()
+        assert token.user.username == "GUEST"
 
 
 def test_single_sign_on_on_a_login_page_still_needs_sign_in(app, client):
@@ -240,7 +259,7 @@ def test_sso_item_whose_client_application_was_deleted(app, member_client, staff
     response = member_client.get("/MyApp.aspx")
     html = response.get_data(as_text=True)
     assert response.status_code == 404
-    assert "refers to a client application that no longer exists" in html
+    assert "its client application no longer exists" in html
     assert "refresh_token" not in html
     assert count_refresh_tokens(app) == 0
     # The editor says so too, and the record can be fixed or its item removed.
@@ -283,7 +302,7 @@ def test_after_sign_in_setting_sends_members_to_the_record(app, client, staff_cl
     member = app.test_client()
     response = sign_in(member, "jsmith", MEMBER_PASSWORD)
     assert response.status_code == 303 and response.headers["Location"] == "/MyApp.aspx"
-    assert "Single Sign-On to MyApp" in member.get("/MyApp.aspx").get_data(as_text=True)
+    assert "Connecting to MyApp" in member.get("/MyApp.aspx").get_data(as_text=True)
 
 
 def test_an_explicit_next_still_wins(app, client, staff_client):

@@ -1,24 +1,21 @@
-"""What a published Single Sign-On content item does when its page is shown.
+"""What a published Single Sign-On content item does when its page is shown: the hand-off.
 
-PLACEHOLDER until the SSO hand-off (issue 5) replaces the body of respond(): it mints no token.
 The access checks (requires login, secure) have already run in content.published.page; an
-anonymous visitor reaching here is on a public page (iMIS then hands over a GUEST token).
+anonymous visitor reaching here is on a public page, and iMIS then hands over a token for its
+GUEST user (real clients check for userName "GUEST" and refuse it).
 """
 
-from flask import current_app, render_template
+from flask import Response
+from flask_login import current_user
 
 from imis_mock.models import ContentItem, ContentRecord
+from imis_mock.oauth.handoff import handoff_response
+from imis_mock.services import accounts, content
 
 
-def respond(record: ContentRecord, item: ContentItem):
-    """Return the response for a page whose published copy holds a Single Sign-On item."""
-    client = item.client_application
-    if client is None:
-        # The client application was deleted after the item was placed: no token, a clear page.
-        current_app.logger.warning(
-            "Single Sign-On item %s on content record %s has no client application",
-            item.id,
-            record.id,
-        )
-        return render_template("published/sso_unavailable.html", record=record), 404
-    return render_template("published/sso_placeholder.html", record=record, client=client)
+def respond(record: ContentRecord, item: ContentItem) -> Response:
+    """Mint a refresh token for the viewer and POST it to the item's client application."""
+    viewer = current_user if current_user.is_authenticated else accounts.ensure_guest()
+    # A client application deleted after the item was placed arrives here as None: the
+    # hand-off then answers with a clear error page and mints nothing.
+    return handoff_response(item.client_application, viewer, content=content.published_path(record))

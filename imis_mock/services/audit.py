@@ -3,6 +3,7 @@
 import json
 
 from flask import has_request_context, request
+from sqlalchemy import insert
 
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent
@@ -27,18 +28,43 @@ def record(
     commit: bool = False,
 ) -> AuditEvent:
     """Add an audit event to the session (and commit it when asked)."""
-    event = AuditEvent(
-        at=clock.now(),
-        actor=_clean(actor, 60),
-        action=action,
-        outcome=outcome,
-        client_id=_clean(client_id, 50),
-        username=_clean(username, 60),
-        error_code=error_code,
-        ip=(request.remote_addr or "") if has_request_context() else "",
-        detail=json.dumps(detail, sort_keys=True, default=str) if detail else "",
-    )
+    event = AuditEvent(**_values(action, outcome, actor, client_id, username, error_code, detail))
     db.session.add(event)
     if commit:
         db.session.commit()
     return event
+
+
+def insert_event(
+    action: str,
+    outcome: str,
+    *,
+    actor: str = "",
+    client_id: str = "",
+    username: str = "",
+    error_code: str = "",
+    detail: dict | None = None,
+) -> None:
+    """Insert an audit event in the current transaction without building an ORM object.
+
+    For hot paths (/token): the same row as record(), at a fraction of the cost. Caller commits.
+    """
+    values = _values(action, outcome, actor, client_id, username, error_code, detail)
+    db.session.connection().execute(_INSERT, values)
+
+
+_INSERT = insert(AuditEvent.__table__)
+
+
+def _values(action, outcome, actor, client_id, username, error_code, detail) -> dict:
+    return {
+        "at": clock.now(),
+        "actor": _clean(actor, 60),
+        "action": action,
+        "outcome": outcome,
+        "client_id": _clean(client_id, 50),
+        "username": _clean(username, 60),
+        "error_code": error_code,
+        "ip": (request.remote_addr or "") if has_request_context() else "",
+        "detail": json.dumps(detail, sort_keys=True, default=str) if detail else "",
+    }

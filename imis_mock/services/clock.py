@@ -13,13 +13,15 @@ from imis_mock.extensions import db
 from imis_mock.models import AppSetting
 
 OFFSET_KEY = "clock_offset_seconds"
+# Built once: now() runs on every request that checks an expiry.
+_OFFSET = select(AppSetting.value).where(AppSetting.key == OFFSET_KEY)
 
 
 def offset() -> timedelta:
     """Return how far the application clock is ahead of real time (cached per request)."""
     if has_app_context() and "clock_offset" in g:
         return g.clock_offset
-    value = db.session.scalar(select(AppSetting.value).where(AppSetting.key == OFFSET_KEY))
+    value = db.session.scalar(_OFFSET)
     result = timedelta(seconds=float(value)) if value else timedelta(0)
     if has_app_context():
         g.clock_offset = result

@@ -1,0 +1,35 @@
+"""POST /token (and /Token, as iMIS clients spell it). Any other method is 405, in OAuth's shape."""
+
+from flask import Response, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from imis_mock.oauth import bp
+from imis_mock.oauth.server import HEADERS, authorization_server
+
+# A token request is a few hundred bytes; anything near this is not one.
+TOKEN_MAX_BODY = 16 * 1024
+OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE"]
+
+
+def oauth_error(status: int, error: str, description: str, **headers: str) -> Response:
+    body = f'{{"error":"{error}","error_description":"{description}"}}'
+    return Response(body, status, [*HEADERS, *headers.items()])
+
+
+@bp.post("/token")
+@bp.post("/Token", endpoint="token_capitalised")
+def token():
+    request.max_content_length = TOKEN_MAX_BODY
+    try:
+        request.form  # noqa: B018  (parse now, so an oversized body is answered here)
+    except RequestEntityTooLarge:
+        return oauth_error(413, "invalid_request", "The request body is too large.")
+    return authorization_server.create_token_response()
+
+
+@bp.route("/token", methods=OTHER_METHODS, endpoint="token_other")
+@bp.route("/Token", methods=OTHER_METHODS, endpoint="token_capitalised_other")
+def token_other_method():
+    return oauth_error(
+        405, "invalid_request", "The token endpoint accepts POST only.", Allow="POST"
+    )
