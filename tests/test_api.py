@@ -387,8 +387,9 @@ def test_member_reads_only_own_records(app, api, path):
     assert response.status_code == 403
     assert response.get_json() == DENIED
     with app.app_context():
-        event = db.session.scalar(select(AuditEvent).filter_by(action="api.read"))
+        event = db.session.scalar(select(AuditEvent).filter_by(action="api.call"))
         assert event.outcome == "failure" and event.actor == "jsmith"
+        assert event.error_code == "403"
         assert json.loads(event.detail)["path"] == path
 
 

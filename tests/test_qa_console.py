@@ -203,28 +203,29 @@ def test_take_fault_counts_down_then_stops(app, client_app):
     with app.test_request_context():
         client = db.session.get(ClientApplication, client_app)
         qa.set_fault(client, "http_500", count=2, actor="test")
-        assert qa.take_fault(client).mode == "http_500"
+        assert qa.take_fault("qaapp").mode == "http_500"
         db.session.commit()
-        assert qa.take_fault(client).mode == "http_500"
+        assert qa.take_fault("QAApp").mode == "http_500"
         db.session.commit()
-        assert qa.take_fault(client) is None
+        assert qa.take_fault("QAApp") is None
+        assert qa.take_fault("Unknown") is None
         qa.set_fault(client, "delay", delay_seconds=3, count=None, actor="test")
         for _ in range(5):
-            assert qa.take_fault(client) == qa.Fault("delay", 3)
+            assert qa.take_fault("QAApp") == qa.Fault("delay", 3)
 
 
 def test_activity_lists_sso_events_masked_and_filtered(staff_client, app, client_app):
     raw = mint_refresh(app, client_app)
     with app.test_request_context():
         audit.record(
-            "token.refresh_token",
+            "oauth.token",
             "failure",
             client_id="QAApp",
             username="jsmith",
             error_code="invalid_grant",
             detail={"refresh_token": raw, "grant_type": "refresh_token"},
         )
-        audit.record("token.password", "success", client_id="", username="rjones")
+        audit.record("oauth.token", "success", client_id="", username="rjones")
         audit.record("member.sign_in", "success", username="apatel", commit=True)
     html = staff_client.get("/staff/QA/Activity").get_data(as_text=True)
     assert raw not in html

@@ -16,6 +16,7 @@ from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
+from imis_mock.extensions import db
 from imis_mock.models import GUEST_USERNAME, User
 from imis_mock.oauth.bearer import require_bearer
 from imis_mock.services import accounts, audit
@@ -66,21 +67,30 @@ def identify_caller():
     # Authlib answers a missing or bad token with iMIS's 401 (see oauth/bearer.py).
     with require_bearer.acquire() as token:
         g.api_user = token.user
+        g.api_client = token.client.client_id if token.client else ""
     return None
+
+
+@bp.after_request
+def audit_call(response: Response) -> Response:
+    """Record every API call that got past the guard, for the QA console's SSO activity."""
+    user = g.get("api_user")
+    if user is not None:
+        audit.insert_event(
+            "api.call",
+            "success" if response.status_code < 400 else "failure",
+            actor=user.username,
+            client_id=g.get("api_client", ""),
+            username=user.username,
+            error_code="" if response.status_code < 400 else str(response.status_code),
+            detail={"method": request.method, "path": request.path},
+        )
+        db.session.commit()
+    return response
 
 
 @bp.errorhandler(ApiError)
 def handle_api_error(error: ApiError):
-    if error.status == 403:
-        audit.record(
-            "api.read",
-            "failure",
-            actor=g.api_user.username,
-            username=g.api_user.username,
-            error_code="forbidden",
-            detail={"method": request.method, "path": request.path},
-            commit=True,
-        )
     return json_response({"Message": error.message}, error.status)
 
 

@@ -25,6 +25,7 @@ this module bends Authlib in these places, all here:
 """
 
 import json
+import time
 from collections.abc import Mapping
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
@@ -40,7 +41,7 @@ from flask import Response
 from flask import request as flask_request
 from sqlalchemy import Row
 
-from imis_mock.services import accounts, oauth_server
+from imis_mock.services import accounts, oauth_server, qa
 from imis_mock.services.oauth_server import TokenError
 
 PARAMETERS = ("grant_type", "client_id", "client_secret", "refresh_token", "username", "password")
@@ -200,6 +201,11 @@ class ImisAuthorizationServer(AuthorizationServer):
             form = read_form()
         except OAuth2Error as error:
             return self.refuse(None, error)
+        fault = qa.take_fault(form.get("client_id") or _basic_client_id() or "")
+        if fault is not None:
+            injected = self.inject(fault, form)
+            if injected is not None:
+                return injected
         token_request = TokenRequest(form)
         try:
             if "grant_type" not in form:
@@ -209,6 +215,27 @@ class ImisAuthorizationServer(AuthorizationServer):
             return self.handle_response(*grant.create_token_response())
         except OAuth2Error as error:
             return self.refuse(token_request, error)
+
+    def inject(self, fault: qa.Fault, form: dict[str, str]) -> Response | None:
+        """Misbehave as the QA console asked: an error answer, or a delay before the real one."""
+        client_id = form.get("client_id") or _basic_client_id() or ""
+        grant_type = form.get("grant_type", "")
+        if fault.mode == "delay":
+            oauth_server.record_fault(fault.mode, grant_type=grant_type, client_id=client_id)
+            time.sleep(fault.delay_seconds)
+            return None
+        oauth_server.record_fault(fault.mode, grant_type=grant_type, client_id=client_id)
+        if fault.mode == "http_500":
+            # What ASP.NET Web API answers on an unhandled error.
+            return Response('{"Message":"An error has occurred."}', 500, HEADERS)
+        if fault.mode == "invalid_client":
+            error = InvalidClientError(description=INVALID_CLIENT)
+            error.status_code = 401 if _basic_client_id() is not None else 400
+        else:
+            error = InvalidGrantError("The refresh token is invalid or has expired.")
+        status, body, headers = error()
+        headers = [h for h in headers if h[0] == "WWW-Authenticate"] + HEADERS
+        return self.handle_response(status, body, headers)
 
     def refuse(self, token_request: TokenRequest | None, error: OAuth2Error) -> Response:
         """Answer an OAuth 2 error as OWIN does, and audit it."""

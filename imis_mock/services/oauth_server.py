@@ -242,6 +242,19 @@ def record_failure(error: str, *, grant_type: str, client_id: str = "", username
     db.session.commit()
 
 
+def record_fault(mode: str, *, grant_type: str, client_id: str) -> None:
+    """Record a /token answer changed by the QA console's fault injection, and commit."""
+    audit.insert_event(
+        ACTION,
+        "success" if mode == "delay" else "failure",
+        actor=client_id,
+        client_id=client_id,
+        error_code="" if mode == "delay" else mode,
+        detail={"grant_type": grant_type[:40], "injected_fault": mode},
+    )
+    db.session.commit()
+
+
 def http_date(moment: datetime) -> str:
     """Format a time as OWIN writes `.issued` and `.expires`: RFC 1123, in GMT."""
     return format_datetime(moment.replace(microsecond=0), usegmt=True)

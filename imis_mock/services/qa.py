@@ -18,7 +18,7 @@ from imis_mock.services import ServiceError, accounts, audit, clock, tokens
 from imis_mock.services.clients import find_client, list_clients
 
 # Audit actions that belong to the Single Sign-On flow (hand-offs, /token, the REST API, QA).
-ACTIVITY_PREFIXES = ("sso", "token", "api", "qa")
+ACTIVITY_PREFIXES = ("sso", "oauth", "api", "qa")
 TOKEN_KINDS = {"refresh": RefreshToken, "access": AccessToken}
 MAX_FAULT_DELAY = 60
 
@@ -173,29 +173,34 @@ def faults_by_client() -> dict[int, ClientFault]:
     return {f.client_application_id: f for f in db.session.scalars(select(ClientFault))}
 
 
-def take_fault(client: ClientApplication) -> Fault | None:
-    """Use up one request of the client's armed fault, if any; return what to do.
+def take_fault(client_id: str) -> Fault | None:
+    """Use up one request of the armed fault of the client with this Client ID, if any.
 
     The count goes down in one UPDATE, so parallel requests on several workers never use more
     than the armed number. The caller commits (with the rest of its request).
     """
-    fault = db.session.scalar(
-        select(ClientFault)
-        .where(ClientFault.client_application_id == client.id)
-        .execution_options(populate_existing=True)
-    )
-    if fault is None:
+    row = db.session.execute(
+        select(ClientFault.id, ClientFault.mode, ClientFault.delay_seconds, ClientFault.remaining)
+        .join(ClientApplication)
+        .where(ClientApplication.client_id_key == client_id.lower())
+    ).first()
+    if row is None:
         return None
-    result = Fault(fault.mode, fault.delay_seconds)
-    if fault.remaining is None:
-        return result
-    taken = db.session.execute(
-        update(ClientFault)
-        .where(ClientFault.id == fault.id, ClientFault.remaining > 0)
-        .values(remaining=ClientFault.remaining - 1)
-    )
-    db.session.execute(delete(ClientFault).where(ClientFault.remaining <= 0))
-    return result if taken.rowcount == 1 else None
+    if row.remaining is not None:
+        taken = db.session.execute(
+            update(ClientFault)
+            .where(ClientFault.id == row.id, ClientFault.remaining > 0)
+            .values(remaining=ClientFault.remaining - 1)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.execute(
+            delete(ClientFault)
+            .where(ClientFault.id == row.id, ClientFault.remaining <= 0)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount != 1:
+            return None
+    return Fault(row.mode, row.delay_seconds)
 
 
 # --- Simulate SSO ---------------------------------------------------------------------------------
