@@ -160,19 +160,22 @@ def create_client_application(
     *,
     lifetime: int = 30,
     redirect_url: str = "https://app.example.com/sso",
-) -> None:
-    """Register a client application directly (the staff screen is tested on its own)."""
+) -> int:
+    """Register a client application directly (the staff screen is tested on its own).
+
+    Return its row id.
+    """
     from imis_mock.models import ClientApplication
     from imis_mock.services import secrets
 
     with app.app_context():
-        db.session.add(
-            ClientApplication(
-                client_id=client_id,
-                client_id_key=client_id.lower(),
-                secret_hash=secrets.client_secret_hash(secret),
-                refresh_token_lifetime=lifetime,
-                redirect_url=redirect_url,
-            )
+        client = ClientApplication(
+            client_id=client_id,
+            client_id_key=client_id.lower(),
+            secret_hash=secrets.client_secret_hash(secret),
+            refresh_token_lifetime=lifetime,
+            redirect_url=redirect_url,
         )
+        db.session.add(client)
         db.session.commit()
+        return client.id

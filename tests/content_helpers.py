@@ -4,25 +4,16 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from imis_mock.extensions import db
-from imis_mock.models import AuditEvent, ClientApplication, ContentRecord
-from imis_mock.services import content, secrets
+from imis_mock.models import AuditEvent, ContentRecord
+from imis_mock.services import content
+from tests.conftest import create_client_application
 
 EDITOR = "/staff/RiSE/PageBuilder/ManageContent"
 
 
 def add_client_application(app: Flask, client_id: str) -> int:
     """Insert a client application as issue 3's screen would; return its row id."""
-    with app.app_context():
-        client = ClientApplication(
-            client_id=client_id,
-            client_id_key=client_id.lower(),
-            secret_hash=secrets.client_secret_hash("x"),
-            refresh_token_lifetime=30,
-            redirect_url="http://localhost:5001/sso",
-        )
-        db.session.add(client)
-        db.session.commit()
-        return client.id
+    return create_client_application(app, client_id, "x", redirect_url="http://localhost:5001/sso")
 
 
 def make_folder(app: Flask, *names: str, secure: bool = False) -> int:

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent, ClientApplication, ClientFault, RefreshToken
 from imis_mock.services import accounts, audit, clock, qa, secrets, tokens
+from tests.conftest import create_client_application
 
 PAGES = [
     "/staff/QA/Activity",
@@ -21,17 +22,9 @@ PAGES = [
 
 @pytest.fixture
 def client_app(app) -> int:
-    with app.app_context():
-        row = ClientApplication(
-            client_id="QAApp",
-            client_id_key="qaapp",
-            secret_hash=secrets.client_secret_hash("qa-secret"),
-            refresh_token_lifetime=30,
-            redirect_url="http://localhost:5001/sso",
-        )
-        db.session.add(row)
-        db.session.commit()
-        return row.id
+    return create_client_application(
+        app, "QAApp", "qa-secret", redirect_url="http://localhost:5001/sso"
+    )
 
 
 def mint_refresh(app, client_pk: int, username: str = "jsmith") -> str:
