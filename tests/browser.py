@@ -175,6 +175,10 @@ class Browser:
         response = self.session.get(urljoin(self.base_url, url), timeout=30, **kwargs)
         return self._page(response)
 
+    def post(self, url: str, data, **kwargs) -> Page:
+        response = self.session.post(urljoin(self.base_url, url), data=data, timeout=30, **kwargs)
+        return self._page(response)
+
     def submit(self, page: Page, form: Form, button: str | None = None, **values) -> Page:
         """Fill in the form (select options by their label) and press a button; follow redirects."""
         target = urljoin(page.url, form.action or page.url)
