@@ -151,6 +151,13 @@ class Page:
         assert hrefs, f"no link {text!r} on {self.url}: {[label for label, _ in self.links]}"
         return urljoin(self.url, hrefs[0])
 
+    def form_posting_to(self, path: str) -> Form:
+        """The first form whose action ends with this path."""
+        for form in self.forms:
+            if form.action.endswith(path):
+                return form
+        raise AssertionError(f"no form posting to {path!r} on {self.url}")
+
     def form_with(self, name: str) -> Form:
         """The first form that has a field of this name."""
         for form in self.forms:
