@@ -86,6 +86,12 @@ def test_the_sample_app_is_launched_from_the_member_home_page(live_server, sampl
     assert SIGNED_IN in browser.post(handoff.action, data=handoff.fields).text
 
 
+def test_launching_again_replaces_the_stored_tokens(signed_in, sample_server):
+    assert SIGNED_IN in launch(signed_in).text
+    with sqlite3.connect(sample_server.app.config["SAMPLE_DATABASE"]) as conn:
+        assert conn.execute("SELECT count(*) FROM sessions").fetchone() == (1,)
+
+
 def test_guest_is_refused(app, live_server, sample_server):
     with app.app_context():
         client_pk = find_client("SampleApp").id
