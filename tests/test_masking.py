@@ -10,6 +10,7 @@ minted token once is its purpose.
 
 import hashlib
 import logging
+import re
 import secrets as random
 import sqlite3
 from pathlib import Path
@@ -127,6 +128,14 @@ def run_flows(base: str, *, query_strings: bool) -> tuple[list[str], list[str]]:
     assert redeem(base, setup, handoff.refresh_token).json()["error"] == "invalid_grant"
     body = redeem(base, setup, handoff.refresh_token).json()
     seen += [body["access_token"], body["refresh_token"]]
+
+    # Simulate SSO shows its fresh token once, on its own answer only; then it is used.
+    page = staff.get("/staff/QA/Simulate")
+    form = page.form_with("username")
+    page = staff.submit(page, form, "Simulate SSO", username="apatel", client="MaskApp")
+    simulated = re.search(r"refresh_token=([A-Za-z0-9_-]{43})", page.response.text).group(1)
+    body = redeem(base, setup, simulated).json()
+    seen += [simulated, body["access_token"], body["refresh_token"]]
 
     # The QA console's Tokens page: Expire now and Revoke, through its forms.
     page = staff.get("/staff/QA/Tokens")
