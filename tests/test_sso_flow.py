@@ -39,6 +39,13 @@ def test_whole_flow_over_real_http(csrf_server):
     assert handoff.response.headers["Cache-Control"] == "no-store"
     assert handoff.response.headers["Referrer-Policy"] == "no-referrer"
 
+    # Nothing in the request can move the target.
+    tampered = member_opens_sso_page(
+        base, setup.page_path + "?redirect_uri=https://evil.example&ReturnUrl=https://evil.example"
+    )
+    assert tampered.action == setup.redirect_url
+    assert tampered.refresh_token != handoff.refresh_token  # each visit gets a new token
+
     token = redeem(base, setup, handoff.refresh_token)
     assert token.status_code == 200, token.text
     assert token.headers["Content-Type"] == "application/json;charset=UTF-8"
