@@ -8,9 +8,11 @@ page to the sample app's /sso exactly as the page's form says.
 import sqlite3
 
 import pytest
+from sqlalchemy import select
 
 import sample_app
 from imis_mock.extensions import db
+from imis_mock.models import AuditEvent
 from imis_mock.services import clock, demo, qa
 from imis_mock.services.clients import find_client
 from tests.browser import Browser
@@ -54,10 +56,6 @@ def signed_in(live_server, sample_server):
 
 
 def mock_audit(app, action: str) -> list[tuple[str, str]]:
-    from sqlalchemy import select
-
-    from imis_mock.models import AuditEvent
-
     with app.app_context():
         rows = db.session.execute(
             select(AuditEvent.outcome, AuditEvent.error_code)
