@@ -11,7 +11,10 @@ TIMEOUT = 15  # seconds: never hang the user's page on a stuck server
 
 @dataclass
 class ImisError(Exception):
-    """iMIS refused: `error` is the OAuth error code (or "http_<status>"), with its description."""
+    """iMIS refused: `error` is the OAuth error code (or "http_<status>"), with its description.
+
+    `status` 0 means iMIS did not answer at all (not reachable, or slower than TIMEOUT).
+    """
 
     status: int
     error: str
@@ -22,10 +25,19 @@ def _url(path: str) -> str:
     return current_app.config["SAMPLE_IMIS_URL"].rstrip("/") + path
 
 
+def _send(method: str, path: str, **kwargs) -> requests.Response:
+    """Send one request to iMIS; a network failure or timeout becomes an ImisError too."""
+    try:
+        return requests.request(method, _url(path), timeout=TIMEOUT, **kwargs)
+    except requests.RequestException as error:
+        raise ImisError(0, "no_answer", type(error).__name__) from error
+
+
 def redeem_refresh_token(refresh_token: str) -> dict:
     """POST /token with grant_type=refresh_token and our client credentials, as iMIS documents."""
-    response = requests.post(
-        _url("/token"),
+    response = _send(
+        "POST",
+        "/token",
         data={
             "grant_type": "refresh_token",
             "client_id": current_app.config["SAMPLE_CLIENT_ID"],
@@ -33,7 +45,6 @@ def redeem_refresh_token(refresh_token: str) -> dict:
             "refresh_token": refresh_token,
         },
         headers={"Accept": "application/json"},
-        timeout=TIMEOUT,
     )
     try:
         body = response.json()
@@ -52,11 +63,11 @@ def redeem_refresh_token(refresh_token: str) -> dict:
 
 def get(path: str, access_token: str, **params) -> dict:
     """GET an iMIS REST API resource with the access token as a bearer token."""
-    response = requests.get(
-        _url(path),
+    response = _send(
+        "GET",
+        path,
         params=params,
         headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
-        timeout=TIMEOUT,
     )
     if response.status_code != 200:
         try:

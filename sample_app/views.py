@@ -67,6 +67,8 @@ def sso():
             "The Single Sign-On page should be secured so that only signed-in members reach it.",
             403,
         )
+    if session.get("sid"):  # signing in again: forget the tokens of the previous sign-in
+        store.delete(session["sid"])
     session.clear()
     session["sid"] = sid = secrets.token_urlsafe(32)
     store.save(

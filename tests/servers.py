@@ -60,14 +60,24 @@ class Gunicorn:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        try:
+            self._wait_until_up()
+        except BaseException:
+            self.stop()  # never leave a server behind when start-up fails
+            raise
+        return self
+
+    def _wait_until_up(self) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.target} exited; see {self.log_path}")
             try:
-                requests.get(self.url + "/", timeout=2)
-                return self
-            except requests.ConnectionError:
+                # A worker's first answer can be slow on a busy machine: a read timeout is a
+                # reason to ask again, not a failure.
+                requests.get(self.url + "/", timeout=10)
+                return
+            except requests.RequestException:
                 time.sleep(0.1)
         raise RuntimeError(f"{self.target} did not start; see {self.log_path}")
 

@@ -33,6 +33,15 @@ def now() -> datetime:
     return datetime.now(UTC) + offset()
 
 
+def expired_now() -> datetime:
+    """Return the expiry to give a token ended "now": passed now, and still passed later.
+
+    The earlier of the application clock and real time, so that putting the clock back to real
+    time does not bring a token the QA console expired back to life.
+    """
+    return min(now(), datetime.now(UTC))
+
+
 def set_offset(delta: timedelta) -> None:
     """Set the clock offset (zero is real time) and commit."""
     setting = db.session.get(AppSetting, OFFSET_KEY) or AppSetting(key=OFFSET_KEY)

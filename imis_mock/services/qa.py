@@ -59,7 +59,7 @@ def _token(kind: str, token_id: int):
 def expire_token(kind: str, token_id: int, *, actor: str) -> None:
     """Make a token expire now, as if its lifetime had run out. Commits."""
     token = _token(kind, token_id)
-    token.expires_at = clock.now()
+    token.expires_at = clock.expired_now()
     _audit_token("qa.expire_token", token, kind, actor)
     db.session.commit()
 
@@ -94,7 +94,7 @@ def change_tokens(
             query = query.where(model.user_id == user.id)
         if client is not None:
             query = query.where(model.client_application_id == client.id)
-        values = {"expires_at": now} if action == "expire" else {"revoked_at": now}
+        values = {"expires_at": clock.expired_now()} if action == "expire" else {"revoked_at": now}
         changed += db.session.execute(query.values(**values)).rowcount
     audit.record(
         f"qa.{action}_tokens",
