@@ -146,9 +146,17 @@ def artifacts(request: pytest.FixtureRequest) -> Path:
 
 @pytest.fixture
 def new_page(
-    browser: Browser, request: pytest.FixtureRequest, artifacts: Path, tmp_path: Path
+    browser: Browser,
+    request: pytest.FixtureRequest,
+    artifacts: Path,
+    tmp_path: Path,
+    start_sample: Callable[..., Gunicorn],
 ) -> Iterator[Callable[[str], Page]]:
-    """Open a page in a fresh browser context (its own cookies): one per person in the test."""
+    """Open a page in a fresh browser context (its own cookies): one per person in the test.
+
+    It depends on the servers so that its contexts close first: gunicorn's graceful stop would
+    otherwise wait for the browser's keep-alive connections.
+    """
     pages: dict[str, Page] = {}
 
     def open_page(who: str) -> Page:

@@ -81,3 +81,13 @@ def unnamed_controls(page: Page) -> list[str]:
         if match and not match.group(2).lstrip().startswith(('"', "/")):
             unnamed.append(line.strip())
     return unnamed
+
+
+def tab_to(page: Page, role: str, name: str, *, limit: int = 40) -> None:
+    """Press Tab until the focus is on the control with this role and exact name."""
+    target = page.get_by_role(role, name=name, exact=True)
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if target.evaluate_all("(els) => els.includes(document.activeElement)"):
+            return
+    raise AssertionError(f"Tab never reached the {role} {name!r} on {page.url}")

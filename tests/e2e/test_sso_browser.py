@@ -5,20 +5,28 @@ and the sample app on http://localhost:PORT2. Screenshots go to test-artifacts/e
 """
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from playwright.sync_api import Page, Request, expect
 
 from tests.e2e.conftest import screenshot
 from tests.e2e.flows import (
+    BACK_TO_IMIS,
     MEMBER,
     MEMBER_PASSWORD,
+    SESSION_EXPIRED,
     expect_signed_in_to_sample,
     fill_sign_in,
+    launch_sample_app,
+    member_sign_in,
+    open_qa_tab,
     staff_nav,
     staff_sign_in,
+    tab_to,
+    unnamed_controls,
 )
 from tests.servers import Gunicorn
 
@@ -120,3 +128,174 @@ def test_member_signs_in_and_lands_in_the_sample_app(
     for name in ("imis_session", "sample_session"):
         assert cookies[name]["httpOnly"]
         assert cookies[name]["sameSite"] == "Lax"
+
+
+@pytest.mark.parametrize("how", ["Expire now", "Clock"])
+def test_expired_session_signs_in_again_from_imis(
+    how: str, new_page: NewPage, mock: Gunicorn, sample: Gunicorn, artifacts: Path
+):
+    """Scenario 3: tokens expire; the app sends the member back to iMIS; no password is typed."""
+    member = new_page("member")
+    member_sign_in(member, mock.url)
+    launch_sample_app(member, mock.url, sample.url)
+
+    staff = new_page("staff")
+    staff_sign_in(staff, mock.url)
+    if how == "Expire now":
+        open_qa_tab(staff, "Tokens")
+        name = re.compile(rf"^Expire now: (refresh|access) token of {MEMBER} for SampleApp$")
+        expire = staff.get_by_role("button", name=name)
+        # The handed-off refresh token, the one the app got back from /token, its access token.
+        for left in (3, 2, 1):
+            expect(expire).to_have_count(left)
+            expire.first.click()
+        expect(expire).to_have_count(0)
+    else:
+        open_qa_tab(staff, "Clock")
+        staff.get_by_label("Move the clock forward by (minutes)").fill("31")
+        staff.get_by_role("button", name="Move forward").click()
+        expect(staff.get_by_text("31.0 minutes ahead of real time")).to_be_visible()
+
+    member.reload()
+    expect(member.get_by_role("heading", name=SESSION_EXPIRED)).to_be_visible()
+    screenshot(member, artifacts, "sample-app-session-expired")
+    pages: list[str] = []
+    member.on("request", lambda r: pages.append(r.url) if r.resource_type == "document" else None)
+    member.get_by_role("link", name=BACK_TO_IMIS).click()
+    expect_signed_in_to_sample(member, sample.url)
+    assert [url.split("?")[0] for url in pages] == [
+        mock.url + "/SampleApp.aspx",
+        sample.url + "/sso",
+        sample.url + "/",
+    ]
+
+
+def test_sample_app_shows_the_error_the_mock_was_told_to_give(
+    new_page: NewPage, mock: Gunicorn, sample: Gunicorn, artifacts: Path
+):
+    """Scenario 4: QA console > Fault injection makes /token fail; the app shows iMIS's error."""
+    member = new_page("member")
+    member_sign_in(member, mock.url)
+    staff = new_page("staff")
+    staff_sign_in(staff, mock.url)
+    open_qa_tab(staff, "Fault injection")
+    panel = staff.get_by_role("region", name="SampleApp")
+    expect(panel).to_contain_text("No fault.")
+
+    shown = {
+        "Answer invalid_grant": "iMIS answered HTTP 400: invalid_grant: "
+        "The refresh token is invalid or has expired.",
+        "Answer invalid_client": "iMIS answered HTTP 400: invalid_client: "
+        "The client credentials are invalid.",
+        "Answer HTTP 500": "iMIS answered HTTP 500: http_500",
+    }
+    for fault, error in shown.items():
+        panel.get_by_label("Fault", exact=True).select_option(label=fault)
+        panel.get_by_label("For the next N requests").fill("1")
+        panel.get_by_role("button", name="Turn on").click()
+        expect(panel).to_contain_text("for the next 1 request(s)")
+        if fault == "Answer invalid_grant":
+            screenshot(staff, artifacts, "qa-fault-injection")
+
+        member.goto(mock.url + "/SampleApp.aspx")
+        expect(member.get_by_role("heading", name="iMIS refused the sign-in")).to_be_visible()
+        expect(member.get_by_text(error)).to_be_visible()
+        if fault == "Answer invalid_grant":
+            screenshot(member, artifacts, "sample-app-imis-error")
+        staff.reload()
+        expect(panel).to_contain_text("No fault.")
+
+    # A delay only slows /token down: the member gets in, and the fault is used up.
+    panel.get_by_label("Fault", exact=True).select_option(label="Delay the answer")
+    panel.get_by_label("Delay (seconds)").fill("1")
+    panel.get_by_label("For the next N requests").fill("1")
+    panel.get_by_role("button", name="Turn on").click()
+    expect(panel).to_contain_text("delay (1 s), for the next 1 request(s)")
+    member.get_by_role("link", name=BACK_TO_IMIS).click()
+    expect_signed_in_to_sample(member, sample.url)
+    staff.reload()
+    expect(panel).to_contain_text("No fault.")
+
+
+def test_member_signs_in_and_launches_the_app_with_the_keyboard_only(
+    new_page: NewPage, mock: Gunicorn, sample: Gunicorn, artifacts: Path
+):
+    """Scenario 5: Tab, Enter and Space only; every form control on the way has a name."""
+    member = new_page("member")
+    unnamed: dict[str, list[str]] = {}
+
+    def check_names() -> None:
+        if found := unnamed_controls(member):
+            unnamed[member.url] = found
+
+    member.goto(mock.url + "/")
+    check_names()
+    tab_to(member, "link", "Sign In")
+    member.keyboard.press("Enter")
+    expect(member.get_by_role("heading", name="Sign In")).to_be_visible()
+    check_names()
+    expect(member.get_by_label("Username")).to_be_focused()
+    member.keyboard.type(MEMBER)
+    member.keyboard.press("Tab")
+    expect(member.get_by_label("Password", exact=True)).to_be_focused()
+    member.keyboard.type(MEMBER_PASSWORD)
+    member.keyboard.press("Tab")
+    expect(member.get_by_label("Keep me signed in")).to_be_focused()
+    member.keyboard.press("Space")
+    expect(member.get_by_label("Keep me signed in")).to_be_checked()
+    member.keyboard.press("Tab")
+    expect(member.get_by_role("button", name="Sign In", exact=True)).to_be_focused()
+    member.keyboard.press("Enter")
+
+    expect(member.get_by_role("button", name="Sign Out")).to_be_visible()
+    check_names()
+    tab_to(member, "link", "Launch Sample App")
+    member.keyboard.press("Enter")
+    expect_signed_in_to_sample(member, sample.url)
+    check_names()
+    tab_to(member, "button", "Sign out of Sample App")
+    member.keyboard.press("Enter")
+    expect(member.get_by_role("heading", name="Not signed in")).to_be_visible()
+    check_names()
+    assert unnamed == {}
+
+
+def test_every_form_control_has_an_accessible_name(
+    new_page: NewPage, mock: Gunicorn, sample: Gunicorn
+):
+    """Scenario 5, continued: every page a member or staff can reach by links names its controls."""
+    member = new_page("member")
+    member_sign_in(member, mock.url)
+    launch_sample_app(member, mock.url, sample.url)  # so the QA console lists tokens
+    staff = new_page("staff")
+    staff.goto(mock.url + "/staff/SignIn")
+    unnamed: dict[str, list[str]] = {}
+    if found := unnamed_controls(staff):
+        unnamed[staff.url] = found
+    staff_sign_in(staff, mock.url)
+
+    for page, start in [(member, "/"), (staff, "/staff/")]:
+        for url in crawl(page, mock.url, start):
+            if found := unnamed_controls(page):
+                unnamed[url] = found
+    assert unnamed == {}
+
+
+def crawl(page: Page, origin: str, start: str, *, limit: int = 60) -> Iterator[str]:
+    """Visit each kind of page linked from `start` (GET only: GETs change nothing here)."""
+    seen = {origin + start}
+    queue = [origin + start]
+    while queue:
+        url = queue.pop(0)
+        page.goto(url)
+        yield url
+        if not page.url.startswith(origin):
+            continue  # a hand-off took the browser to the sample app
+        hrefs = page.locator("a[href]").evaluate_all("(links) => links.map((a) => a.href)")
+        for href in hrefs:
+            href = href.split("#")[0]
+            shape = re.sub(r"/\d+", "/N", href)  # one page of each kind: records, items ...
+            if href.startswith(origin) and shape not in seen and "/static/" not in href:
+                seen.add(shape)
+                queue.append(href)
+        assert len(seen) <= limit, f"more than {limit} pages: {sorted(seen)}"
