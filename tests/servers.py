@@ -37,8 +37,17 @@ def flask_cli(instance: Path, *args: str, env: dict | None = None, stdin: str | 
 class Gunicorn:
     """gunicorn serving `target` (e.g. "app:app") with the project's gunicorn.conf.py."""
 
-    def __init__(self, target: str, env: dict, *, workers: int = 1, log: Path, host="127.0.0.1"):
-        self.port = free_port()
+    def __init__(
+        self,
+        target: str,
+        env: dict,
+        *,
+        workers: int = 1,
+        log: Path,
+        host="127.0.0.1",
+        port: int | None = None,
+    ):
+        self.port = port or free_port()
         self.url = f"http://{host}:{self.port}"
         self.target = target
         self.env = {
