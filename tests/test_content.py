@@ -489,3 +489,21 @@ def test_demo_content_is_idempotent_and_has_one_sso_record(app):
             "Launch Sample App"
         ]
     assert count_records(app) == before
+
+
+def test_item_controls_are_named_and_a_secure_folder_says_so(app, staff_client):
+    folder = make_folder(app, "Private", secure=True)
+    record = make_record(
+        app,
+        "Notes",
+        "Notes",
+        folder_id=folder,
+        items=(("content_html", "Intro text", {"html": "<p>x</p>"}),),
+    )
+    html = staff_client.get(f"{EDITOR}/{record}").get_data(as_text=True)
+    assert 'aria-label="Edit Intro text"' in html
+    assert 'aria-label="Remove Intro text"' in html
+    assert "This record is secure anyway: its folder is secure." in html
+    public = make_record(app, "Open", "Open")
+    html = staff_client.get(f"{EDITOR}/{public}").get_data(as_text=True)
+    assert "its folder is secure" not in html

@@ -363,14 +363,18 @@ def find_published(path: str) -> ContentRecord | None:
     return record if record is not None and record.is_published else None
 
 
-def is_secure(record: ContentRecord) -> bool:
-    """Return True if the published record, or any folder above it, is secure."""
-    folder = record.folder
+def folder_is_secure(folder: ContentFolder | None) -> bool:
+    """Return True if the folder, or any folder above it, is secure."""
     while folder is not None:
         if folder.is_secure:
             return True
         folder = folder.parent
-    return record.published_is_secure
+    return False
+
+
+def is_secure(record: ContentRecord) -> bool:
+    """Return True if the published record, or any folder above it, is secure."""
+    return folder_is_secure(record.folder) or record.published_is_secure
 
 
 def sso_item(record: ContentRecord) -> ContentItem | None:
