@@ -53,6 +53,7 @@ def test_https_makes_cookies_secure(tmp_path: Path, monkeypatch):
     assert create_app().config["SESSION_COOKIE_SECURE"] is False
 
 
+@pytest.mark.database("sqlite", reason="PRAGMAs are SQLite's")
 def test_sqlite_connections_use_wal_and_busy_timeout(app):
     with app.app_context():
         with db.engine.connect() as conn:
