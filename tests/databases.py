@@ -108,6 +108,8 @@ def keep_as_template(template: Path) -> None:
 def clone(template: Path, instance: Path) -> None:
     """Give `instance` a fresh copy of the template folder's database."""
     if DIALECT == "sqlite":
+        for stale in ("imis.db-wal", "imis.db-shm"):  # never pair a new file with an old log
+            (instance / stale).unlink(missing_ok=True)
         shutil.copy(template / "imis.db", instance / "imis.db")
         return
     name = _names[template.resolve()]
@@ -115,6 +117,12 @@ def clone(template: Path, instance: Path) -> None:
     with _engine(name).begin() as conn:
         _close_other_connections(conn)
         _restore(conn)
+
+
+def terminate_connections(instance: Path) -> None:
+    """Have the server drop every connection to the instance's database (PostgreSQL only)."""
+    with _engine(_names[instance.resolve()]).begin() as conn:
+        _close_other_connections(conn)
 
 
 def _close_other_connections(conn: Connection) -> None:
