@@ -6,18 +6,22 @@ The same tests run on SQLite and on PostgreSQL (TEST_DATABASE_URL); see tests/da
 import logging
 import sqlite3
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from authlib.integrations.flask_oauth2 import current_token
 from flask import Flask, jsonify
-from sqlalchemy import func, make_url, select
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import func, inspect, make_url, select, text
 from sqlalchemy.exc import OperationalError
 
 from imis_mock import database
 from imis_mock.errors import UNAVAILABLE_MESSAGE, handle_database_unavailable
 from imis_mock.extensions import db
-from imis_mock.models import User
+from imis_mock.models import SignInThrottle, User
 from imis_mock.oauth.bearer import require_bearer
 from imis_mock.services import accounts, clock
 from tests import databases
@@ -207,3 +211,39 @@ def test_each_test_starts_from_the_template(app, instance, template_instance):
     create_member(app, "after")  # ids carry on from the template's, as in a fresh copy
     with app.app_context():
         assert accounts.get_user("after").id == before[1] + 1
+
+
+def test_migrations_build_the_models_on_an_empty_database_and_go_down_and_up(
+    tmp_path: Path, monkeypatch
+):
+    app = make_app(tmp_path, monkeypatch)  # a new, empty database of its own
+    with app.app_context():
+        upgrade()
+        with db.engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(context, db.metadata) == []
+        downgrade(revision="base")
+        with db.engine.connect() as conn:
+            assert inspect(conn).get_table_names() == ["alembic_version"]
+        upgrade()
+        with db.engine.connect() as conn:
+            assert set(inspect(conn).get_table_names()) >= {"users", "contacts", "refresh_tokens"}
+
+
+def test_utc_datetimes_keep_their_instant_whatever_the_session_time_zone(app):
+    kiritimati = timezone(timedelta(hours=14))
+    moment = datetime(2026, 3, 1, 1, 30, tzinfo=kiritimati)
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            # timestamp without time zone must not shift with the server or session zone.
+            db.session.execute(text("SET TIME ZONE 'America/Adak'"))
+        db.session.add(SignInThrottle(username_key="tz", failures=1, window_start=moment))
+        db.session.commit()
+        db.session.expunge_all()
+        stored = db.session.get(SignInThrottle, "tz").window_start
+        assert stored == moment
+        assert (
+            stored.tzinfo == UTC and stored.hour == 11
+        )  # 01:30 at +14:00 is 11:30 UTC the day before
+        raw = db.session.scalar(select(text("window_start")).select_from(text("sign_in_throttle")))
+        assert str(raw).startswith("2026-02-28 11:30")
