@@ -13,7 +13,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import MetaData, select
+from sqlalchemy import MetaData, make_url, select
+from sqlalchemy.exc import OperationalError
 from werkzeug.serving import make_server
 
 from imis_mock import create_app
@@ -67,7 +68,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def _drop_test_databases() -> Iterator[None]:
     """Drop the PostgreSQL databases of this run (and of interrupted runs) before and after."""
-    databases.drop_leftovers()
+    try:
+        databases.drop_leftovers()
+    except OperationalError as error:
+        where = make_url(databases.TEST_DATABASE_URL).render_as_string(hide_password=True)
+        pytest.exit(f"TEST_DATABASE_URL is set, but {where} cannot be reached: {error.orig}", 1)
     yield
     databases.drop_leftovers()
     databases.close()
