@@ -105,7 +105,9 @@ def test_unreachable_database_gives_503_then_service_resumes(outage, caplog):
 
     outage.down()
     with caplog.at_level(logging.ERROR, logger=outage.app.logger.name):
-        page = assert_unavailable(client.get("/MyAccount"), "text/html")
+        response = client.get("/MyAccount")
+        page = assert_unavailable(response, "text/html")
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert UNAVAILABLE_MESSAGE in page
     assert 'class="member-site"' in page
     assert "Database unavailable" in caplog.text
