@@ -5,6 +5,9 @@ PORT ?= 5000
 SAMPLE_PORT ?= 5001
 WORKERS ?= 2
 FLASK = $(VENV)/bin/flask --app app
+# Set to run the suite on PostgreSQL too, e.g.
+# TEST_DATABASE_URL=postgresql+psycopg://imis_test:imis_test@127.0.0.1:5432/imis_test
+TEST_DATABASE_URL ?=
 
 .PHONY: run test bench lint format clean
 
@@ -30,11 +33,21 @@ run: $(VENV)/.run-deps
 	trap 'kill $$sample 2>/dev/null' EXIT INT TERM; \
 	PORT=$(PORT) WEB_CONCURRENCY=$(WORKERS) $(VENV)/bin/gunicorn -c gunicorn.conf.py app:app
 
-## test: lint, check formatting, run the whole suite
+## test: lint, check formatting, run the whole suite on SQLite, then on PostgreSQL when
+## TEST_DATABASE_URL is set (in CI, where CI=true, it must be: .ci/run sets it)
 test: $(VENV)/.dev-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pytest
+	env -u TEST_DATABASE_URL $(VENV)/bin/pytest
+	@if [ -n "$(TEST_DATABASE_URL)" ]; then \
+	  echo "== The suite again, on PostgreSQL (the browser tests run once, above: their servers use SQLite)"; \
+	  TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(VENV)/bin/pytest -m "not e2e"; \
+	elif [ "$$CI" = true ]; then \
+	  echo "PostgreSQL: TEST_DATABASE_URL is not set, and CI must test PostgreSQL too." >&2; \
+	  exit 1; \
+	else \
+	  echo "PostgreSQL skipped: TEST_DATABASE_URL is not set (see README.md, Tests)."; \
+	fi
 
 ## bench: requests/s of POST /token (refresh grant) against a hello-world Flask app, under wrk
 bench: $(VENV)/.run-deps

@@ -35,10 +35,14 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def register_defaults(app: Flask) -> None:
-    from imis_mock.database import default_sqlite_uri
+    from imis_mock.database import default_sqlite_uri, engine_options, normalize_uri
 
-    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
-        app.config["SQLALCHEMY_DATABASE_URI"] = default_sqlite_uri(app.instance_path)
+    uri = normalize_uri(app.config.get("SQLALCHEMY_DATABASE_URI") or "")
+    uri = uri or default_sqlite_uri(app.instance_path)
+    app.config["SQLALCHEMY_DATABASE_URI"] = uri
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+        uri, app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
+    )
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_or_create_secret_key(Path(app.instance_path))
     if app.config.get("PREFERRED_URL_SCHEME") == "https":

@@ -1,9 +1,12 @@
-"""Database engine tuning: SQLite in WAL mode with a busy timeout and immediate write locks.
+"""Database engine tuning: SQLite in WAL mode with a busy timeout and immediate write locks;
+PostgreSQL through psycopg 3, with connections checked before use.
 
 SQLite lets one writer at a time. A transaction that reads and then writes can fail at once with
 "database is locked" when it began as a reader (busy_timeout cannot help it), so every transaction
 on SQLite starts with BEGIN IMMEDIATE and waits for the write lock up to the busy timeout instead.
-Readers are not blocked by this in WAL mode. PostgreSQL needs none of it.
+Readers are not blocked by this in WAL mode. PostgreSQL needs none of it, but a database server
+can restart or drop connections: pool_pre_ping replaces a dead pooled connection before a request
+uses it, so the app recovers by itself when the server comes back.
 """
 
 import sqlite3
@@ -36,3 +39,18 @@ def _sqlite_begin(conn) -> None:
 
 def default_sqlite_uri(instance_path: str) -> str:
     return f"sqlite:///{instance_path}/imis.db"
+
+
+def normalize_uri(uri: str) -> str:
+    """Use psycopg 3 for a PostgreSQL URI that names no driver (SQLAlchemy would want psycopg2)."""
+    for scheme in ("postgresql://", "postgres://"):
+        if uri.startswith(scheme):
+            return "postgresql+psycopg://" + uri[len(scheme) :]
+    return uri
+
+
+def engine_options(uri: str, options: dict) -> dict:
+    """Return the engine options for a URI: configured ones win over these defaults."""
+    if uri.startswith("sqlite"):
+        return dict(options)
+    return {"pool_pre_ping": True, **options}

@@ -1,7 +1,10 @@
-"""Fixtures: a migrated database per test (copied from one template), clients, a live server."""
+"""Fixtures: a migrated database per test (cloned from one template), clients, a live server.
+
+The suite runs on SQLite, or on PostgreSQL when TEST_DATABASE_URL is set (see tests/databases.py).
+Mark a test `@pytest.mark.database("sqlite", reason="...")` if it can only run on one of them.
+"""
 
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,11 +13,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from sqlalchemy import MetaData, make_url, select
+from sqlalchemy.exc import OperationalError
 from werkzeug.serving import make_server
 
 from imis_mock import create_app
 from imis_mock.extensions import db
 from imis_mock.services import accounts, demo
+from tests import databases
 
 TEST_SECRET = "test-secret-key-not-for-production"
 MEMBER_PASSWORD = demo.MEMBER_PASSWORD
@@ -26,18 +32,55 @@ def make_app(instance: Path, monkeypatch: pytest.MonkeyPatch, **overrides) -> Fl
     config = {
         "TESTING": True,
         "SECRET_KEY": TEST_SECRET,
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance}/imis.db",
+        "SQLALCHEMY_DATABASE_URI": databases.uri_for(instance),
         "WTF_CSRF_ENABLED": False,
         # A cheap hash keeps the suite quick; production uses scrypt.
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
     config.update(overrides)
-    return create_app(config)
+    app = create_app(config)
+    databases.close_after_test(app)
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _close_connections() -> Iterator[None]:
+    yield
+    databases.close_connections()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"database: {databases.DIALECT}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "database(name, reason): run the test only on this database (sqlite|postgresql)"
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    marker = item.get_closest_marker("database")
+    if marker and marker.args[0] != databases.DIALECT:
+        pytest.skip(f"{marker.args[0]} only: {marker.kwargs['reason']}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_test_databases() -> Iterator[None]:
+    """Drop the PostgreSQL databases of this run (and of interrupted runs) before and after."""
+    try:
+        databases.drop_leftovers()
+    except OperationalError as error:
+        where = make_url(databases.TEST_DATABASE_URL).render_as_string(hide_password=True)
+        pytest.exit(f"TEST_DATABASE_URL is set, but {where} cannot be reached: {error.orig}", 1)
+    yield
+    databases.drop_leftovers()
+    databases.close()
 
 
 @pytest.fixture(scope="session")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Migrate one database with the demo data; each test gets a copy of it.
+def template_instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrate one database with the demo data; each test gets a clone of it.
 
     The demo's sample-app client application and its record are left out, so tests start with no
     client applications; tests that want them call demo.load_sample_app().
@@ -50,30 +93,27 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
             demo.load(sample_app=False)
             db.session.commit()
             db.engine.dispose()
-    return instance / "imis.db"
+    databases.keep_as_template(instance)
+    return instance
 
 
 @pytest.fixture
-def instance(tmp_path: Path, template_db: Path) -> Path:
-    shutil.copy(template_db, tmp_path / "imis.db")
-    return tmp_path
+def instance(tmp_path: Path, template_instance: Path) -> Iterator[Path]:
+    databases.clone(template_instance, tmp_path)
+    yield tmp_path
+    databases.close_connections()
+    databases.release(tmp_path)
 
 
 @pytest.fixture
-def app(instance: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
-    app = make_app(instance, monkeypatch)
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+def app(instance: Path, monkeypatch: pytest.MonkeyPatch) -> Flask:
+    return make_app(instance, monkeypatch)
 
 
 @pytest.fixture
-def csrf_app(instance: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+def csrf_app(instance: Path, monkeypatch: pytest.MonkeyPatch) -> Flask:
     """The app with CSRF protection switched on, as in production."""
-    app = make_app(instance, monkeypatch, WTF_CSRF_ENABLED=True)
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    return make_app(instance, monkeypatch, WTF_CSRF_ENABLED=True)
 
 
 @pytest.fixture
@@ -138,6 +178,19 @@ def live_server(app: Flask) -> Iterator[LiveServer]:
     """The app served over real HTTP on 127.0.0.1 and a free port, in a thread."""
     with LiveServer(app) as server:
         yield server
+
+
+def database_dump(app: Flask) -> str:
+    """Return every row of every table as text, to check what is (not) stored, on any database."""
+    with app.app_context():
+        metadata = MetaData()
+        metadata.reflect(db.engine)
+        with db.engine.connect() as conn:
+            return "\n".join(
+                f"{table.name}: {tuple(row)}"
+                for table in metadata.sorted_tables
+                for row in conn.execute(select(table))
+            )
 
 
 def create_member(app: Flask, username: str, **fields) -> None:

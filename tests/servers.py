@@ -1,14 +1,18 @@
 """Real servers for end-to-end tests: gunicorn in a subprocess on 127.0.0.1 and a free port."""
 
 import os
+import selectors
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import requests
+
+from tests import databases
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -21,11 +25,11 @@ def free_port() -> int:
 
 
 def flask_cli(instance: Path, *args: str, env: dict | None = None, stdin: str | None = None) -> str:
-    """Run `flask --app app ...` against an instance folder; return its output."""
+    """Run `flask --app app ...` on an instance folder (and its database); return its output."""
     result = subprocess.run(
         [str(VENV_BIN / "flask"), "--app", "app", *args],
         cwd=ROOT,
-        env={**os.environ, "IMIS_INSTANCE_PATH": str(instance), **(env or {})},
+        env={**os.environ, **databases.instance_env(instance), **(env or {})},
         input=stdin,
         capture_output=True,
         text=True,
@@ -35,7 +39,10 @@ def flask_cli(instance: Path, *args: str, env: dict | None = None, stdin: str | 
 
 
 class Gunicorn:
-    """gunicorn serving `target` (e.g. "app:app") with the project's gunicorn.conf.py."""
+    """gunicorn serving `target` (e.g. "app:app") with the project's gunicorn.conf.py.
+
+    For the mock, pass `env=databases.instance_env(instance)` so it uses the test's database.
+    """
 
     def __init__(
         self,
@@ -106,3 +113,74 @@ class Gunicorn:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class TcpProxy:
+    """Forward a local port to a database server; stop() makes the database unreachable.
+
+    stop() closes the listening socket and cuts every forwarded connection, as a server crash or
+    a network failure would; start() listens on the same port again.
+    """
+
+    def __init__(self, upstream_host: str, upstream_port: int):
+        self.upstream = (upstream_host, upstream_port)
+        self.port = free_port()
+        self._sockets: set[socket.socket] = set()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> "TcpProxy":
+        self._stopping.clear()
+        listener = socket.create_server(("127.0.0.1", self.port))
+        self._thread = threading.Thread(target=self._serve, args=(listener,), daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread:
+            self._thread.join()
+        for sock in list(self._sockets):
+            _close(sock)
+        self._sockets.clear()
+
+    def _serve(self, listener: socket.socket) -> None:
+        with listener, selectors.DefaultSelector() as selector:
+            selector.register(listener, selectors.EVENT_READ)
+            while not self._stopping.is_set():
+                if not selector.select(timeout=0.05):
+                    continue
+                client, _ = listener.accept()
+                try:
+                    server = socket.create_connection(self.upstream)
+                except OSError:
+                    _close(client)
+                    continue
+                self._sockets |= {client, server}
+                for source, target in ((client, server), (server, client)):
+                    threading.Thread(target=_pump, args=(source, target), daemon=True).start()
+
+    def __enter__(self) -> "TcpProxy":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _pump(source: socket.socket, target: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            target.sendall(data)
+    except OSError:
+        pass
+    finally:
+        _close(source)
+        _close(target)
+
+
+def _close(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    sock.close()

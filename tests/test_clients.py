@@ -12,7 +12,7 @@ from imis_mock.extensions import db
 from imis_mock.models import AccessToken, AuditEvent, ClientApplication, RefreshToken
 from imis_mock.oauth.bearer import require_bearer
 from imis_mock.services import ServiceError, accounts, clients, clock, secrets, tokens
-from tests.conftest import STAFF_PASSWORD, csrf_token_from
+from tests.conftest import STAFF_PASSWORD, csrf_token_from, database_dump
 
 BASE = "/staff/RiSE/Maintenance/ClientApplications"
 SECRET = "Existing-Secret-2026"
@@ -185,8 +185,8 @@ def test_secret_is_never_shown_after_saving(app, staff_client):
     assert staff_client.post(f"{BASE}/{pk}/Edit", data=edit).status_code == 303
     for url in pages:
         assert "Replacement-Secret-77" not in staff_client.get(url).get_data(as_text=True)
-    with app.app_context():
-        dump = "\n".join(db.session.connection().connection.dbapi_connection.iterdump())
+    dump = database_dump(app)
+    assert "MyApp" in dump  # the dump does hold the saved client
     assert NEW_SECRET not in dump and "Replacement-Secret-77" not in dump
 
 

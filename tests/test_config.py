@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from imis_mock import create_app
@@ -52,9 +53,42 @@ def test_https_makes_cookies_secure(tmp_path: Path, monkeypatch):
     assert create_app().config["SESSION_COOKIE_SECURE"] is False
 
 
+@pytest.mark.database("sqlite", reason="PRAGMAs are SQLite's")
 def test_sqlite_connections_use_wal_and_busy_timeout(app):
     with app.app_context():
         with db.engine.connect() as conn:
             assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
             assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
             assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgresql://u:p@db:5432/imis", "postgresql+psycopg://u:p@db:5432/imis"),
+        ("postgres://u:p@db/imis", "postgresql+psycopg://u:p@db/imis"),
+        ("postgresql+psycopg://u:p@db/imis", "postgresql+psycopg://u:p@db/imis"),
+    ],
+)
+def test_postgresql_uri_uses_psycopg_3(tmp_path: Path, monkeypatch, given, used):
+    monkeypatch.setenv("IMIS_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("FLASK_SQLALCHEMY_DATABASE_URI", given)
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == used
+    # A pooled connection the server has dropped is replaced before a request uses it.
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
+    with app.app_context():
+        assert db.engine.dialect.driver == "psycopg"
+
+
+def test_engine_options_from_config_win(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("IMIS_INSTANCE_PATH", str(tmp_path))
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": "postgresql://u:p@db/imis",
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False, "pool_size": 3},
+        }
+    )
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": False, "pool_size": 3}
+    sqlite_app = create_app()
+    assert "pool_pre_ping" not in sqlite_app.config["SQLALCHEMY_ENGINE_OPTIONS"]

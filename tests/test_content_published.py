@@ -2,6 +2,7 @@
 
 import sqlite3
 
+import pytest
 from sqlalchemy import func, select
 
 from imis_mock.extensions import db
@@ -267,6 +268,7 @@ def test_sso_item_whose_client_application_was_deleted(app, member_client, staff
     assert "(deleted: choose another)" in editor
 
 
+@pytest.mark.database("sqlite", reason="switches SQLite's foreign keys off to fake a hand edit")
 def test_sso_item_whose_client_row_is_gone_without_the_foreign_key(app, instance, member_client):
     client_pk = add_client_application(app, "MyApp")
     make_record(app, "My App", "MyApp", items=[sso(client_pk)])

@@ -12,14 +12,22 @@ import hashlib
 import logging
 import re
 import secrets as random
-import sqlite3
-from pathlib import Path
 
 import pytest
 import requests
+from sqlalchemy import select
 
+from imis_mock.extensions import db
+from imis_mock.models import AuditEvent
+from tests import databases
 from tests.browser import Browser
-from tests.conftest import MEMBER_PASSWORD, STAFF_PASSWORD, TEST_SECRET, LiveServer
+from tests.conftest import (
+    MEMBER_PASSWORD,
+    STAFF_PASSWORD,
+    TEST_SECRET,
+    LiveServer,
+    database_dump,
+)
 from tests.flow_helpers import (
     api_get,
     member_opens_sso_page,
@@ -158,14 +166,9 @@ def assert_nothing_leaks(where: str, text: str, seen: list[str]) -> None:
     assert not leaked, f"{where} shows {len(leaked)} secret value(s), e.g. {leaked[0][:6]}…"
 
 
-def database_dump(path: Path) -> str:
-    with sqlite3.connect(path) as conn:
-        return "\n".join(conn.iterdump())
-
-
-def audit_rows(path: Path) -> list[str]:
-    with sqlite3.connect(path) as conn:
-        return [repr(row) for row in conn.execute("SELECT * FROM audit_events")]
+def audit_rows(app) -> list[str]:
+    with app.app_context():
+        return [repr(tuple(row)) for row in db.session.execute(select(AuditEvent.__table__))]
 
 
 @pytest.fixture
@@ -174,31 +177,27 @@ def csrf_server(csrf_app):
         yield server
 
 
-def test_nothing_secret_in_pages_audit_logs_or_database(csrf_server, instance, caplog):
+def test_nothing_secret_in_pages_audit_logs_or_database(csrf_server, csrf_app, caplog):
     caplog.set_level(logging.DEBUG)  # every logger: the app's, Authlib's, werkzeug's
     caplog.set_level(logging.INFO, logger="sqlalchemy.engine")  # every statement and parameter
     seen, pages = run_flows(csrf_server.url, query_strings=False)
     assert len(seen) > 15
     for page in pages:
         assert_nothing_leaks("a QA console page", page, seen)
-    rows = audit_rows(instance / "imis.db")
+    rows = audit_rows(csrf_app)
     assert any("oauth.token" in row for row in rows) and any("api.call" in row for row in rows)
     assert_nothing_leaks("an audit row", "\n".join(rows), seen)
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "POST /token" in logged and "INSERT INTO audit_events" in logged  # the capture works
     assert_nothing_leaks("the log", logged, seen)
-    dump = database_dump(instance / "imis.db")
+    dump = database_dump(csrf_app)
     assert_nothing_leaks("the database", dump, seen)
     assert sum(hashlib.sha256(value.encode()).hexdigest() in dump for value in seen) >= 6
 
 
-def test_nothing_secret_in_the_gunicorn_logs(instance, tmp_path):
+def test_nothing_secret_in_the_gunicorn_logs(app, instance, tmp_path):
     log = tmp_path / "gunicorn.log"
-    env = {
-        "IMIS_INSTANCE_PATH": str(instance),
-        "FLASK_SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance}/imis.db",
-        "FLASK_SECRET_KEY": TEST_SECRET,
-    }
+    env = {**databases.instance_env(instance), "FLASK_SECRET_KEY": TEST_SECRET}
     with Gunicorn("app:app", env, workers=2, log=log) as server:
         seen, pages = run_flows(server.url, query_strings=True)
     for page in pages:
@@ -206,4 +205,4 @@ def test_nothing_secret_in_the_gunicorn_logs(instance, tmp_path):
     text = log.read_text()
     assert '"POST /token HTTP/1.1" 400' in text  # access log lines are there
     assert_nothing_leaks("the gunicorn log", text, seen)
-    assert_nothing_leaks("the database", database_dump(instance / "imis.db"), seen)
+    assert_nothing_leaks("the database", database_dump(app), seen)

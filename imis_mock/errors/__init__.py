@@ -1,8 +1,16 @@
-"""Error pages in the site's look, and JSON errors under /api (shaped like ASP.NET Web API's)."""
+"""Error pages in the site's look, and JSON errors under /api (shaped like ASP.NET Web API's).
 
-from flask import Flask, jsonify, render_template, request
+When the database cannot be reached (server down, connections dropped, pool exhausted, SQLite
+locked past its busy timeout), every request answers 503 with Retry-After and a plain message
+instead of a stack trace; the next request after the database is back simply works.
+"""
+
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
+
+from imis_mock.extensions import db
 
 MESSAGES = {
     400: "The request could not be understood.",
@@ -12,6 +20,17 @@ MESSAGES = {
     413: "The request is too large.",
     500: "Something went wrong on our side. The error has been logged.",
 }
+UNAVAILABLE_MESSAGE = (
+    "The service is temporarily unavailable because its database cannot be reached. "
+    "Try again in a few seconds."
+)
+# How long clients are asked to wait before retrying after a 503 [I]: a database restart or
+# failover takes seconds, and a short wait keeps retries from piling up.
+RETRY_AFTER_SECONDS = 5
+# SQLAlchemy's wrappers for "the database is not there": OperationalError covers connection
+# refused or dropped, a server shutting down and SQLite's "database is locked"; InterfaceError a
+# connection already closed; TimeoutError a pool with no free connection.
+DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 CSRF_MESSAGE = (
     "The form was not accepted because its security token is missing or has expired. "
     "Reload the page and try again."
@@ -38,6 +57,38 @@ def handle_csrf_error(error: CSRFError):
     return render_error(400, CSRF_MESSAGE)
 
 
+def handle_database_unavailable(error: Exception):
+    """Answer 503 with Retry-After: JSON for /token and /api, a page that needs no database."""
+    reason = getattr(error, "orig", None) or error
+    # The driver's message only: SQLAlchemy's own text would add the statement's parameters.
+    first_line = (str(reason).strip().splitlines() or [""])[0]
+    current_app.logger.error("Database unavailable: %s: %s", type(reason).__name__, first_line)
+    try:
+        db.session.rollback()
+    except sa_exc.SQLAlchemyError:
+        pass
+    if request.path == "/token":
+        body = {"error": "temporarily_unavailable", "error_description": UNAVAILABLE_MESSAGE}
+        response = jsonify(body)
+    elif wants_json():
+        response = jsonify({"Message": UNAVAILABLE_MESSAGE})
+    else:
+        # Rendered without the context processors: Flask-Login's would look up who is signed
+        # in, which needs the database.
+        page = current_app.jinja_env.get_template("errors/unavailable.html").render(
+            message=UNAVAILABLE_MESSAGE,
+            path=request.path,
+            staff=request.path == "/staff" or request.path.startswith("/staff/"),
+        )
+        response = current_app.make_response(page)
+    response.status_code = 503
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
+    for error_class in DATABASE_UNAVAILABLE:
+        app.register_error_handler(error_class, handle_database_unavailable)
     app.register_error_handler(HTTPException, handle_http_error)

@@ -1,0 +1,251 @@
+"""The database: a clear 503 while it cannot be reached, recovery by itself, and test isolation.
+
+The same tests run on SQLite and on PostgreSQL (TEST_DATABASE_URL); see tests/databases.py.
+"""
+
+import logging
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from authlib.integrations.flask_oauth2 import current_token
+from flask import Flask, jsonify
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import func, inspect, make_url, select, text
+from sqlalchemy.exc import OperationalError
+
+from imis_mock import database
+from imis_mock.errors import UNAVAILABLE_MESSAGE, handle_database_unavailable
+from imis_mock.extensions import db
+from imis_mock.models import SignInThrottle, User
+from imis_mock.oauth.bearer import require_bearer
+from imis_mock.services import accounts, clock
+from tests import databases
+from tests.conftest import MEMBER_PASSWORD, create_member, make_app, sign_in
+from tests.servers import TcpProxy
+
+LEAKS = ("Traceback", "OperationalError", "psycopg", "sqlite3", "SELECT", "File ")
+
+
+def add_api_probe(app: Flask) -> None:
+    """An /api route behind the bearer check, which reads the database."""
+
+    @require_bearer()
+    def probe():
+        return jsonify({"user": current_token.user.username})
+
+    app.add_url_rule("/api/_probe", "probe", probe)
+
+
+class Outage:
+    """The app, on a database that down() makes unreachable and up() brings back.
+
+    PostgreSQL: the app connects through a TCP proxy; down() closes it and cuts its connections.
+    SQLite: the database file's folder goes away (and the pool is emptied, since an open file
+    handle would outlive the rename).
+    """
+
+    def __init__(self, instance: Path, monkeypatch: pytest.MonkeyPatch):
+        if databases.DIALECT == "postgresql":
+            url = make_url(databases.uri_for(instance))
+            self.proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432).start()
+            url = url.set(host="127.0.0.1", port=self.proxy.port)
+            uri = url.render_as_string(hide_password=False)
+        else:
+            self.proxy = None
+            self.folder, self.away = instance / "db", instance / "db-away"
+            self.folder.mkdir()
+            (instance / "imis.db").rename(self.folder / "imis.db")
+            uri = f"sqlite:///{self.folder}/imis.db"
+        self.app = make_app(instance, monkeypatch, SQLALCHEMY_DATABASE_URI=uri)
+        add_api_probe(self.app)
+
+    def down(self) -> None:
+        if self.proxy:
+            self.proxy.stop()
+        else:
+            with self.app.app_context():
+                db.engine.dispose()
+            self.folder.rename(self.away)
+
+    def up(self) -> None:
+        if self.proxy:
+            self.proxy.start()
+        else:
+            self.away.rename(self.folder)
+
+
+@pytest.fixture
+def outage(instance: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Outage]:
+    outage = Outage(instance, monkeypatch)
+    yield outage
+    if outage.proxy:
+        outage.proxy.stop()
+
+
+def assert_unavailable(response, content_type: str) -> str:
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.mimetype == content_type
+    text = response.get_data(as_text=True)
+    for leak in LEAKS:
+        assert leak not in text
+    return text
+
+
+def test_unreachable_database_gives_503_then_service_resumes(outage, caplog):
+    client = outage.app.test_client()
+    assert sign_in(client, "jsmith", MEMBER_PASSWORD).status_code == 303
+    assert client.get("/MyAccount").status_code == 200
+
+    outage.down()
+    with caplog.at_level(logging.ERROR, logger=outage.app.logger.name):
+        response = client.get("/MyAccount")
+        page = assert_unavailable(response, "text/html")
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert UNAVAILABLE_MESSAGE in page
+    assert 'class="member-site"' in page
+    assert "Database unavailable" in caplog.text
+    assert "Traceback" not in caplog.text  # one line in the log, not a stack trace per request
+    staff_page = assert_unavailable(client.get("/staff/"), "text/html")
+    assert 'class="staff-site"' in staff_page
+    assert_unavailable(client.post("/SignIn", data={"username": "x", "password": "y"}), "text/html")
+    api = client.get("/api/_probe", headers={"Authorization": "Bearer some-token"})
+    assert_unavailable(api, "application/json")
+    assert api.get_json() == {"Message": UNAVAILABLE_MESSAGE}
+
+    # The database comes back: the same app serves again, and the member is still signed in.
+    outage.up()
+    response = client.get("/MyAccount")
+    assert response.status_code == 200
+    assert "Jane" in response.get_data(as_text=True)
+    assert sign_in(outage.app.test_client(), "rjones", MEMBER_PASSWORD).status_code == 303
+
+
+def test_unreachable_from_the_start_then_comes_up(outage):
+    outage.down()
+    client = outage.app.test_client()
+    assert_unavailable(
+        client.post("/SignIn", data={"username": "jsmith", "password": "x"}), "text/html"
+    )
+    assert_unavailable(
+        client.post("/staff/SignIn", data={"username": "MANAGER", "password": "x"}), "text/html"
+    )
+    outage.up()
+    assert sign_in(client, "jsmith", MEMBER_PASSWORD).status_code == 303
+
+
+@pytest.mark.database("postgresql", reason="only a database server drops connections")
+def test_connections_dropped_by_the_server_are_replaced(app):
+    client = app.test_client()
+    assert sign_in(client, "jsmith", MEMBER_PASSWORD).status_code == 303
+    databases.terminate_connections(Path(app.instance_path))
+    # pool_pre_ping notices the dead pooled connection and opens a new one: no error at all.
+    assert client.get("/MyAccount").status_code == 200
+
+
+@pytest.mark.database("postgresql", reason="only a database server drops connections")
+def test_without_pre_ping_a_dropped_connection_costs_one_503(instance, monkeypatch):
+    app = make_app(instance, monkeypatch, SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": False})
+    client = app.test_client()
+    assert sign_in(client, "jsmith", MEMBER_PASSWORD).status_code == 303
+    databases.terminate_connections(instance)
+    assert_unavailable(client.get("/MyAccount"), "text/html")
+    assert client.get("/MyAccount").status_code == 200
+
+
+@pytest.mark.database("sqlite", reason="SQLite's single writer lock and its busy timeout")
+def test_sqlite_locked_past_the_busy_timeout_gives_503(app, instance, monkeypatch):
+    monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    add_api_probe(app)
+    client = app.test_client()
+    assert sign_in(client, "jsmith", MEMBER_PASSWORD).status_code == 303
+    with app.app_context():
+        db.engine.dispose()  # new connections get the short busy timeout
+    other = sqlite3.connect(instance / "imis.db", isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        assert_unavailable(client.get("/MyAccount"), "text/html")
+        api = client.get("/api/_probe", headers={"Authorization": "Bearer x"})
+        assert api.get_json() == {"Message": UNAVAILABLE_MESSAGE}
+        other.execute("ROLLBACK")
+        assert client.get("/MyAccount").status_code == 200
+    finally:
+        other.close()
+
+
+def test_token_endpoint_gets_an_oauth_error(app):
+    error = OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+    with app.test_request_context("/token", method="POST"):
+        response = handle_database_unavailable(error)
+    assert_unavailable(response, "application/json")
+    assert response.get_json() == {
+        "error": "temporarily_unavailable",
+        "error_description": UNAVAILABLE_MESSAGE,
+    }
+
+
+def test_each_test_starts_from_the_template(app, instance, template_instance):
+    def snapshot():
+        with app.app_context():
+            return (
+                db.session.scalar(select(func.count(User.id))),
+                db.session.scalar(select(func.max(User.id))),
+                accounts.get_user("rjones") is not None,
+                clock.offset().total_seconds(),
+            )
+
+    before = snapshot()
+    create_member(app, "extra")
+    with app.app_context():
+        db.session.delete(accounts.get_user("rjones"))
+        clock.advance(60)
+    assert snapshot() != before
+    with app.app_context():
+        db.engine.dispose()
+    databases.clone(template_instance, instance)
+    assert snapshot() == before
+    create_member(app, "after")  # ids carry on from the template's, as in a fresh copy
+    with app.app_context():
+        assert accounts.get_user("after").id == before[1] + 1
+
+
+def test_migrations_build_the_models_on_an_empty_database_and_go_down_and_up(
+    tmp_path: Path, monkeypatch
+):
+    app = make_app(tmp_path, monkeypatch)  # a new, empty database of its own
+    with app.app_context():
+        upgrade()
+        with db.engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(context, db.metadata) == []
+        downgrade(revision="base")
+        with db.engine.connect() as conn:
+            assert inspect(conn).get_table_names() == ["alembic_version"]
+        upgrade()
+        with db.engine.connect() as conn:
+            assert set(inspect(conn).get_table_names()) >= {"users", "contacts", "refresh_tokens"}
+
+
+def test_utc_datetimes_keep_their_instant_whatever_the_session_time_zone(app):
+    kiritimati = timezone(timedelta(hours=14))
+    moment = datetime(2026, 3, 1, 1, 30, tzinfo=kiritimati)
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            # timestamp without time zone must not shift with the server or session zone.
+            db.session.execute(text("SET TIME ZONE 'America/Adak'"))
+        db.session.add(SignInThrottle(username_key="tz", failures=1, window_start=moment))
+        db.session.commit()
+        db.session.expunge_all()
+        stored = db.session.get(SignInThrottle, "tz").window_start
+        assert stored == moment
+        assert (
+            stored.tzinfo == UTC and stored.hour == 11
+        )  # 01:30 at +14:00 is 11:30 UTC the day before
+        raw = db.session.scalar(select(text("window_start")).select_from(text("sign_in_throttle")))
+        assert str(raw).startswith("2026-02-28 11:30")
