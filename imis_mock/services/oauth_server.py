@@ -216,6 +216,9 @@ def revoke_family(family: str) -> None:
     """Revoke every refresh token of a family and the access tokens minted from them."""
     now = clock.now()
     members = select(RefreshToken.id).where(RefreshToken.family == family)
+    # Lock the family's rows in one order first: concurrent reuses of one token then revoke the
+    # family one after another instead of deadlocking on PostgreSQL (SQLite has one writer).
+    _connection().execute(members.order_by(RefreshToken.id).with_for_update())
     _connection().execute(
         update(AccessToken)
         .where(AccessToken.refresh_token_id.in_(members), AccessToken.revoked_at.is_(None))
