@@ -24,6 +24,7 @@ DURATION = os.environ.get("BENCH_DURATION", "10s")
 CONNECTIONS = os.environ.get("BENCH_CONNECTIONS", "16")
 THREADS = os.environ.get("BENCH_THREADS", "2")
 WORKERS = os.environ.get("BENCH_WORKERS", "2")
+ACCESS_LOG = os.environ.get("BENCH_ACCESS_LOG", "/dev/null")
 CLIENT_ID, SECRET = "BenchApp", "Bench-secret-0123456789"
 
 
@@ -63,13 +64,11 @@ def start(target: str, port: int, env: dict, cwd: Path) -> subprocess.Popen:
         str(VENV_BIN / "gunicorn"),
         "-c",
         str(ROOT / "gunicorn.conf.py"),
-        "--access-logfile",
-        "/dev/null",
         "--error-logfile",
         "-",
         target,
     ]
-    env = {**env, "PORT": str(port), "WEB_CONCURRENCY": WORKERS}
+    env = {**env, "PORT": str(port), "WEB_CONCURRENCY": WORKERS, "GUNICORN_ACCESS_LOG": ACCESS_LOG}
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL)
     for _ in range(200):
         try:
