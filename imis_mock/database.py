@@ -33,12 +33,27 @@ def _sqlite_on_connect(dbapi_connection, connection_record) -> None:
     cursor.close()
 
 
+READ_ONLY = {"sqlite_begin": "DEFERRED"}
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn) -> None:
     if conn.dialect.name == "sqlite":
+        deferred = conn.get_execution_options().get("sqlite_begin") == "DEFERRED"
         # Straight to the driver: this runs for every transaction, and SQLAlchemy's statement
         # machinery would cost more than the BEGIN itself.
-        conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
+        conn.connection.driver_connection.execute("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+
+def begin_read_only(session) -> None:
+    """Start the session's transaction without the SQLite write lock, for reads only.
+
+    For a request that only reads until it commits (the API's GET requests, which then write their
+    audit event in a transaction of its own): its reads then no longer make every other writer
+    wait. Such a transaction must not write: on SQLite, turning it into a write can fail at once.
+    """
+    if session.get_bind().dialect.name == "sqlite" and not session.in_transaction():
+        session.connection(execution_options=READ_ONLY)
 
 
 def default_sqlite_uri(instance_path: str) -> str:

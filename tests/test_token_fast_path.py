@@ -2,13 +2,11 @@
 
 import json
 import re
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text
 
-from imis_mock.database import writer_queue
 from imis_mock.extensions import db
 from imis_mock.models import AccessToken, AuditEvent, RefreshToken
 from imis_mock.services import clock, fast_refresh, oauth_server
@@ -106,26 +104,3 @@ def test_fast_path_steps_aside_when_the_session_holds_a_transaction(oauth_app):
         db.session.connection()  # on SQLite this transaction holds the write lock
         assert not fast_refresh.applies()
         db.session.rollback()
-
-
-def test_writers_take_turns(oauth_app):
-    with oauth_app.app_context():
-        queue = writer_queue(db.engine)
-    inside, waiting, entered, leave = [], threading.Event(), threading.Event(), threading.Event()
-
-    def second_writer():
-        waiting.set()
-        with queue.turn():
-            inside.append("second")
-            entered.set()
-
-    with queue.turn():
-        inside.append("first")
-        thread = threading.Thread(target=second_writer)
-        thread.start()
-        waiting.wait()
-        assert not entered.wait(0.2)  # still the first writer's turn
-        leave.set()
-    assert entered.wait(30)
-    thread.join()
-    assert inside == ["first", "second"]

@@ -5,7 +5,7 @@ Tests and the QA console move the clock forward instead of sleeping.
 
 The offset is read at most once per request (kept in `g`), never cached longer: a change made by
 one worker is seen by the next request on any worker. A hot path may read it as a column of its
-own query instead (OFFSET_COLUMN), which saves a statement.
+own query instead (OFFSET_COLUMN) and hand it over with remember_offset(), which saves a statement.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -59,3 +59,9 @@ def advance(minutes: float) -> None:
 def reset() -> None:
     """Put the application clock back to real time."""
     set_offset(timedelta(0))
+
+
+def remember_offset(value: str | None) -> None:
+    """Keep an offset read by another query (OFFSET_COLUMN) for the rest of this request."""
+    if has_app_context():
+        g.clock_offset = _parse(value)
