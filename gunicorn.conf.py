@@ -8,7 +8,8 @@ worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = 30
 graceful_timeout = 10
-accesslog = "-"
+# GUNICORN_ACCESS_LOG="" turns the access log off (`make bench` does, for both of its apps).
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 errorlog = "-"
 # The query string is left out of the access log: nothing secret belongs there, but it is not
 # worth the risk of logging a token someone pasted into a URL.

@@ -1,10 +1,25 @@
-"""`make bench`: requests per second of POST /token (refresh grant) against a hello-world Flask app.
+"""`make bench`: requests per second of the mock's hot paths, each beside a hello-world Flask app.
 
-Both apps run under gunicorn with the project's gunicorn.conf.py and the same settings (2 workers;
-the access log is off for both, so the figure measures the apps, not the log writer), in the same
-run, loaded in turn by wrk with the same threads, connections and duration. The mock gets a
-scratch instance folder (SQLite database, demo data, one client application, one refresh token).
-Default rotation is used, so every request redeems the same refresh token and succeeds.
+Both apps run under gunicorn with the project's gunicorn.conf.py and the same settings (2 workers,
+gthread with 4 threads, the access log written to /dev/null as `make run` writes it to the
+terminal; BENCH_ACCESS_LOG="" turns it off for both), in the same run. For every case wrk first
+loads hello-world, then the mock, with the same threads, connections and duration, so each ratio
+compares the two under the same load on the machine at that moment. The mock gets a scratch
+instance folder (SQLite, the demo data, a client application "BenchApp").
+
+Cases (BENCH_CASES picks some, e.g. BENCH_CASES=refresh,api):
+- refresh  POST /token, refresh_token grant, credentials in the body (target ratio >= 0.40).
+           Default rotation: every request redeems the same refresh token and succeeds.
+- api      GET /api/Party/{id} with a valid bearer token (target ratio >= 0.40).
+- password POST /token, password grant (scrypt, deliberately slow: no target).
+- signin   POST /SignIn with the CSRF token, as a browser sends it: the session cookie and the
+           token come from one GET /SignIn before the run and are sent again on every POST
+           (Flask-WTF's token stays valid for that session), so each POST is checked for CSRF,
+           hashes the password and starts a new signed-in session (scrypt: no target).
+- flow     Whole SSO flows (bench/sso_flow.lua): GET and POST /SignIn, the record page with the
+           hand-off, /token, one API call; one flow at a time per connection. The hello-world
+           figure is its requests/s divided by the 5 requests of a flow.
+Only correct passwords are sent, so sign-in throttling (failures per username) never applies.
 """
 
 import os
@@ -18,13 +33,21 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
+import requests
+
 ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
 VENV_BIN = Path(sys.executable).parent
-DURATION = os.environ.get("BENCH_DURATION", "10s")
+DURATION = os.environ.get("BENCH_DURATION", "5s")
 CONNECTIONS = os.environ.get("BENCH_CONNECTIONS", "16")
 THREADS = os.environ.get("BENCH_THREADS", "2")
+FLOW_CONNECTIONS = os.environ.get("BENCH_FLOW_CONNECTIONS", "8")
 WORKERS = os.environ.get("BENCH_WORKERS", "2")
+ACCESS_LOG = os.environ.get("BENCH_ACCESS_LOG", "/dev/null")
+CASES = os.environ.get("BENCH_CASES", "refresh,api,password,signin,flow").split(",")
 CLIENT_ID, SECRET = "BenchApp", "Bench-secret-0123456789"
+MEMBER, PASSWORD, PARTY = "jsmith", "Member-Demo-2026", "23179"
+TARGET = 0.40
 
 
 def free_port() -> int:
@@ -33,8 +56,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def prepare_mock(instance: Path) -> str:
-    """Migrate a scratch database, register the client, mint a refresh token; return it."""
+def prepare_mock(instance: Path) -> dict[str, str]:
+    """Migrate a scratch database with the demo data and a client; mint two tokens for it."""
     env = {**os.environ, "IMIS_INSTANCE_PATH": str(instance)}
     flask = [str(VENV_BIN / "flask"), "--app", "app"]
     subprocess.run([*flask, "init-db"], cwd=ROOT, env=env, check=True, capture_output=True)
@@ -43,19 +66,23 @@ def prepare_mock(instance: Path) -> str:
 from app import app
 from imis_mock.extensions import db
 from imis_mock.models import ClientApplication
-from imis_mock.services import accounts, secrets, sso
+from imis_mock.services import accounts, secrets, sso, tokens
 with app.app_context():
     client = ClientApplication(client_id={CLIENT_ID!r}, client_id_key={CLIENT_ID.lower()!r},
         secret_hash=secrets.client_secret_hash({SECRET!r}), refresh_token_lifetime=60,
         redirect_url="https://bench.example/sso")
     db.session.add(client)
     db.session.commit()
-    print(sso.start_handoff(accounts.get_user("jsmith"), client))
+    user = accounts.get_user({MEMBER!r})
+    print(sso.start_handoff(user, client))
+    print(tokens.issue_access_token(user, client, grant_type="password")[0])
+    db.session.commit()
 """
     out = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, env=env, check=True, capture_output=True
     )
-    return out.stdout.decode().strip().splitlines()[-1]
+    refresh, access = out.stdout.decode().strip().splitlines()[-2:]
+    return {"refresh": refresh, "access": access}
 
 
 def start(target: str, port: int, env: dict, cwd: Path) -> subprocess.Popen:
@@ -63,13 +90,11 @@ def start(target: str, port: int, env: dict, cwd: Path) -> subprocess.Popen:
         str(VENV_BIN / "gunicorn"),
         "-c",
         str(ROOT / "gunicorn.conf.py"),
-        "--access-logfile",
-        "/dev/null",
         "--error-logfile",
         "-",
         target,
     ]
-    env = {**env, "PORT": str(port), "WEB_CONCURRENCY": WORKERS}
+    env = {**env, "PORT": str(port), "WEB_CONCURRENCY": WORKERS, "GUNICORN_ACCESS_LOG": ACCESS_LOG}
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL)
     for _ in range(200):
         try:
@@ -81,15 +106,133 @@ def start(target: str, port: int, env: dict, cwd: Path) -> subprocess.Popen:
     raise SystemExit(f"{target} did not start on port {port}")
 
 
-def wrk(url: str, *extra: str, env: dict | None = None) -> dict:
-    command = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency", *extra]
-    out = subprocess.run([*command, url], env=env, check=True, capture_output=True, text=True)
-    text = out.stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-    p50 = re.search(r"\s50%\s+(\S+)", text).group(1)
-    p99 = re.search(r"\s99%\s+(\S+)", text).group(1)
+def wrk(url: str, *extra: str, env: dict | None = None, load: tuple[str, str]) -> dict:
+    threads, connections = load
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{DURATION}", "--latency", *extra]
+    out = subprocess.run(
+        [*command, url], env={**os.environ, **(env or {})}, check=True, capture_output=True
+    )
+    text = out.stdout.decode()
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-    return {"rps": rps, "p50": p50, "p99": p99, "non2xx": int(errors.group(1)) if errors else 0}
+    flows = re.search(r"^flows: (\d+)$", text, re.M)
+    failed = re.search(r"^failed flows: (\d+)$", text, re.M)
+    seconds = float(re.search(r"requests in ([\d.]+)s", text).group(1))
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
+        "p50": re.search(r"\s50%\s+(\S+)", text).group(1),
+        "p99": re.search(r"\s99%\s+(\S+)", text).group(1),
+        "errors": int(errors.group(1)) if errors else 0,
+        "flows": int(flows.group(1)) / seconds if flows else None,
+        "failed": int(failed.group(1)) if failed else 0,
+    }
+
+
+def signin_form(base: str) -> tuple[str, str]:
+    """GET /SignIn once, as a browser would: return its session cookie and the form's body."""
+    page = requests.get(f"{base}/SignIn", timeout=30)
+    page.raise_for_status()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
+    cookie = "; ".join(f"{k}={v}" for k, v in page.cookies.items())
+    return cookie, urlencode({"username": MEMBER, "password": PASSWORD, "csrf_token": token})
+
+
+def cases(mock: str, minted: dict[str, str]) -> list[dict]:
+    """What each chosen case sends: wrk's path, extra arguments, environment; its ratio target."""
+    form = ["-s", str(BENCH / "post_form.lua")]
+    refresh = {
+        "grant_type": "refresh_token",
+        "client_id": CLIENT_ID,
+        "client_secret": SECRET,
+        "refresh_token": minted["refresh"],
+    }
+    password = {"grant_type": "password", "username": MEMBER, "password": PASSWORD}
+    known = {
+        "refresh": {
+            "name": "POST /token refresh_token",
+            "extra": form,
+            "env": lambda: {"BENCH_PATH": "/token", "BENCH_BODY": urlencode(refresh)},
+            "target": TARGET,
+        },
+        "api": {
+            "name": "GET /api/Party/{id} (bearer)",
+            "path": f"/api/Party/{PARTY}",
+            "extra": ["-H", f"Authorization: Bearer {minted['access']}"],
+            "target": TARGET,
+        },
+        "password": {
+            "name": "POST /token password",
+            "extra": form,
+            "env": lambda: {"BENCH_PATH": "/token", "BENCH_BODY": urlencode(password)},
+        },
+        "signin": {
+            "name": "POST /SignIn (with CSRF)",
+            "extra": form,
+            "env": lambda: (
+                dict(zip(("BENCH_COOKIE", "BENCH_BODY"), signin_form(mock), strict=True))
+                | {"BENCH_PATH": "/SignIn"}
+            ),
+        },
+        "flow": {
+            "name": "SSO flows (5 requests each)",
+            "extra": ["-s", str(BENCH / "sso_flow.lua")],
+            "env": lambda: {
+                "BENCH_USER": MEMBER,
+                "BENCH_PASSWORD": PASSWORD,
+                "BENCH_CLIENT_ID": "SampleApp",
+                "BENCH_CLIENT_SECRET": "sample-app-demo-secret",
+                "BENCH_RECORD": "/SampleApp.aspx",
+                "BENCH_PARTY": PARTY,
+            },
+            # One connection per wrk thread: the script keeps one flow's state per thread.
+            "load": (FLOW_CONNECTIONS, FLOW_CONNECTIONS),
+        },
+    }
+    chosen = []
+    for key in (key.strip() for key in CASES):
+        case = known[key]
+        chosen.append(
+            {
+                "key": key,
+                "name": case["name"],
+                "path": case.get("path", ""),
+                "extra": case["extra"],
+                "env": case["env"]() if "env" in case else {},
+                "target": case.get("target"),
+                "load": case.get("load", (THREADS, CONNECTIONS)),
+            }
+        )
+    return chosen
+
+
+def run_case(case: dict, hello: str, mock: str) -> dict:
+    base = wrk(f"{hello}/", load=case["load"])
+    result = wrk(f"{mock}{case['path']}", *case["extra"], env=case["env"], load=case["load"])
+    if case["key"] == "flow":
+        base["flows"] = base["rps"] / 5
+        ratio = result["flows"] / base["flows"]
+    else:
+        ratio = result["rps"] / base["rps"]
+    return {"case": case, "hello": base, "mock": result, "ratio": ratio}
+
+
+def report(results: list[dict]) -> None:
+    print(
+        f"\nwrk -t{THREADS} -c{CONNECTIONS} -d{DURATION} (flows: -t{FLOW_CONNECTIONS} "
+        f"-c{FLOW_CONNECTIONS}); gunicorn {WORKERS} workers, the same config for both apps"
+    )
+    head = f"{'case':30} {'mock':>9} {'p50':>9} {'p99':>9} {'errors':>6} {'hello':>9} {'ratio':>6}"
+    print(head + "  target")
+    for r in results:
+        mock, hello, case = r["mock"], r["hello"], r["case"]
+        rate = mock["flows"] if mock["flows"] is not None else mock["rps"]
+        base = hello["flows"] if hello["flows"] is not None else hello["rps"]
+        errors = mock["errors"] + mock["failed"]
+        target = f">= {case['target']:.2f}" if case["target"] else "-"
+        print(
+            f"{case['name']:30} {rate:>9.1f} {mock['p50']:>9} {mock['p99']:>9} {errors:>6} "
+            f"{base:>9.1f} {r['ratio']:>6.2f}  {target}"
+        )
+    print("mock and hello are requests/s (flows/s for the SSO flows); p50 and p99 are the mock's")
 
 
 def main() -> None:
@@ -98,42 +241,29 @@ def main() -> None:
     instance = Path(tempfile.mkdtemp(prefix="imis-bench-"))
     processes = []
     try:
-        token = prepare_mock(instance)
-        body = urlencode(
-            {
-                "grant_type": "refresh_token",
-                "client_id": CLIENT_ID,
-                "client_secret": SECRET,
-                "refresh_token": token,
-            }
-        )
+        minted = prepare_mock(instance)
         hello_port, mock_port = free_port(), free_port()
         base_env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
-        processes.append(start("hello:app", hello_port, base_env, ROOT / "bench"))
+        processes.append(start("hello:app", hello_port, base_env, BENCH))
         mock_env = {**base_env, "IMIS_INSTANCE_PATH": str(instance)}
         processes.append(start("app:app", mock_port, mock_env, ROOT))
-
-        # Warm both up, then measure each in turn.
-        wrk(f"http://127.0.0.1:{hello_port}/", "-d2s")
-        wrk_env = {**os.environ, "BENCH_TOKEN_BODY": body}
-        lua = str(ROOT / "bench" / "refresh.lua")
-        wrk(f"http://127.0.0.1:{mock_port}", "-d2s", "-s", lua, env=wrk_env)
-        hello = wrk(f"http://127.0.0.1:{hello_port}/")
-        mock = wrk(f"http://127.0.0.1:{mock_port}", "-s", lua, env=wrk_env)
+        hello, mock = f"http://127.0.0.1:{hello_port}", f"http://127.0.0.1:{mock_port}"
+        chosen = cases(mock, minted)
+        # Warm both up (imports, first connections), then measure case by case.
+        subprocess.run(["wrk", "-t1", "-c2", "-d1s", f"{hello}/"], check=True, capture_output=True)
+        subprocess.run(["wrk", "-t1", "-c2", "-d1s", f"{mock}/"], check=True, capture_output=True)
+        results = []
+        for case in chosen:
+            results.append(run_case(case, hello, mock))
+            print(f"{case['name']}: done", file=sys.stderr)
     finally:
         for process in processes:
             process.terminate()
         for process in processes:
             process.wait(timeout=30)
         shutil.rmtree(instance, ignore_errors=True)
-
-    print(f"wrk -t{THREADS} -c{CONNECTIONS} -d{DURATION}; gunicorn {WORKERS} workers, same config")
-    print(f"{'':28} {'req/s':>10} {'p50':>9} {'p99':>9} {'non-2xx':>8}")
-    for name, r in (("hello-world Flask (GET /)", hello), ("mock POST /token refresh", mock)):
-        print(f"{name:28} {r['rps']:>10.1f} {r['p50']:>9} {r['p99']:>9} {r['non2xx']:>8}")
-    ratio = mock["rps"] / hello["rps"]
-    print(f"ratio mock / hello-world: {ratio:.2f} (target >= 0.40)")
-    if mock["non2xx"]:
+    report(results)
+    if any(r["mock"]["errors"] or r["mock"]["failed"] for r in results):
         raise SystemExit("the mock answered some requests with an error")
 
 

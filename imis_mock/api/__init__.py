@@ -16,6 +16,7 @@ from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
+from imis_mock.database import begin_read_only
 from imis_mock.extensions import db
 from imis_mock.models import GUEST_USERNAME, User
 from imis_mock.oauth.bearer import require_bearer
@@ -64,6 +65,9 @@ def identify_caller():
         if user is not None:
             g.api_user = user
             return None
+    if request.method in ("GET", "HEAD"):
+        # A GET only reads until audit_call() records it, so its reads need no write lock.
+        begin_read_only(db.session())
     # Authlib answers a missing or bad token with iMIS's 401 (see oauth/bearer.py).
     with require_bearer.acquire() as token:
         g.api_user = token.user
@@ -76,12 +80,16 @@ def audit_call(response: Response) -> Response:
     """Record every API call that got past the guard, for the QA console's SSO activity."""
     user = g.get("api_user")
     if user is not None:
+        username = user.username
+        # End the request's reads first: the audit event is written in a transaction of its own
+        # (the reads may have run without the write lock, see identify_caller).
+        db.session.commit()
         audit.insert_event(
             "api.call",
             "success" if response.status_code < 400 else "failure",
-            actor=user.username,
+            actor=username,
             client_id=g.get("api_client", ""),
-            username=user.username,
+            username=username,
             error_code="" if response.status_code < 400 else str(response.status_code),
             detail={"method": request.method, "path": request.path},
         )

@@ -5,6 +5,8 @@ locked past its busy timeout), every request answers 503 with Retry-After and a 
 instead of a stack trace; the next request after the database is back simply works.
 """
 
+import sqlite3
+
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc as sa_exc
@@ -29,8 +31,14 @@ UNAVAILABLE_MESSAGE = (
 RETRY_AFTER_SECONDS = 5
 # SQLAlchemy's wrappers for "the database is not there": OperationalError covers connection
 # refused or dropped, a server shutting down and SQLite's "database is locked"; InterfaceError a
-# connection already closed; TimeoutError a pool with no free connection.
-DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+# connection already closed; TimeoutError a pool with no free connection. sqlite3's own
+# OperationalError too: the SQLite BEGIN (imis_mock/database.py) goes straight to the driver.
+DATABASE_UNAVAILABLE = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    sqlite3.OperationalError,
+)
 CSRF_MESSAGE = (
     "The form was not accepted because its security token is missing or has expired. "
     "Reload the page and try again."

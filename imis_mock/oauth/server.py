@@ -22,6 +22,12 @@ this module bends Authlib in these places, all here:
   wrong secret look alike.
 - Authlib refuses plain http except on loopback; the mock is served over http on purpose.
 - Every answer, error or not, has `Cache-Control: no-store` and `Pragma: no-cache`, and is audited.
+
+One request bypasses Authlib: the refresh grant with the client's credentials in the body, which is
+what every iMIS SSO client sends, so it is the endpoint's hot path. On SQLite,
+answer_refresh_directly() hands it to services/fast_refresh.py, which answers it only when it
+succeeds; Authlib's objects and the ORM session cost several times the SQL it needs. Every other
+request, and every refusal, goes through Authlib as described above.
 """
 
 import json
@@ -41,7 +47,7 @@ from flask import Response
 from flask import request as flask_request
 from sqlalchemy import Row
 
-from imis_mock.services import accounts, oauth_server, qa
+from imis_mock.services import accounts, fast_refresh, oauth_server, qa
 from imis_mock.services.oauth_server import TokenError
 
 PARAMETERS = ("grant_type", "client_id", "client_secret", "refresh_token", "username", "password")
@@ -201,6 +207,9 @@ class ImisAuthorizationServer(AuthorizationServer):
             form = read_form()
         except OAuth2Error as error:
             return self.refuse(None, error)
+        answered = self.answer_refresh_directly(form)
+        if answered is not None:
+            return answered
         fault = qa.take_fault(form.get("client_id") or _basic_client_id() or "")
         if fault is not None:
             injected = self.inject(fault, form)
@@ -215,6 +224,22 @@ class ImisAuthorizationServer(AuthorizationServer):
             return self.handle_response(*grant.create_token_response())
         except OAuth2Error as error:
             return self.refuse(token_request, error)
+
+    def answer_refresh_directly(self, form: dict[str, str]) -> Response | None:
+        """Answer the refresh grant as iMIS SSO clients send it, without Authlib; or return None.
+
+        The hot path of /token (see the module docstring): client_secret_post with all three
+        values. services/fast_refresh.py answers it when it will succeed; anything else returns
+        None and goes through Authlib, which gives the error answers, so those stay Authlib's.
+        """
+        if form.get("grant_type") != "refresh_token" or _basic_client_id() is not None:
+            return None
+        client_id, secret = form.get("client_id"), form.get("client_secret")
+        raw = form.get("refresh_token")
+        if not (client_id and secret and raw) or not fast_refresh.applies():
+            return None
+        body = fast_refresh.redeem(client_id, secret, raw, strict=oauth_server.strict_rotation())
+        return self.handle_response(200, body, HEADERS) if body is not None else None
 
     def inject(self, fault: qa.Fault, form: dict[str, str]) -> Response | None:
         """Misbehave as the QA console asked: an error answer, or a delay before the real one."""

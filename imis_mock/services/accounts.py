@@ -52,10 +52,15 @@ def authenticate(username: str, password: str, *, staff_only: bool = False) -> U
     if throttle.is_locked(key):
         return None
     user = get_user(username) if username else None
-    if user is None or user.password_hash is None:
+    stored = user.password_hash if user is not None else None
+    # Hashing is slow on purpose, and on SQLite an open transaction holds the write lock that
+    # every worker's writes queue behind, so the transaction ends before it (nothing is written
+    # yet; what a caller added is kept).
+    db.session.commit()
+    if stored is None:
         check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
         user = None
-    elif not check_password_hash(user.password_hash, password):
+    elif not check_password_hash(stored, password):
         user = None
     if user is None:
         throttle.record_failure(key)

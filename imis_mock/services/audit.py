@@ -1,6 +1,7 @@
 """Write audit events. Callers pass masked values only; this module never sees a secret."""
 
 import json
+from datetime import datetime
 
 from flask import has_request_context, request
 from sqlalchemy import insert
@@ -50,15 +51,38 @@ def insert_event(
     For hot paths (/token): the same row as record(), at a fraction of the cost. Caller commits.
     """
     values = _values(action, outcome, actor, client_id, username, error_code, detail)
-    db.session.connection().execute(_INSERT, values)
+    db.session.connection().execute(INSERT, values)
 
 
-_INSERT = insert(AuditEvent.__table__)
+INSERT = insert(AuditEvent.__table__)
+# The columns event_values() fills, in the table's order.
+COLUMNS = (
+    "at",
+    "actor",
+    "action",
+    "outcome",
+    "client_id",
+    "username",
+    "error_code",
+    "ip",
+    "detail",
+)
 
 
-def _values(action, outcome, actor, client_id, username, error_code, detail) -> dict:
+def event_values(
+    action: str,
+    outcome: str,
+    *,
+    at: datetime,
+    actor: str = "",
+    client_id: str = "",
+    username: str = "",
+    error_code: str = "",
+    detail: dict | None = None,
+) -> dict:
+    """Return an audit event's row (cleaned), for a caller that inserts it itself."""
     return {
-        "at": clock.now(),
+        "at": at,
         "actor": _clean(actor, 60),
         "action": action,
         "outcome": outcome,
@@ -68,3 +92,16 @@ def _values(action, outcome, actor, client_id, username, error_code, detail) -> 
         "ip": (request.remote_addr or "") if has_request_context() else "",
         "detail": json.dumps(detail, sort_keys=True, default=str) if detail else "",
     }
+
+
+def _values(action, outcome, actor, client_id, username, error_code, detail) -> dict:
+    return event_values(
+        action,
+        outcome,
+        at=clock.now(),
+        actor=actor,
+        client_id=client_id,
+        username=username,
+        error_code=error_code,
+        detail=detail,
+    )

@@ -2,6 +2,10 @@
 
 The clock is real UTC time plus an offset kept in the database (so every worker shares it).
 Tests and the QA console move the clock forward instead of sleeping.
+
+The offset is read at most once per request (kept in `g`), never cached longer: a change made by
+one worker is seen by the next request on any worker. A hot path may read it as a column of its
+own query instead (OFFSET_COLUMN) and hand it over with remember_offset(), which saves a statement.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -15,14 +19,19 @@ from imis_mock.models import AppSetting
 OFFSET_KEY = "clock_offset_seconds"
 # Built once: now() runs on every request that checks an expiry.
 _OFFSET = select(AppSetting.value).where(AppSetting.key == OFFSET_KEY)
+# The same value as a column for another query's select list (NULL when the clock was never set).
+OFFSET_COLUMN = _OFFSET.scalar_subquery().label("clock_offset")
+
+
+def _parse(value: str | None) -> timedelta:
+    return timedelta(seconds=float(value)) if value else timedelta(0)
 
 
 def offset() -> timedelta:
     """Return how far the application clock is ahead of real time (cached per request)."""
     if has_app_context() and "clock_offset" in g:
         return g.clock_offset
-    value = db.session.scalar(_OFFSET)
-    result = timedelta(seconds=float(value)) if value else timedelta(0)
+    result = _parse(db.session.scalar(_OFFSET))
     if has_app_context():
         g.clock_offset = result
     return result
@@ -59,3 +68,9 @@ def advance(minutes: float) -> None:
 def reset() -> None:
     """Put the application clock back to real time."""
     set_offset(timedelta(0))
+
+
+def remember_offset(value: str | None) -> None:
+    """Keep an offset read by another query (OFFSET_COLUMN) for the rest of this request."""
+    if has_app_context():
+        g.clock_offset = _parse(value)

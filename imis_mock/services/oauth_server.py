@@ -20,7 +20,7 @@ from flask import current_app
 from sqlalchemy import Row, bindparam, insert, select, update
 
 from imis_mock.extensions import db
-from imis_mock.models import AccessToken, ClientApplication, RefreshToken, User
+from imis_mock.models import AccessToken, ClientApplication, ClientFault, RefreshToken, User
 from imis_mock.services import audit, clock, secrets, tokens
 
 ACTION = "oauth.token"
@@ -56,6 +56,7 @@ _clients = ClientApplication.__table__
 _refresh = RefreshToken.__table__
 _access = AccessToken.__table__
 _users = User.__table__
+_faults = ClientFault.__table__
 _CLIENT_BY_KEY = select(
     _clients.c.id, _clients.c.client_id, _clients.c.secret_hash, _clients.c.refresh_token_lifetime
 ).where(_clients.c.client_id_key == bindparam("p_key"))
@@ -73,6 +74,25 @@ _REFRESH_BY_HASH = (
     )
     .join_from(_refresh, _users, _users.c.id == _refresh.c.user_id)
     .where(_refresh.c.token_hash == bindparam("p_hash"))
+)
+# Everything a refresh request needs, in one statement: the client, whether a QA fault is armed
+# for it, the token presented with its user, and the application clock's offset. Used by the
+# SQLite fast path (services/fast_refresh.py).
+REFRESH_REQUEST = (
+    select(
+        _clients.c.id.label("client_pk"),
+        _clients.c.client_id,
+        _clients.c.secret_hash,
+        _clients.c.refresh_token_lifetime,
+        _faults.c.id.label("fault_id"),
+        *_REFRESH_BY_HASH.selected_columns,
+        clock.OFFSET_COLUMN,
+    )
+    .select_from(_clients)
+    .outerjoin(_faults, _faults.c.client_application_id == _clients.c.id)
+    .outerjoin(_refresh, _refresh.c.token_hash == bindparam("p_hash"))
+    .outerjoin(_users, _users.c.id == _refresh.c.user_id)
+    .where(_clients.c.client_id_key == bindparam("p_key"))
 )
 _CLAIM = (
     update(_refresh)
@@ -199,12 +219,21 @@ def _insert_access_token(
 def _audit_success(
     client_id: str, username: str, grant_type: str, refresh_raw: str | None, now: datetime
 ) -> None:
+    values = success_event(client_id, username, grant_type, refresh_raw, now)
+    _connection().execute(audit.INSERT, values)
+
+
+def success_event(
+    client_id: str, username: str, grant_type: str, refresh_raw: str | None, now: datetime
+) -> dict:
+    """Return the audit row of a successful token request (the refresh token as a fingerprint)."""
     detail = {"grant_type": grant_type}
     if refresh_raw:
         detail["refresh_token"] = secrets.fingerprint(refresh_raw)
-    audit.insert_event(
+    return audit.event_values(
         ACTION,
         "success",
+        at=now,
         actor=client_id or username,
         client_id=client_id,
         username=username,

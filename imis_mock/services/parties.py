@@ -164,9 +164,13 @@ def visible_users(caller: User) -> ColumnElement[bool]:
 
 def _by_key(query: Select, caller: User, visible: ColumnElement[bool], what: str, key: str):
     """Run a one-row lookup: others' rows give 403 (even missing ones), staff get 404."""
+    if not is_staff(caller):
+        # One query: a row the caller may not see and a missing row look alike.
+        row = db.session.scalar(query.where(visible))
+        if row is None:
+            raise AccessDenied(ACCESS_DENIED)
+        return row
     row = db.session.scalar(query)
-    if not is_staff(caller) and (row is None or not db.session.scalar(query.where(visible))):
-        raise AccessDenied(ACCESS_DENIED)
     if row is None:
         raise NotFound(f"No {what} was found with the id '{key}'.")
     return row

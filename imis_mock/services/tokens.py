@@ -2,7 +2,8 @@
 
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.orm import joinedload
 
 from imis_mock.extensions import db
 from imis_mock.models import AccessToken, ClientApplication, RefreshToken, User
@@ -60,10 +61,22 @@ def find_refresh_token(raw: str) -> RefreshToken | None:
     )
 
 
+# The bearer check runs on every API call: the token, its user and client, and the clock's offset
+# come back in one statement, built once.
+_ACCESS_BY_HASH = (
+    select(AccessToken, clock.OFFSET_COLUMN)
+    .options(joinedload(AccessToken.user), joinedload(AccessToken.client))
+    .where(AccessToken.token_hash == bindparam("p_hash"))
+)
+
+
 def find_access_token(raw: str) -> AccessToken | None:
-    return db.session.scalar(
-        select(AccessToken).where(AccessToken.token_hash == secrets.token_hash(raw))
-    )
+    """Return the access token with its user and client loaded, or None."""
+    row = db.session.execute(_ACCESS_BY_HASH, {"p_hash": secrets.token_hash(raw)}).first()
+    if row is None:
+        return None
+    clock.remember_offset(row.clock_offset)
+    return row.AccessToken
 
 
 def access_token_is_usable(token: AccessToken) -> bool:

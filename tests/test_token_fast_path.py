@@ -1,0 +1,108 @@
+"""The refresh grant's SQLite fast path (services/fast_refresh.py) against the general path."""
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, text
+
+from imis_mock.extensions import db
+from imis_mock.models import AccessToken, AuditEvent, RefreshToken
+from imis_mock.services import clock, fast_refresh, oauth_server
+from tests.conftest import create_client_application
+from tests.oauth_helpers import SECRET, add_test_routes, mint
+
+pytestmark = pytest.mark.database("sqlite", reason="the fast path serves SQLite only")
+
+STORED_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$")
+
+
+@pytest.fixture
+def oauth_app(app):
+    create_client_application(app, "MyApp", SECRET, lifetime=30)
+    return add_test_routes(app)
+
+
+def refresh_form(raw: str) -> dict:
+    return {
+        "grant_type": "refresh_token",
+        "client_id": "MyApp",
+        "client_secret": SECRET,
+        "refresh_token": raw,
+    }
+
+
+def redeem(app, raw: str, *, fast: bool, monkeypatch) -> dict:
+    """Redeem through the fast path, or with it switched off (Authlib and the ORM session)."""
+    with monkeypatch.context() as patch:
+        if fast:
+            # The general path must not be needed for a plain success.
+            patch.setattr(oauth_server, "refresh", None)
+        else:
+            patch.setattr(fast_refresh, "applies", lambda: False)
+        response = app.test_client().post("/token", data=refresh_form(raw))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return json.loads(response.get_data(as_text=True))
+
+
+def rows_of(app, raw: str, body: dict) -> tuple:
+    """What a redemption left in the database, without ids, hashes or times."""
+    with app.app_context():
+        old = oauth_server.find_refresh_token(raw)
+        new = oauth_server.find_refresh_token(body["refresh_token"])
+        access = db.session.scalars(
+            select(AccessToken).where(AccessToken.refresh_token_id == new.id)
+        ).one()
+        event = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+        return (
+            (new.family == old.family, new.expires_at == old.expires_at, old.used_at is not None),
+            (access.grant_type, access.user_id, access.client_application_id),
+            (access.expires_at - access.issued_at, access.revoked_at),
+            (event.action, event.outcome, event.actor, event.client_id, event.username),
+            (event.error_code, event.ip, sorted(json.loads(event.detail))),
+        )
+
+
+def test_fast_and_general_paths_answer_and_store_alike(oauth_app, monkeypatch):
+    results = []
+    for fast in (True, False):
+        raw = mint(oauth_app)
+        body = redeem(oauth_app, raw, fast=fast, monkeypatch=monkeypatch)
+        results.append(([k for k in body], body["userName"], body["as:client_id"]))
+        results.append(rows_of(oauth_app, raw, body))
+    assert results[0] == results[2]
+    assert results[1] == results[3]
+
+
+def test_fast_path_stores_times_as_sqlalchemy_does(oauth_app, monkeypatch):
+    raw = mint(oauth_app)
+    redeem(oauth_app, raw, fast=True, monkeypatch=monkeypatch)
+    with oauth_app.app_context():
+        stored = [
+            *db.session.execute(text("SELECT issued_at, expires_at, used_at FROM refresh_tokens")),
+            *db.session.execute(text("SELECT issued_at, expires_at FROM access_tokens")),
+            *db.session.execute(text("SELECT at FROM audit_events")),
+        ]
+    values = [value for row in stored for value in row if value is not None]
+    assert len(values) > 6 and all(STORED_TIME.match(value) for value in values)
+
+
+def test_fast_path_follows_the_shared_clock(oauth_app, monkeypatch):
+    raw = mint(oauth_app)
+    with oauth_app.test_request_context():
+        clock.advance(10)
+    body = redeem(oauth_app, raw, fast=True, monkeypatch=monkeypatch)
+    issued = datetime.strptime(body[".issued"], "%a, %d %b %Y %H:%M:%S GMT").replace(tzinfo=UTC)
+    assert issued > datetime.now(UTC) + timedelta(minutes=9)
+    with oauth_app.app_context():
+        new = db.session.scalars(select(RefreshToken).where(RefreshToken.source == "refresh"))
+        assert new.one().issued_at.replace(microsecond=0) == issued
+
+
+def test_fast_path_steps_aside_when_the_session_holds_a_transaction(oauth_app):
+    with oauth_app.test_request_context():
+        assert fast_refresh.applies()
+        db.session.connection()  # on SQLite this transaction holds the write lock
+        assert not fast_refresh.applies()
+        db.session.rollback()
