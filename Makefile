@@ -53,7 +53,7 @@ test: $(VENV)/.dev-deps
 bench: $(VENV)/.run-deps
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) \
 		|| sudo sh -c 'apt-get update -qq && apt-get install -y -qq wrk'
-	$(VENV)/bin/python bench/run.py
+	$(VENV)/bin/python bench/run.py  # BENCH_DATABASE_URL=postgresql+psycopg://... adds PostgreSQL
 
 ## format: apply ruff's fixes and formatting
 format: $(VENV)/.dev-deps

@@ -20,6 +20,10 @@ Cases (BENCH_CASES picks some, e.g. BENCH_CASES=refresh,api):
            hand-off, /token, one API call; one flow at a time per connection. The hello-world
            figure is its requests/s divided by the 5 requests of a flow.
 Only correct passwords are sent, so sign-in throttling (failures per username) never applies.
+
+PostgreSQL: with BENCH_DATABASE_URL set (a postgresql+psycopg:// URL whose role may create
+databases, e.g. the tests' TEST_DATABASE_URL), the cases in BENCH_PG_CASES (default refresh,api)
+run again with the mock on a scratch PostgreSQL database, dropped afterwards.
 """
 
 import os
@@ -45,6 +49,8 @@ FLOW_CONNECTIONS = os.environ.get("BENCH_FLOW_CONNECTIONS", "8")
 WORKERS = os.environ.get("BENCH_WORKERS", "2")
 ACCESS_LOG = os.environ.get("BENCH_ACCESS_LOG", "/dev/null")
 CASES = os.environ.get("BENCH_CASES", "refresh,api,password,signin,flow").split(",")
+PG_URL = os.environ.get("BENCH_DATABASE_URL", "")
+PG_CASES = os.environ.get("BENCH_PG_CASES", "refresh,api").split(",")
 CLIENT_ID, SECRET = "BenchApp", "Bench-secret-0123456789"
 MEMBER, PASSWORD, PARTY = "jsmith", "Member-Demo-2026", "23179"
 TARGET = 0.40
@@ -56,9 +62,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def prepare_mock(instance: Path) -> dict[str, str]:
+def prepare_mock(instance: Path, database_env: dict[str, str]) -> dict[str, str]:
     """Migrate a scratch database with the demo data and a client; mint two tokens for it."""
-    env = {**os.environ, "IMIS_INSTANCE_PATH": str(instance)}
+    env = {**os.environ, "IMIS_INSTANCE_PATH": str(instance), **database_env}
     flask = [str(VENV_BIN / "flask"), "--app", "app"]
     subprocess.run([*flask, "init-db"], cwd=ROOT, env=env, check=True, capture_output=True)
     subprocess.run([*flask, "load-demo"], cwd=ROOT, env=env, check=True, capture_output=True)
@@ -136,7 +142,7 @@ def signin_form(base: str) -> tuple[str, str]:
     return cookie, urlencode({"username": MEMBER, "password": PASSWORD, "csrf_token": token})
 
 
-def cases(mock: str, minted: dict[str, str]) -> list[dict]:
+def cases(mock: str, minted: dict[str, str], keys: list[str], label: str = "") -> list[dict]:
     """What each chosen case sends: wrk's path, extra arguments, environment; its ratio target."""
     form = ["-s", str(BENCH / "post_form.lua")]
     refresh = {
@@ -188,12 +194,12 @@ def cases(mock: str, minted: dict[str, str]) -> list[dict]:
         },
     }
     chosen = []
-    for key in (key.strip() for key in CASES):
+    for key in (key.strip() for key in keys):
         case = known[key]
         chosen.append(
             {
                 "key": key,
-                "name": case["name"],
+                "name": case["name"] + label,
                 "path": case.get("path", ""),
                 "extra": case["extra"],
                 "env": case["env"]() if "env" in case else {},
@@ -235,33 +241,68 @@ def report(results: list[dict]) -> None:
     print("mock and hello are requests/s (flows/s for the SSO flows); p50 and p99 are the mock's")
 
 
+def measure(hello: str, instance: Path, base_env: dict, database_env: dict, keys, label: str):
+    """Start the mock on one database, run the chosen cases beside hello-world, stop it."""
+    minted = prepare_mock(instance, database_env)
+    port = free_port()
+    mock_env = {**base_env, "IMIS_INSTANCE_PATH": str(instance), **database_env}
+    process = start("app:app", port, mock_env, ROOT)
+    mock = f"http://127.0.0.1:{port}"
+    try:
+        # Warm up (imports, first connections), then measure case by case.
+        subprocess.run(["wrk", "-t1", "-c2", "-d1s", f"{mock}/"], check=True, capture_output=True)
+        results = []
+        for case in cases(mock, minted, keys, label):
+            results.append(run_case(case, hello, mock))
+            print(f"{case['name']}: done", file=sys.stderr)
+        return results
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def scratch_postgresql() -> tuple[str, object]:
+    """Create a scratch PostgreSQL database; return its URL and a function that drops it."""
+    from sqlalchemy import create_engine, make_url
+
+    server = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    name = f"imis_bench_{os.getpid()}"
+    with server.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with server.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        server.dispose()
+
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    return url, drop
+
+
 def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: `make bench` installs it with apt-get")
-    instance = Path(tempfile.mkdtemp(prefix="imis-bench-"))
-    processes = []
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
+    hello_port = free_port()
+    hello = f"http://127.0.0.1:{hello_port}"
+    hello_process = start("hello:app", hello_port, base_env, BENCH)
+    subprocess.run(["wrk", "-t1", "-c2", "-d1s", f"{hello}/"], check=True, capture_output=True)
+    sqlite_instance = Path(tempfile.mkdtemp(prefix="imis-bench-"))
+    pg_instance = Path(tempfile.mkdtemp(prefix="imis-bench-pg-"))
     try:
-        minted = prepare_mock(instance)
-        hello_port, mock_port = free_port(), free_port()
-        base_env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
-        processes.append(start("hello:app", hello_port, base_env, BENCH))
-        mock_env = {**base_env, "IMIS_INSTANCE_PATH": str(instance)}
-        processes.append(start("app:app", mock_port, mock_env, ROOT))
-        hello, mock = f"http://127.0.0.1:{hello_port}", f"http://127.0.0.1:{mock_port}"
-        chosen = cases(mock, minted)
-        # Warm both up (imports, first connections), then measure case by case.
-        subprocess.run(["wrk", "-t1", "-c2", "-d1s", f"{hello}/"], check=True, capture_output=True)
-        subprocess.run(["wrk", "-t1", "-c2", "-d1s", f"{mock}/"], check=True, capture_output=True)
-        results = []
-        for case in chosen:
-            results.append(run_case(case, hello, mock))
-            print(f"{case['name']}: done", file=sys.stderr)
+        results = measure(hello, sqlite_instance, base_env, {}, CASES, "")
+        if PG_URL:
+            url, drop = scratch_postgresql()
+            try:
+                database_env = {"FLASK_SQLALCHEMY_DATABASE_URI": url}
+                results += measure(hello, pg_instance, base_env, database_env, PG_CASES, " [PG]")
+            finally:
+                drop()
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
-        shutil.rmtree(instance, ignore_errors=True)
+        hello_process.terminate()
+        hello_process.wait(timeout=30)
+        shutil.rmtree(sqlite_instance, ignore_errors=True)
+        shutil.rmtree(pg_instance, ignore_errors=True)
     report(results)
     if any(r["mock"]["errors"] or r["mock"]["failed"] for r in results):
         raise SystemExit("the mock answered some requests with an error")
