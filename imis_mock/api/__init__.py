@@ -20,7 +20,7 @@ from imis_mock.database import begin_read_only
 from imis_mock.extensions import db
 from imis_mock.models import GUEST_USERNAME, User
 from imis_mock.oauth.bearer import require_bearer
-from imis_mock.services import accounts, audit
+from imis_mock.services import accounts, audit, clock, fast_refresh
 from imis_mock.services.parties import ApiError
 
 bp = Blueprint("api", __name__)
@@ -81,19 +81,24 @@ def audit_call(response: Response) -> Response:
     user = g.get("api_user")
     if user is not None:
         username = user.username
-        # End the request's reads first: the audit event is written in a transaction of its own
-        # (the reads may have run without the write lock, see identify_caller).
-        db.session.commit()
-        audit.insert_event(
+        event = audit.event_values(
             "api.call",
             "success" if response.status_code < 400 else "failure",
+            at=clock.now(),
             actor=username,
             client_id=g.get("api_client", ""),
             username=username,
             error_code="" if response.status_code < 400 else str(response.status_code),
             detail={"method": request.method, "path": request.path},
         )
+        # End the request's reads first: the audit event is written in a transaction of its own
+        # (the reads may have run without the write lock, see identify_caller).
         db.session.commit()
+        if fast_refresh.applies():
+            fast_refresh.insert_audit_event(event)
+        else:
+            audit.insert_values(event)
+            db.session.commit()
     return response
 
 

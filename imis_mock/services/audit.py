@@ -50,7 +50,11 @@ def insert_event(
 
     For hot paths (/token): the same row as record(), at a fraction of the cost. Caller commits.
     """
-    values = _values(action, outcome, actor, client_id, username, error_code, detail)
+    insert_values(_values(action, outcome, actor, client_id, username, error_code, detail))
+
+
+def insert_values(values: dict) -> None:
+    """Insert an event built by event_values() in the current transaction. Caller commits."""
     db.session.connection().execute(INSERT, values)
 
 

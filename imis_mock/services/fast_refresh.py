@@ -106,6 +106,27 @@ def redeem(client_id: str, secret: str, raw: str, *, strict: bool) -> dict | Non
         return _redeem(sql, client_id, secret, raw, strict)
 
 
+def insert_audit_event(event: dict) -> None:
+    """Insert one audit event (audit.event_values()) in a transaction of its own, and commit.
+
+    For the API's audit of every call (api/__init__.py), on SQLite when applies(): the compiled
+    INSERT on the driver connection, in turn on the writers' queue, instead of the ORM session
+    (whose BEGIN IMMEDIATE waits in SQLite's busy loop behind the other writers).
+    """
+    sql = _statements()["audit"][0]
+    with writer_queue(db.engine).turn():
+        connection = db.engine.raw_connection()
+        try:
+            driver = connection.driver_connection
+            driver.execute("BEGIN IMMEDIATE")
+            driver.execute(sql, {**event, "at": _stored(event["at"])})
+            driver.commit()
+        finally:
+            if connection.driver_connection.in_transaction:
+                connection.driver_connection.rollback()
+            connection.close()
+
+
 def _redeem(sql: dict, client_id: str, secret: str, raw: str, strict: bool) -> dict | None:
     connection = db.engine.raw_connection()
     try:
