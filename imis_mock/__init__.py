@@ -31,6 +31,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_errors(app)
     register_cli(app)
+    register_diagnostics(app)
     return app
 
 
@@ -111,5 +112,11 @@ def register_errors(app: Flask) -> None:
 
 def register_cli(app: Flask) -> None:
     from imis_mock.cli import init_app
+
+    init_app(app)
+
+
+def register_diagnostics(app: Flask) -> None:
+    from imis_mock.diagnostics import init_app
 
     init_app(app)

@@ -44,3 +44,8 @@ DEMO_SAMPLE_APP_URL = "http://localhost:5001/sso"
 # stays valid until its own expiry. True: a token is redeemed once; reuse is refused and revokes
 # its whole family. See services/oauth_server.py.
 STRICT_REFRESH_TOKEN_ROTATION = False
+
+# Test-only: send the answering worker's process ID in an X-Worker-PID header, so the
+# multi-worker tests can tell which gunicorn worker answered (FLASK_EXPOSE_WORKER_PID=true).
+# Real iMIS sends no such header: keep it off.
+EXPOSE_WORKER_PID = False

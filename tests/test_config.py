@@ -92,3 +92,16 @@ def test_engine_options_from_config_win(tmp_path: Path, monkeypatch):
     assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": False, "pool_size": 3}
     sqlite_app = create_app()
     assert "pool_pre_ping" not in sqlite_app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+
+
+def test_worker_pid_header_only_when_asked_for(tmp_path: Path, monkeypatch):
+    import os
+
+    monkeypatch.setenv("IMIS_INSTANCE_PATH", str(tmp_path))
+    quiet = create_app({"SECRET_KEY": "x"}).test_client().get("/static/css/site.css")
+    quiet.close()
+    assert "X-Worker-PID" not in quiet.headers  # off by default: real iMIS sends no such header
+    monkeypatch.setenv("FLASK_EXPOSE_WORKER_PID", "true")
+    told = create_app({"SECRET_KEY": "x"}).test_client().get("/static/css/site.css")
+    told.close()
+    assert told.headers["X-Worker-PID"] == str(os.getpid())
