@@ -9,14 +9,19 @@ Select them with `pytest -m load`; the load test's duration is load_helpers.load
 """
 
 import os
+import secrets
 import signal
+import threading
+from collections import Counter
 
 import pytest
+import requests
 
 from tests.conftest import create_client_application
 from tests.load_helpers import (
     CLIENT_ID,
     CLIENT_SECRET,
+    REQUEST_TIMEOUT,
     SsoClients,
     answered_tokens_work,
     integrity_problems,
@@ -33,6 +38,9 @@ CLIENTS = 50
 # worker) go on until this many more: a bound on requests rather than on time.
 ANSWERS_BEFORE_KILL = 150
 ANSWERS_AFTER_KILL = 150
+# The password-guessing test: guessers, and wrong passwords each (each costs a real scrypt hash).
+GUESSERS = 20
+GUESSES_EACH = 10
 SERVER_LOG_PROBLEMS = ("database is locked", "Traceback", "Database unavailable")
 
 
@@ -103,4 +111,37 @@ def test_kill_the_whole_server_mid_run_and_restart(load_app, instance, tmp_path)
     with mock_server(instance, log) as restarted:
         assert answered_tokens_work(restarted.url, tally) == []
     assert integrity_problems(load_app) == []
+    assert_clean_log(log.read_text())
+
+
+def test_password_guessing_beside_sso_clients(load_app, instance, tmp_path):
+    """Wrong passwords at /token, each hashed with scrypt as in production, while SSO clients
+    refresh and call the API: the hashing must not hold up the database for everyone else."""
+    log = tmp_path / "gunicorn.log"
+    statuses: Counter = Counter()
+    lock = threading.Lock()
+
+    def guess(url: str) -> None:
+        for _ in range(GUESSES_EACH):
+            # A new unknown username each time: never locked out, so every guess is hashed.
+            form = {"grant_type": "password", "username": f"nobody-{secrets.token_hex(8)}"}
+            answer = requests.post(
+                url + "/token", data={**form, "password": "guess"}, timeout=REQUEST_TIMEOUT
+            )
+            with lock:
+                statuses[answer.status_code] += 1
+
+    with mock_server(instance, log, FLASK_PASSWORD_HASH_METHOD="scrypt") as server:
+        clients = SsoClients(server.url, mint_refresh_tokens(load_app, CLIENTS - GUESSERS)).start()
+        guessers = [threading.Thread(target=guess, args=(server.url,)) for _ in range(GUESSERS)]
+        try:
+            for guesser in guessers:
+                guesser.start()
+            for guesser in guessers:
+                guesser.join()
+        finally:
+            tally = clients.stop()
+    assert statuses == {400: GUESSERS * GUESSES_EACH}
+    assert tally.failures == [] and tally.connection_errors == 0
+    assert tally.token_statuses[200] > 0
     assert_clean_log(log.read_text())
