@@ -79,17 +79,15 @@ def find_access_token(raw: str) -> AccessToken | None:
     return row.AccessToken
 
 
-def access_token_is_usable(token: AccessToken) -> bool:
+def token_is_usable(token: AccessToken | RefreshToken) -> bool:
     """Return True if the token is unexpired, unrevoked, and its user may still sign in."""
     return (
         token.revoked_at is None and clock.now() < token.expires_at and not token.user.is_disabled
     )
 
 
-def refresh_token_is_usable(token: RefreshToken) -> bool:
-    return (
-        token.revoked_at is None and clock.now() < token.expires_at and not token.user.is_disabled
-    )
+# One rule for both kinds; the names say which kind a caller holds.
+access_token_is_usable = refresh_token_is_usable = token_is_usable
 
 
 def revoke_client_access_tokens(client: ClientApplication) -> None:
