@@ -13,6 +13,7 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -33,6 +34,13 @@ def _sqlite_on_connect(dbapi_connection, connection_record) -> None:
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.execute("PRAGMA foreign_keys = ON")
+    database = cursor.execute("PRAGMA database_list").fetchone()[2]
+    if database:
+        # Checkpoints run in the background (see Checkpointer), not in the commit of a request
+        # that holds the write turn.
+        cursor.execute("PRAGMA wal_autocheckpoint = 0")
+        cursor.execute(f"PRAGMA journal_size_limit = {Checkpointer.WAL_SIZE_LIMIT}")
+        checkpointer.watch(database)
     cursor.close()
 
 
@@ -120,8 +128,82 @@ _queues_lock = threading.Lock()
 
 def writer_queue(engine: Engine) -> WriterQueue:
     """Return the writer queue of an SQLite file database."""
-    database = engine.url.database or ""
+    return _queue_for(engine.url.database or "")
+
+
+def _queue_for(database: str) -> WriterQueue:
     with _queues_lock:
         if database not in _queues:
             _queues[database] = WriterQueue(database)
         return _queues[database]
+
+
+class Checkpointer:
+    """Copy each SQLite file's write-ahead log back into the database, from a background thread.
+
+    SQLite does this by itself every 1000 pages (wal_autocheckpoint), inside the COMMIT of whatever
+    transaction crossed the mark, with fsyncs: under load that request held the write turn for
+    milliseconds while every other writer waited. The app's connections switch that off, and this
+    thread, one per process, does it instead, every INTERVAL_SECONDS for each database the process
+    has opened:
+    - a PASSIVE checkpoint: it copies the log's pages into the database without blocking writers
+      or readers (it gives way at once if another process is checkpointing the same file);
+    - once the log holds RESTART_PAGES, a RESTART checkpoint in the writers' queue: it copies the
+      few pages added since and lets the next writer start the log from its beginning again, so
+      the log file stops growing (a PASSIVE checkpoint alone never restarts a log that is being
+      written all the time). journal_size_limit then trims the file.
+    """
+
+    INTERVAL_SECONDS = 0.2
+    RESTART_PAGES = 4000
+    WAL_SIZE_LIMIT = 16 * 1024 * 1024
+    BUSY_TIMEOUT_SECONDS = 0.5
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.databases: set[str] = set()
+        self.pid = 0
+
+    def watch(self, database: str) -> None:
+        with self.lock:
+            self.databases.add(database)
+            if self.pid != os.getpid():
+                self.pid = os.getpid()
+                threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.INTERVAL_SECONDS)
+            with self.lock:
+                databases = list(self.databases)
+            for database in databases:
+                if not os.path.exists(database):
+                    with self.lock:
+                        self.databases.discard(database)
+                    continue
+                self.checkpoint(database)
+
+    def checkpoint(self, database: str) -> str:
+        """Checkpoint one database now; return what was done: "", "passive" or "restart"."""
+        if not os.path.exists(f"{database}-wal"):
+            return ""
+        try:
+            connection = sqlite3.connect(
+                database, timeout=self.BUSY_TIMEOUT_SECONDS, isolation_level=None
+            )
+        except sqlite3.Error:
+            return ""
+        try:
+            busy, pages, _ = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if busy or pages < self.RESTART_PAGES:
+                return "passive"
+            with _queue_for(database).turn():
+                busy, _, _ = connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+            return "" if busy else "restart"
+        except sqlite3.Error:
+            return ""  # another process is checkpointing, or readers held on: next time
+        finally:
+            connection.close()
+
+
+checkpointer = Checkpointer()
