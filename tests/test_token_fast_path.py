@@ -2,14 +2,16 @@
 
 import json
 import re
+import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from imis_mock.extensions import db
 from imis_mock.models import AccessToken, AuditEvent, RefreshToken
-from imis_mock.services import clock, fast_refresh, oauth_server
+from imis_mock.services import audit, clock, fast_refresh, oauth_server, secrets
 from tests.conftest import create_client_application
 from tests.oauth_helpers import SECRET, add_test_routes, mint
 
@@ -48,6 +50,7 @@ def redeem(app, raw: str, *, fast: bool, monkeypatch) -> dict:
 
 def rows_of(app, raw: str, body: dict) -> tuple:
     """What a redemption left in the database, without ids, hashes or times."""
+    audit.flush()
     with app.app_context():
         old = oauth_server.find_refresh_token(raw)
         new = oauth_server.find_refresh_token(body["refresh_token"])
@@ -78,6 +81,7 @@ def test_fast_and_general_paths_answer_and_store_alike(oauth_app, monkeypatch):
 def test_fast_path_stores_times_as_sqlalchemy_does(oauth_app, monkeypatch):
     raw = mint(oauth_app)
     redeem(oauth_app, raw, fast=True, monkeypatch=monkeypatch)
+    audit.flush()
     with oauth_app.app_context():
         stored = [
             *db.session.execute(text("SELECT issued_at, expires_at, used_at FROM refresh_tokens")),
@@ -106,3 +110,83 @@ def test_fast_path_steps_aside_when_the_session_holds_a_transaction(oauth_app):
         db.session.connection()  # on SQLite this transaction holds the write lock
         assert not fast_refresh.applies()
         db.session.rollback()
+
+
+def redemption(app, raw: str, *, strict: bool = False) -> fast_refresh.Redemption:
+    with app.test_request_context():
+        return fast_refresh.Redemption(
+            presented={
+                "p_key": "myapp",
+                "p_hash": secrets.token_hash(raw),
+                "secret_hash": secrets.client_secret_hash(SECRET),
+            },
+            new={"refresh": secrets.new_token(), "access": secrets.new_token()},
+            strict=strict,
+        )
+
+
+def count(app, model) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_one_transaction_serves_a_batch_in_arrival_order(oauth_app):
+    """Group commit: the second redemption of one token under strict rotation sees the first."""
+    raw = mint(oauth_app)
+    first, second = redemption(oauth_app, raw, strict=True), redemption(oauth_app, raw, strict=True)
+    other = redemption(oauth_app, mint(oauth_app), strict=True)
+    with oauth_app.app_context():
+        fast_refresh._write(db.engine, [first, second, other])
+    assert first.issued is not None and other.issued is not None
+    assert second.issued is None  # left to the general path, which refuses and revokes
+    assert count(oauth_app, AccessToken) == 2
+
+
+def test_a_failed_batch_writes_nothing_and_leaves_every_request_to_the_general_path(
+    oauth_app, monkeypatch
+):
+    first, second = redemption(oauth_app, mint(oauth_app)), redemption(oauth_app, mint(oauth_app))
+    tokens_before = count(oauth_app, RefreshToken)
+    calls = []
+
+    def insert_then_fail(*args):
+        calls.append(args)
+        if len(calls) == 2:
+            raise sqlite3.OperationalError("disk I/O error")
+        return real_insert(*args)
+
+    real_insert = fast_refresh._insert
+    monkeypatch.setattr(fast_refresh, "_insert", insert_then_fail)
+    with oauth_app.app_context(), pytest.raises(sqlite3.OperationalError):
+        fast_refresh._write(db.engine, [first, second])
+    assert first.issued is None and second.issued is None
+    assert count(oauth_app, RefreshToken) == tokens_before  # the first one's rows rolled back
+    assert count(oauth_app, AccessToken) == 0
+
+
+def test_concurrent_redemptions_share_transactions_and_all_succeed(oauth_app, monkeypatch):
+    """Eight threads at once through the group commit: every one answered, nothing lost."""
+    raws = [mint(oauth_app) for _ in range(8)]
+    batches = []
+    real_write = fast_refresh._write
+
+    def counting_write(engine, batch):
+        batches.append(len(batch))
+        return real_write(engine, batch)
+
+    monkeypatch.setattr(fast_refresh, "_write", counting_write)
+    start = threading.Barrier(len(raws))
+    results = []
+
+    def redeem_one(raw):
+        start.wait()
+        results.append(oauth_app.test_client().post("/token", data=refresh_form(raw)).status_code)
+
+    threads = [threading.Thread(target=redeem_one, args=(raw,)) for raw in raws]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [200] * len(raws)
+    assert sum(batches) == len(raws)  # each redemption written once, in some batch
+    assert count(oauth_app, AccessToken) == len(raws)
