@@ -45,6 +45,10 @@ DEMO_SAMPLE_APP_URL = "http://localhost:5001/sso"
 # its whole family. See services/oauth_server.py.
 STRICT_REFRESH_TOKEN_ROTATION = False
 
+# Successful refreshes at /token and REST API calls are audited by a background writer in
+# batches, a moment after their responses (services/audit.py); False writes each in its request.
+AUDIT_WRITE_BEHIND = True
+
 # Test-only: send the answering worker's process ID in an X-Worker-PID header, so the
 # multi-worker tests can tell which gunicorn worker answered (FLASK_EXPOSE_WORKER_PID=true).
 # Real iMIS sends no such header: keep it off.

@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine, MetaData, create_engine, insert, make
 
 from imis_mock.database import normalize_uri
 from imis_mock.extensions import db
+from imis_mock.services import audit
 
 TEST_DATABASE_URL = normalize_uri(os.environ.get("TEST_DATABASE_URL", "").strip())
 DIALECT = "postgresql" if TEST_DATABASE_URL.startswith("postgresql") else "sqlite"
@@ -78,6 +79,7 @@ def close_after_test(app: Flask) -> None:
 
 def close_connections() -> None:
     """Close the pooled connections of the apps made during the current test."""
+    audit.flush()  # events written behind go to this test's database, not a later one's
     while _apps:
         with _apps.pop().app_context():
             for engine in db.engines.values():

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent, ClientApplication, Contact
-from imis_mock.services import accounts, clock, secrets, tokens
+from imis_mock.services import accounts, audit, clock, secrets, tokens
 
 DENIED = {"Message": "Authorization has been denied for this request."}
 PAGED_KEYS = [
@@ -386,6 +386,7 @@ def test_member_reads_only_own_records(app, api, path):
     response = api.get(path, user="jsmith")
     assert response.status_code == 403
     assert response.get_json() == DENIED
+    audit.flush()  # API calls are audited by the write-behind thread
     with app.app_context():
         event = db.session.scalar(select(AuditEvent).filter_by(action="api.call"))
         assert event.outcome == "failure" and event.actor == "jsmith"

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent
+from imis_mock.services import audit
 from tests import databases
 from tests.browser import Browser
 from tests.conftest import (
@@ -167,6 +168,7 @@ def assert_nothing_leaks(where: str, text: str, seen: list[str]) -> None:
 
 
 def audit_rows(app) -> list[str]:
+    audit.flush()
     with app.app_context():
         return [repr(tuple(row)) for row in db.session.execute(select(AuditEvent.__table__))]
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 import sample_app
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent
-from imis_mock.services import clock, demo, qa
+from imis_mock.services import audit, clock, demo, qa
 from imis_mock.services.clients import find_client
 from tests.browser import Browser
 from tests.conftest import MEMBER_PASSWORD, LiveServer
@@ -56,11 +56,12 @@ def signed_in(live_server, sample_server):
 
 
 def mock_audit(app, action: str) -> list[tuple[str, str]]:
+    audit.flush()
     with app.app_context():
         rows = db.session.execute(
             select(AuditEvent.outcome, AuditEvent.error_code)
             .where(AuditEvent.action == action)
-            .order_by(AuditEvent.id)
+            .order_by(AuditEvent.at, AuditEvent.id)
         )
         return [tuple(row) for row in rows]
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from imis_mock.extensions import db
 from imis_mock.models import AccessToken, AuditEvent, ClientApplication, RefreshToken
-from imis_mock.services import accounts, clock, oauth_server, secrets, tokens
+from imis_mock.services import accounts, audit, clock, oauth_server, secrets, tokens
 from tests.conftest import MEMBER_PASSWORD, LiveServer, create_client_application
 from tests.oauth_helpers import OTHER_SECRET, SECRET, add_test_routes, mint
 
@@ -433,9 +433,12 @@ def test_audit_and_storage_hold_no_secret_or_token(oauth_app, client):
     client.post(
         "/token", data={"grant_type": "password", "username": "jsmith", "password": "pw-x1"}
     )
+    audit.flush()  # successes are written behind, so order by the time of the request
     with oauth_app.app_context():
         events = db.session.scalars(
-            select(AuditEvent).where(AuditEvent.action == "oauth.token").order_by(AuditEvent.id)
+            select(AuditEvent)
+            .where(AuditEvent.action == "oauth.token")
+            .order_by(AuditEvent.at, AuditEvent.id)
         ).all()
         summary = [(e.outcome, e.client_id, e.username, e.error_code) for e in events]
         assert summary == [
@@ -490,6 +493,7 @@ def test_twenty_threads_redeem_one_token(oauth_app, strict):
     else:
         assert len(ok) == 20
         assert len({b["access_token"] for b in ok}) == 20
+    audit.flush()
     with oauth_app.app_context():
         issued = db.session.scalars(select(AccessToken)).all()
         assert len(issued) == len(ok)  # nothing lost, nothing extra

@@ -20,7 +20,7 @@ from imis_mock.database import begin_read_only
 from imis_mock.extensions import db
 from imis_mock.models import GUEST_USERNAME, User
 from imis_mock.oauth.bearer import require_bearer
-from imis_mock.services import accounts, audit, clock, fast_refresh
+from imis_mock.services import accounts, audit, clock
 from imis_mock.services.parties import ApiError
 
 bp = Blueprint("api", __name__)
@@ -91,14 +91,10 @@ def audit_call(response: Response) -> Response:
             error_code="" if response.status_code < 400 else str(response.status_code),
             detail={"method": request.method, "path": request.path},
         )
-        # End the request's reads first: the audit event is written in a transaction of its own
-        # (the reads may have run without the write lock, see identify_caller).
+        # End the request's reads (a GET's ran without the write lock, see identify_caller);
+        # the event is written behind, in a batch of its own (services/audit.py).
         db.session.commit()
-        if fast_refresh.applies():
-            fast_refresh.insert_audit_event(event)
-        else:
-            audit.insert_values(event)
-            db.session.commit()
+        audit.defer(event)
     return response
 
 

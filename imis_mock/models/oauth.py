@@ -50,7 +50,8 @@ class RefreshToken(Base):
     family: Mapped[str] = mapped_column(String(32), index=True)
     source: Mapped[str] = mapped_column(String(20), default="sso")  # sso, refresh, qa, cli
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # Not indexed: every refresh inserts a row, and nothing looks tokens up by expiry.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
@@ -74,7 +75,8 @@ class AccessToken(Base):
     )
     grant_type: Mapped[str] = mapped_column(String(20))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # Not indexed: every refresh inserts a row, and nothing looks tokens up by expiry.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     client: Mapped[ClientApplication | None] = relationship(back_populates="access_tokens")

@@ -1,11 +1,29 @@
-"""Write audit events. Callers pass masked values only; this module never sees a secret."""
+"""Write audit events. Callers pass masked values only; this module never sees a secret.
 
+Most events are written in the transaction of the change they record (record(), insert_event()).
+The two that come with every SSO client's traffic, a successful /token request and every REST API
+call, are written behind instead (defer()): a thread of the process queues them and inserts them in
+batches, each in one transaction of its own, so those requests do not wait for an audit write and
+the API's GET requests write nothing at all. An event reaches the database within about a fifth of
+a second (the QA console's activity pages flush this process's queue before they read). The cost:
+events still queued when a process is killed with SIGKILL are lost (a normal stop writes them
+first). AUDIT_WRITE_BEHIND = False writes each of them in its request instead.
+"""
+
+import atexit
 import json
+import logging
+import os
+import threading
+import time
 from datetime import datetime
 
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from sqlalchemy import insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
+from imis_mock.database import writer_queue
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent
 from imis_mock.services import clock
@@ -109,3 +127,117 @@ def _values(action, outcome, actor, client_id, username, error_code, detail) -> 
         error_code=error_code,
         detail=detail,
     )
+
+
+log = logging.getLogger(__name__)
+
+
+def defer(values: dict) -> None:
+    """Have an event built by event_values() written behind (see the module docstring).
+
+    The caller has committed its own changes: without write-behind, this commits the session.
+    """
+    if current_app.config.get("AUDIT_WRITE_BEHIND", True):
+        _behind.put(db.engine, values)
+    else:
+        insert_values(values)
+        db.session.commit()
+
+
+def flush(timeout: float | None = 10.0) -> bool:
+    """Wait until this process's deferred events are in the database; False on timeout."""
+    return _behind.flush(timeout)
+
+
+def write_batch(engine: Engine, events: list[dict]) -> None:
+    """Insert events in one transaction of their own (on SQLite, in turn on the writers' queue)."""
+    if engine.dialect.name == "sqlite":
+        with writer_queue(engine).turn(), engine.begin() as connection:
+            connection.execute(INSERT, events)
+    else:
+        with engine.begin() as connection:
+            connection.execute(INSERT, events)
+
+
+class WriteBehind:
+    """A queue of (engine, event) and the thread that writes it, in batches, one per process.
+
+    The thread lets events gather for up to LINGER_SECONDS (less when somebody flushes), so under
+    load one transaction carries hundreds of events and takes the writers' turn once. A batch
+    that meets a database outage is retried for a while, then dropped with an error in the log.
+    """
+
+    BATCH = 500
+    LINGER_SECONDS = 0.2
+    RETRY_SECONDS = (0.1, 0.5, 1, 2, 5)
+
+    def __init__(self):
+        self._changed = threading.Condition()
+        self._queued: list[tuple[Engine, dict]] = []
+        self._writing = 0
+        self._flushing = 0
+        self._pid = 0
+
+    def put(self, engine: Engine, values: dict) -> None:
+        with self._changed:
+            if self._pid != os.getpid():
+                # First use in this process (gunicorn forks its workers): start its writer.
+                self._pid, self._queued, self._writing = os.getpid(), [], 0
+                threading.Thread(target=self._run, name="audit-write-behind", daemon=True).start()
+            self._queued.append((engine, values))
+            if len(self._queued) in (1, self.BATCH):
+                self._changed.notify_all()  # the writer waits for a first event, or a full batch
+
+    def flush(self, timeout: float | None) -> bool:
+        with self._changed:
+            if self._pid != os.getpid():
+                return True
+            self._flushing += 1
+            self._changed.notify_all()
+            try:
+                return self._changed.wait_for(
+                    lambda: not self._queued and not self._writing, timeout
+                )
+            finally:
+                self._flushing -= 1
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._queued)
+                # Let a batch gather (each transaction takes the writers' turn once), unless
+                # somebody waits in flush().
+                self._changed.wait_for(
+                    lambda: self._flushing or len(self._queued) >= self.BATCH, self.LINGER_SECONDS
+                )
+                batch, self._queued = self._queued[: self.BATCH], self._queued[self.BATCH :]
+                self._writing = len(batch)
+            try:
+                self._write(batch)
+            finally:
+                with self._changed:
+                    self._writing = 0
+                    self._changed.notify_all()
+
+    def _write(self, batch: list[tuple[Engine, dict]]) -> None:
+        by_engine: dict[Engine, list[dict]] = {}
+        for engine, values in batch:
+            by_engine.setdefault(engine, []).append(values)
+        for engine, events in by_engine.items():
+            for pause in (*self.RETRY_SECONDS, None):
+                try:
+                    write_batch(engine, events)
+                    break
+                except OperationalError:
+                    if pause is None:
+                        log.exception("Dropped %d audit events: no database", len(events))
+                        break
+                    time.sleep(pause)
+                except Exception:
+                    log.exception("Dropped %d audit events", len(events))
+                    break
+
+
+_behind = WriteBehind()
+# A normal stop (gunicorn's worker exit, the end of a CLI command) writes what is still queued.
+atexit.register(flush)

@@ -144,8 +144,8 @@ def refresh(token: Row, client: Row) -> dict:
         expires_at=expires_at,
     )
     access_raw = _insert_access_token(token.user_id, client.id, "refresh_token", refresh_id, now)
-    _audit_success(client.client_id, token.username, "refresh_token", refresh_raw, now)
     db.session.commit()
+    _audit_success(client.client_id, token.username, "refresh_token", refresh_raw, now)
     return token_response(access_raw, now, token.username, client.client_id, refresh_raw)
 
 
@@ -169,8 +169,8 @@ def password(user: User, client: Row | None) -> dict:
     client_pk = client.id if client else None
     access_raw = _insert_access_token(user.id, client_pk, "password", refresh_id, now)
     client_id = client.client_id if client else ""
-    _audit_success(client_id, user.username, "password", refresh_raw, now)
     db.session.commit()
+    _audit_success(client_id, user.username, "password", refresh_raw, now)
     return token_response(access_raw, now, user.username, client_id or None, refresh_raw)
 
 
@@ -219,8 +219,8 @@ def _insert_access_token(
 def _audit_success(
     client_id: str, username: str, grant_type: str, refresh_raw: str | None, now: datetime
 ) -> None:
-    values = success_event(client_id, username, grant_type, refresh_raw, now)
-    _connection().execute(audit.INSERT, values)
+    """Audit a token request that succeeded, once its tokens are committed: written behind."""
+    audit.defer(success_event(client_id, username, grant_type, refresh_raw, now))
 
 
 def success_event(

@@ -27,6 +27,7 @@ def recent_activity(
     *, client_id: str = "", outcome: str = "", limit: int = 100
 ) -> list[AuditEvent]:
     """Return the latest SSO-related audit events, newest first, optionally filtered."""
+    audit.flush()  # this worker's events written behind (refreshes, API calls) are included
     query = select(AuditEvent).where(
         or_(*(AuditEvent.action.startswith(f"{prefix}.") for prefix in ACTIVITY_PREFIXES))
     )
@@ -34,7 +35,9 @@ def recent_activity(
         query = query.where(AuditEvent.client_id == client_id)
     if outcome:
         query = query.where(AuditEvent.outcome == outcome)
-    return list(db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit)))
+    # By time: events written behind get their ids a moment after the ones written meanwhile.
+    order = (AuditEvent.at.desc(), AuditEvent.id.desc())
+    return list(db.session.scalars(query.order_by(*order).limit(limit)))
 
 
 def active_tokens(kind: str) -> list:

@@ -1,0 +1,131 @@
+"""Audit events written behind (services/audit.py): successful /token requests and API calls."""
+
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+from imis_mock.extensions import db
+from imis_mock.models import AuditEvent
+from imis_mock.services import accounts, audit, clock, tokens
+from tests import databases
+from tests.conftest import make_app
+from tests.servers import ROOT
+
+
+def event(action: str = "api.call", username: str = "jsmith") -> dict:
+    return audit.event_values(action, "success", at=clock.now(), actor=username, username=username)
+
+
+def count(app, action: str = "api.call") -> int:
+    with app.app_context():
+        query = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action)
+        return db.session.scalar(query)
+
+
+@pytest.fixture
+def slow_writer(monkeypatch):
+    """A writer that waits for flush() (or a full batch), so tests see the queue in between."""
+    monkeypatch.setattr(audit.WriteBehind, "LINGER_SECONDS", 60)
+
+
+def test_deferred_events_are_written_in_one_batch_when_flushed(app, slow_writer, monkeypatch):
+    batches = []
+    real_write = audit.write_batch
+
+    def counting(engine, events):
+        batches.append(len(events))
+        real_write(engine, events)
+
+    monkeypatch.setattr(audit, "write_batch", counting)
+    with app.test_request_context():
+        for name in ("jsmith", "rjones", "apatel"):
+            audit.defer(event(username=name))
+    assert count(app) == 0  # still queued: the writer lets a batch gather
+    assert audit.flush()
+    assert count(app) == 3
+    assert batches == [3]
+
+
+def test_without_write_behind_each_event_is_written_in_its_request(
+    instance, monkeypatch, slow_writer
+):
+    app = make_app(instance, monkeypatch, AUDIT_WRITE_BEHIND=False)
+    with app.test_request_context():
+        audit.defer(event())
+    assert count(app) == 1  # no flush needed
+
+
+def test_an_api_call_is_audited_behind_its_answer(client, app, slow_writer):
+    with app.app_context():
+        user = accounts.get_user("jsmith")
+        token, _ = tokens.issue_access_token(user, None, grant_type="password")
+        db.session.commit()
+    answer = client.get("/api/Party/23179", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200
+    assert count(app) == 0
+    audit.flush()
+    assert count(app) == 1
+
+
+def test_a_batch_that_meets_an_outage_is_retried(app, slow_writer, monkeypatch):
+    monkeypatch.setattr(audit.WriteBehind, "RETRY_SECONDS", (0, 0))
+    real_write, failures = audit.write_batch, []
+
+    def flaky(engine, events):
+        if len(failures) < 2:
+            failures.append(1)
+            raise OperationalError("INSERT", {}, Exception("database is unavailable"))
+        real_write(engine, events)
+
+    monkeypatch.setattr(audit, "write_batch", flaky)
+    with app.test_request_context():
+        audit.defer(event())
+    assert audit.flush()
+    assert len(failures) == 2 and count(app) == 1
+
+
+def test_a_batch_is_dropped_with_an_error_after_the_retries(app, slow_writer, monkeypatch, caplog):
+    monkeypatch.setattr(audit.WriteBehind, "RETRY_SECONDS", (0,))
+
+    def down(engine, events):
+        raise OperationalError("INSERT", {}, Exception("database is unavailable"))
+
+    monkeypatch.setattr(audit, "write_batch", down)
+    with app.test_request_context(), caplog.at_level(logging.ERROR):
+        audit.defer(event())
+        assert audit.flush()  # the writer carries on
+    assert "Dropped 1 audit events" in caplog.text
+    monkeypatch.undo()
+    with app.test_request_context():
+        audit.defer(event())  # the next batch is written as usual
+    assert audit.flush() and count(app) == 1
+
+
+def test_events_still_queued_are_written_when_the_process_exits(instance):
+    """A normal exit (gunicorn's worker on SIGTERM, the end of a CLI command) writes the queue."""
+    script = textwrap.dedent(
+        """
+        from imis_mock import create_app
+        from imis_mock.services import accounts, audit, clock, tokens
+        audit.WriteBehind.LINGER_SECONDS = 600
+        app = create_app()
+        with app.test_request_context():
+            for _ in range(5):
+                audit.defer(audit.event_values("api.call", "success", at=clock.now()))
+        """
+    )
+    subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**os.environ, **databases.instance_env(instance)},
+        check=True,
+        timeout=120,
+    )
+    app = make_app(instance, pytest.MonkeyPatch())
+    assert count(app) == 5
