@@ -7,6 +7,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from imis_mock.api import json_response, shapes
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent, ClientApplication, Contact
 from imis_mock.services import accounts, clock, secrets, tokens
@@ -365,6 +366,18 @@ def test_wire_bytes_over_http(app, live_server):
     # Json.NET writes $type first and no whitespace.
     assert response.text.startswith('{"$type":"Asi.Soa.Membership.DataContracts.PersonData, ')
     assert '", "' not in response.text and '": ' not in response.text
+
+
+def test_party_read_with_core_is_byte_for_byte_the_orm_contacts_shape(app, api):
+    """GET /api/Party/{id} reads the row with Core; the JSON is the Contact's, byte for byte."""
+    with app.test_request_context():
+        contacts = db.session.scalars(select(Contact).order_by(Contact.id)).all()
+        expected = {c.imis_id: json_response(shapes.person_data(c)).get_data() for c in contacts}
+    assert len(expected) == 5
+    for imis_id, body in expected.items():
+        assert api.get(f"/api/Party/{imis_id}").get_data() == body
+    assert api.get("/api/Party/23179", user="jsmith").get_data() == expected["23179"]
+    assert api.get("/api/Person/23179", user="jsmith").get_data() == expected["23179"]
 
 
 # --- Access rules -----------------------------------------------------------------------------

@@ -10,9 +10,9 @@ iMIS-shaped JSON.
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Row, Select, bindparam, false, func, select, true
+from sqlalchemy import ColumnElement, Select, bindparam, false, func, select, true
 
-from imis_mock.database import first_row
+from imis_mock.database import CompiledSelect
 from imis_mock.extensions import db
 from imis_mock.models import Contact, User
 from imis_mock.models.contacts import PartyNames
@@ -191,15 +191,19 @@ class PartyRecord(PartyNames):
     a PartyRecord or a Contact alike.
     """
 
-    def __init__(self, row: Row):
-        self.__dict__.update(row._mapping)
+    def __init__(self, row: dict):
+        self.__dict__.update(row)
 
 
-# Built once with bind parameters: building a statement on every call cost more than running it.
-_PARTY_BY_IMIS_ID = select(CONTACTS).where(CONTACTS.c.imis_id == bindparam("p_imis_id"))
-_PARTY_BY_ID = select(CONTACTS).where(CONTACTS.c.id == bindparam("p_id"))
+# Built and compiled once with bind parameters: building a statement on every call cost more
+# than running it.
+_PARTY = select(CONTACTS)
+_PARTY_BY_IMIS_ID = CompiledSelect(_PARTY.where(CONTACTS.c.imis_id == bindparam("p_imis_id")))
+_PARTY_BY_ID = CompiledSelect(_PARTY.where(CONTACTS.c.id == bindparam("p_id")))
 # visible_contacts() for one row: a member's own party only (GUEST, who has none, reads none).
-_OWN_PARTY_BY_IMIS_ID = _PARTY_BY_IMIS_ID.where(CONTACTS.c.id == bindparam("p_id"))
+_OWN_PARTY_BY_IMIS_ID = CompiledSelect(
+    _PARTY.where(CONTACTS.c.imis_id == bindparam("p_imis_id"), CONTACTS.c.id == bindparam("p_id"))
+)
 
 
 def _own_contact_id(caller: UserRecord) -> int | None:
@@ -208,11 +212,12 @@ def _own_contact_id(caller: UserRecord) -> int | None:
 
 def get_party(caller: UserRecord, party_id: str) -> PartyRecord:
     """Return the party with this iMIS ID, if the caller may read it."""
-    params = {"p_imis_id": party_id.strip(), "p_id": _own_contact_id(caller)}
+    imis_id = party_id.strip()
 
-    def fetch(visible_only: bool) -> Row | None:
-        query = _OWN_PARTY_BY_IMIS_ID if visible_only else _PARTY_BY_IMIS_ID
-        return first_row(query, params)
+    def fetch(visible_only: bool) -> dict | None:
+        if visible_only:
+            return _OWN_PARTY_BY_IMIS_ID.first(p_imis_id=imis_id, p_id=_own_contact_id(caller))
+        return _PARTY_BY_IMIS_ID.first(p_imis_id=imis_id)
 
     return PartyRecord(_by_key(caller, fetch, "Party", party_id))
 
@@ -220,7 +225,7 @@ def get_party(caller: UserRecord, party_id: str) -> PartyRecord:
 def party_of(user: UserRecord) -> PartyRecord | None:
     """Return the user's own party, or None (GUEST and staff without a contact have none)."""
     contact_id = _own_contact_id(user)
-    row = first_row(_PARTY_BY_ID, {"p_id": contact_id}) if contact_id is not None else None
+    row = _PARTY_BY_ID.first(p_id=contact_id) if contact_id is not None else None
     return PartyRecord(row) if row is not None else None
 
 

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, select, update
 
-from imis_mock.database import first_row
+from imis_mock.database import CompiledSelect
 from imis_mock.extensions import db
 from imis_mock.models import AccessToken, ClientApplication, RefreshToken, User
 from imis_mock.services import clock, secrets
@@ -89,10 +89,10 @@ _TOKENS = AccessToken.__table__
 _USERS = User.__table__
 _CLIENTS = ClientApplication.__table__
 # The bearer check runs on every API call. Loading the token, user and client as ORM objects cost
-# more than the rest of the call, so one Core statement, built once (SQLAlchemy caches its
-# compiled form), reads their plain columns and the clock's offset. A token whose client was
-# deleted went with it (ON DELETE CASCADE); the password grant's tokens have no client.
-_BEARER_BY_HASH = (
+# more than the rest of the call, so one Core statement, compiled once, reads their plain columns
+# and the clock's offset. A token whose client was deleted went with it (ON DELETE CASCADE); the
+# password grant's tokens have no client.
+_BEARER_BY_HASH = CompiledSelect(
     select(
         _TOKENS.c.id,
         _TOKENS.c.expires_at,
@@ -118,14 +118,21 @@ def find_bearer_token(raw: str) -> BearerToken | None:
     Runs on the session's connection (in the request's transaction). The clock offset read with
     it is kept for the rest of the request, so the expiry check needs no second statement.
     """
-    row = first_row(_BEARER_BY_HASH, {"p_hash": secrets.token_hash(raw)})
+    row = _BEARER_BY_HASH.first(p_hash=secrets.token_hash(raw))
     if row is None:
         return None
-    clock.remember_offset(row.clock_offset)
+    clock.remember_offset(row["clock_offset"])
     user = UserRecord(
-        row.user_id, row.username, row.is_staff, row.is_disabled, row.is_guest, row.contact_id
+        row["user_id"],
+        row["username"],
+        row["is_staff"],
+        row["is_disabled"],
+        row["is_guest"],
+        row["contact_id"],
     )
-    return BearerToken(row.id, row.expires_at, row.revoked_at, row.client_id or "", user)
+    return BearerToken(
+        row["id"], row["expires_at"], row["revoked_at"], row["client_id"] or "", user
+    )
 
 
 def token_is_usable(token: AccessToken | RefreshToken | BearerToken) -> bool:
