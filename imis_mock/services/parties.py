@@ -158,7 +158,7 @@ def visible_contacts(caller: UserRecord) -> ColumnElement[bool]:
         return true()
     if caller.is_guest or caller.contact_id is None:
         return false()
-    return CONTACTS.c.id == caller.contact_id
+    return Contact.id == caller.contact_id
 
 
 def visible_users(caller: UserRecord) -> ColumnElement[bool]:
