@@ -473,6 +473,43 @@ def test_disabled_users_token_is_refused(app, api):
     assert api.get("/api/User/23179").get_json()["IsDisabled"] is True
 
 
+def test_client_token_on_party_read_audited_then_revoked_then_client_deleted(app, api):
+    """The bearer check's one query: the client's ID reaches the audit; revoked and
+    deleted-client tokens are refused with invalid_token."""
+    with app.app_context():
+        client_app = ClientApplication(
+            client_id="MyApp",
+            client_id_key="myapp",
+            secret_hash=secrets.client_secret_hash("s3cret"),
+            refresh_token_lifetime=30,
+            redirect_url="https://app.example/sso",
+        )
+        db.session.add(client_app)
+        db.session.flush()
+        user = accounts.get_user("jsmith")
+        revoked, _ = tokens.issue_access_token(user, client_app, grant_type="refresh_token")
+        kept, _ = tokens.issue_access_token(user, client_app, grant_type="refresh_token")
+        db.session.commit()
+    for raw in (revoked, kept):
+        response = api.client.get("/api/Party/23179", headers={"Authorization": f"Bearer {raw}"})
+        assert response.status_code == 200
+    with app.app_context():
+        event = db.session.scalars(select(AuditEvent).filter_by(action="api.call")).first()
+        assert (event.client_id, event.username, event.outcome) == ("MyApp", "jsmith", "success")
+        db.session.get(
+            tokens.AccessToken, tokens.find_access_token(revoked).id
+        ).revoked_at = clock.now()
+        db.session.commit()
+    response = api.client.get("/api/Party/23179", headers={"Authorization": f"Bearer {revoked}"})
+    assert response.status_code == 401 and response.get_json() == DENIED
+    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+    with app.app_context():
+        db.session.delete(db.session.scalar(select(ClientApplication).filter_by(client_id="MyApp")))
+        db.session.commit()
+    response = api.client.get("/api/Party/23179", headers={"Authorization": f"Bearer {kept}"})
+    assert response.status_code == 401 and response.get_json() == DENIED
+
+
 # --- 401 and the session path -----------------------------------------------------------------
 
 
