@@ -7,6 +7,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from imis_mock.api import json_response, shapes
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent, ClientApplication, Contact
 from imis_mock.services import accounts, audit, clock, secrets, tokens
@@ -367,6 +368,18 @@ def test_wire_bytes_over_http(app, live_server):
     assert '", "' not in response.text and '": ' not in response.text
 
 
+def test_party_read_with_core_is_byte_for_byte_the_orm_contacts_shape(app, api):
+    """GET /api/Party/{id} reads the row with Core; the JSON is the Contact's, byte for byte."""
+    with app.test_request_context():
+        contacts = db.session.scalars(select(Contact).order_by(Contact.id)).all()
+        expected = {c.imis_id: json_response(shapes.person_data(c)).get_data() for c in contacts}
+    assert len(expected) == 5
+    for imis_id, body in expected.items():
+        assert api.get(f"/api/Party/{imis_id}").get_data() == body
+    assert api.get("/api/Party/23179", user="jsmith").get_data() == expected["23179"]
+    assert api.get("/api/Person/23179", user="jsmith").get_data() == expected["23179"]
+
+
 # --- Access rules -----------------------------------------------------------------------------
 
 
@@ -459,6 +472,42 @@ def test_disabled_users_token_is_refused(app, api):
     assert response.status_code == 401
     # Staff still see the account, flagged.
     assert api.get("/api/User/23179").get_json()["IsDisabled"] is True
+
+
+def test_client_token_on_party_read_audited_then_revoked_then_client_deleted(app, api):
+    """The bearer check's one query: the client's ID reaches the audit; revoked and
+    deleted-client tokens are refused with invalid_token."""
+    with app.app_context():
+        client_app = ClientApplication(
+            client_id="MyApp",
+            client_id_key="myapp",
+            secret_hash=secrets.client_secret_hash("s3cret"),
+            refresh_token_lifetime=30,
+            redirect_url="https://app.example/sso",
+        )
+        db.session.add(client_app)
+        db.session.flush()
+        user = accounts.get_user("jsmith")
+        revoked, _ = tokens.issue_access_token(user, client_app, grant_type="refresh_token")
+        kept, _ = tokens.issue_access_token(user, client_app, grant_type="refresh_token")
+        db.session.commit()
+    for raw in (revoked, kept):
+        response = api.client.get("/api/Party/23179", headers={"Authorization": f"Bearer {raw}"})
+        assert response.status_code == 200
+    audit.flush()
+    with app.app_context():
+        event = db.session.scalars(select(AuditEvent).filter_by(action="api.call")).first()
+        assert (event.client_id, event.username, event.outcome) == ("MyApp", "jsmith", "success")
+        tokens.find_access_token(revoked).revoked_at = clock.now()
+        db.session.commit()
+    response = api.client.get("/api/Party/23179", headers={"Authorization": f"Bearer {revoked}"})
+    assert response.status_code == 401 and response.get_json() == DENIED
+    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+    with app.app_context():
+        db.session.delete(db.session.scalar(select(ClientApplication).filter_by(client_id="MyApp")))
+        db.session.commit()
+    response = api.client.get("/api/Party/23179", headers={"Authorization": f"Bearer {kept}"})
+    assert response.status_code == 401 and response.get_json() == DENIED
 
 
 # --- 401 and the session path -----------------------------------------------------------------

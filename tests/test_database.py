@@ -15,15 +15,26 @@ from alembic.migration import MigrationContext
 from authlib.integrations.flask_oauth2 import current_token
 from flask import Flask, jsonify
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import func, inspect, make_url, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    Table,
+    bindparam,
+    func,
+    inspect,
+    make_url,
+    select,
+    text,
+)
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from imis_mock import database
 from imis_mock.errors import UNAVAILABLE_MESSAGE, handle_database_unavailable
 from imis_mock.extensions import db
-from imis_mock.models import SignInThrottle, User
+from imis_mock.models import Contact, SignInThrottle, User
 from imis_mock.oauth.bearer import require_bearer
-from imis_mock.services import accounts, clock
+from imis_mock.services import accounts, clock, tokens
 from tests import databases
 from tests.conftest import MEMBER_PASSWORD, create_member, make_app, sign_in
 from tests.servers import TcpProxy
@@ -157,6 +168,54 @@ def test_without_pre_ping_a_dropped_connection_costs_one_503(instance, monkeypat
     databases.terminate_connections(instance)
     assert_unavailable(client.get("/MyAccount"), "text/html")
     assert client.get("/MyAccount").status_code == 200
+
+
+@pytest.mark.database("postgresql", reason="only a database server drops connections")
+def test_api_read_on_a_dropped_connection_costs_one_503(instance, monkeypatch):
+    """The bearer check's statement goes to the driver (CompiledSelect): a dropped connection
+    still answers 503, and is not handed out again."""
+    app = make_app(instance, monkeypatch, SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": False})
+    with app.app_context():
+        raw, _ = tokens.issue_access_token(accounts.get_user("jsmith"), None, grant_type="password")
+        db.session.commit()
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {raw}"}
+    assert client.get("/api/Party/23179", headers=headers).status_code == 200
+    databases.terminate_connections(instance)
+    response = client.get("/api/Party/23179", headers=headers)
+    assert_unavailable(response, "application/json")
+    assert response.get_json() == {"Message": UNAVAILABLE_MESSAGE}
+    assert client.get("/api/Party/23179", headers=headers).status_code == 200
+
+
+def test_compiled_select_wraps_driver_errors_like_sqlalchemy(app):
+    missing = Table("no_such_table", MetaData(), Column("id", Integer))
+    query = database.CompiledSelect(select(missing).where(missing.c.id == bindparam("p_id")))
+    with app.app_context():
+        with pytest.raises(DBAPIError) as raised:
+            query.first(p_id=1)
+        assert isinstance(raised.value.orig, db.engine.dialect.loaded_dbapi.Error)
+        db.session.rollback()
+
+
+def test_compiled_select_converts_values_by_column_type(app):
+    contacts = Contact.__table__
+    query = database.CompiledSelect(
+        select(contacts.c.imis_id, contacts.c.created_at, contacts.c.join_date).where(
+            contacts.c.imis_id == bindparam("p_imis_id")
+        )
+    )
+    with app.app_context():
+        row = query.first(p_imis_id="23179")
+        contact = db.session.scalar(select(Contact).filter_by(imis_id="23179"))
+        assert row == {
+            "imis_id": "23179",
+            "created_at": contact.created_at,
+            "join_date": contact.join_date,
+        }
+        assert row["created_at"].tzinfo is UTC
+        assert query.first(p_imis_id="nobody") is None
+        db.session.rollback()
 
 
 @pytest.mark.database("sqlite", reason="SQLite's single writer lock and its busy timeout")

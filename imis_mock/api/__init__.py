@@ -18,9 +18,10 @@ from wtforms import ValidationError
 
 from imis_mock.database import begin_read_only
 from imis_mock.extensions import db
-from imis_mock.models import GUEST_USERNAME, User
+from imis_mock.models import GUEST_USERNAME
 from imis_mock.oauth.bearer import require_bearer
 from imis_mock.services import accounts, audit, clock
+from imis_mock.services.accounts import UserRecord
 from imis_mock.services.parties import ApiError
 
 bp = Blueprint("api", __name__)
@@ -37,12 +38,12 @@ def json_response(data, status: int = 200) -> Response:
     )
 
 
-def caller() -> User:
-    """The user the current API request acts for (set by the guard)."""
+def caller() -> UserRecord:
+    """The user the current API request acts for (set by the guard), as plain values."""
     return g.api_user
 
 
-def _session_caller() -> User | None:
+def _session_caller() -> UserRecord | None:
     """The cookie-session user, if the RequestVerificationToken header checks out."""
     token = request.headers.get(VERIFICATION_HEADER)
     if not token:
@@ -51,9 +52,8 @@ def _session_caller() -> User | None:
         validate_csrf(token)
     except ValidationError:
         return None
-    if current_user.is_authenticated:
-        return current_user._get_current_object()
-    return accounts.get_user(GUEST_USERNAME)
+    user = current_user if current_user.is_authenticated else accounts.get_user(GUEST_USERNAME)
+    return UserRecord.of(user) if user is not None else None
 
 
 @bp.before_request
@@ -66,12 +66,12 @@ def identify_caller():
             g.api_user = user
             return None
     if request.method in ("GET", "HEAD"):
-        # A GET only reads until audit_call() records it, so its reads need no write lock.
+        # A GET only reads (its audit event is written behind), so it needs no write lock.
         begin_read_only(db.session())
     # Authlib answers a missing or bad token with iMIS's 401 (see oauth/bearer.py).
     with require_bearer.acquire() as token:
         g.api_user = token.user
-        g.api_client = token.client.client_id if token.client else ""
+        g.api_client = token.client_id
     return None
 
 

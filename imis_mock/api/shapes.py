@@ -9,7 +9,11 @@ shared/reference/imis-behaviour.md section 4: what it marks [I] is a guess kept 
 from datetime import date, datetime
 
 from imis_mock.models import Contact, User
-from imis_mock.services.parties import Page
+from imis_mock.services.parties import Page, PartyRecord
+
+# The shapes read a party's columns by name: a Contact (lists, UserData) or a PartyRecord (the
+# one-party GET, read with Core) serve alike.
+Party = Contact | PartyRecord
 
 CONTRACTS = "Asi.Contracts"
 MEMBERSHIP = "Asi.Soa.Membership.DataContracts"
@@ -80,7 +84,7 @@ def paged_result(item_type: str | None, items: list, page: Page) -> dict:
     }
 
 
-def party_status(contact: Contact) -> dict:
+def party_status(contact: Party) -> dict:
     name = STATUS_NAMES.get(contact.status, contact.status)
     return {
         "$type": f"{MEMBERSHIP}.PartyStatusData, {CONTRACTS}",
@@ -90,15 +94,15 @@ def party_status(contact: Contact) -> dict:
     }
 
 
-def party_name(contact: Contact) -> str:
+def party_name(contact: Party) -> str:
     return f"{contact.first_name} {contact.last_name}".strip()
 
 
-def country_name(contact: Contact) -> str:
+def country_name(contact: Party) -> str:
     return COUNTRY_NAMES.get(contact.country_code, contact.country_code)
 
 
-def party_summary(contact: Contact) -> dict:
+def party_summary(contact: Party) -> dict:
     """PartySummaryData: what UserData.Party and /api/PartySummary carry."""
     return compact(
         {
@@ -150,7 +154,7 @@ def _generic_property(name: str, value) -> dict:
     return {"$type": f"{CORE}.GenericPropertyData, {CONTRACTS}", "Name": name, "Value": value}
 
 
-def _address(contact: Contact) -> dict | None:
+def _address(contact: Party) -> dict | None:
     if not any((contact.address_line, contact.city, contact.region, contact.postal_code)):
         return None
     address = compact(
@@ -181,7 +185,7 @@ def _address(contact: Contact) -> dict | None:
     )
 
 
-def person_data(contact: Contact) -> dict:
+def person_data(contact: Party) -> dict:
     """PersonData: what /api/Party/{id} and /api/Person/{id} answer for a person."""
     attributes = [
         _generic_property("CustomerTypeCode", contact.member_type),

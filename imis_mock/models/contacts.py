@@ -13,7 +13,27 @@ from imis_mock.models.base import Base, UTCDateTime, utcnow
 GUEST_USERNAME = "GUEST"
 
 
-class Contact(Base):
+class PartyNames:
+    """The names derived from a party's name columns.
+
+    Shared by Contact and by services.parties.PartyRecord (the same columns read with SQLAlchemy
+    Core for the API's hot path), so both derive them by one rule.
+    """
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.prefix, self.first_name, self.last_name) if p)
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.informal_name or self.first_name} {self.last_name}".strip()
+
+    @property
+    def sort_name(self) -> str:
+        return f"{self.last_name}, {self.first_name}"
+
+
+class Contact(PartyNames, Base):
     """A person in the membership database: an iMIS party with an iMIS-style numeric ID."""
 
     __tablename__ = "contacts"
@@ -43,18 +63,6 @@ class Contact(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     user: Mapped[User | None] = relationship(back_populates="contact")
-
-    @property
-    def full_name(self) -> str:
-        return " ".join(p for p in (self.prefix, self.first_name, self.last_name) if p)
-
-    @property
-    def display_name(self) -> str:
-        return f"{self.informal_name or self.first_name} {self.last_name}".strip()
-
-    @property
-    def sort_name(self) -> str:
-        return f"{self.last_name}, {self.first_name}"
 
 
 class User(UserMixin, Base):

@@ -12,8 +12,8 @@ from authlib.oauth2.rfc6749 import MissingAuthorizationError, UnsupportedTokenTy
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from flask import abort, jsonify
 
-from imis_mock.models import AccessToken
 from imis_mock.services import tokens
+from imis_mock.services.tokens import BearerToken
 
 REALM = "iMIS"
 DENIED = {"Message": "Authorization has been denied for this request."}
@@ -21,17 +21,17 @@ DENIED = {"Message": "Authorization has been denied for this request."}
 
 class AccessTokenValidator(BearerTokenValidator):
     def authenticate_token(self, token_string: str) -> "ValidatedToken | None":
-        token = tokens.find_access_token(token_string.strip())
+        token = tokens.find_bearer_token(token_string.strip())
         return ValidatedToken(token) if token is not None else None
 
 
 class ValidatedToken:
-    """Adapts an AccessToken row to what Authlib's validator asks of a token."""
+    """Adapts a BearerToken (plain values, see services.tokens) to what Authlib asks of a token."""
 
-    def __init__(self, token: AccessToken):
+    def __init__(self, token: BearerToken):
         self.token = token
-        self.user = token.user
-        self.client = token.client
+        self.user = token.user  # a UserRecord
+        self.client_id = token.client_id  # "" for the password grant
 
     def is_expired(self) -> bool:
         return not tokens.access_token_is_usable(self.token)

@@ -7,6 +7,7 @@ authenticate(), so they share one rule for who may sign in.
 import hashlib
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
 
@@ -22,6 +23,29 @@ FIRST_IMIS_ID = 23000
 USERNAME_MAX = 60
 # Only a sign-in older than this is written back as "seen", so most requests stay read-only.
 TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """A user's own columns as plain values: who the REST API acts for.
+
+    The bearer check reads these with one Core query (services.tokens.find_bearer_token) instead
+    of loading ORM objects, which cost more than the rest of an API call. Code that needs the
+    user's contact or other relations loads them by id.
+    """
+
+    id: int
+    username: str
+    is_staff: bool
+    is_disabled: bool
+    is_guest: bool
+    contact_id: int | None
+
+    @classmethod
+    def of(cls, user: User) -> "UserRecord":
+        return cls(
+            user.id, user.username, user.is_staff, user.is_disabled, user.is_guest, user.contact_id
+        )
 
 
 def username_key(username: str) -> str:

@@ -10,11 +10,14 @@ iMIS-shaped JSON.
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, false, func, select, true
+from sqlalchemy import ColumnElement, Select, bindparam, false, func, select, true
 
+from imis_mock.database import CompiledSelect
 from imis_mock.extensions import db
 from imis_mock.models import Contact, User
+from imis_mock.models.contacts import PartyNames
 from imis_mock.services import ServiceError, accounts
+from imis_mock.services.accounts import UserRecord
 
 # [I] Paging: iMIS's default page is 100 [C]; the cap of 500 and "limit=0 means the default" are
 # guesses, kept here so they are easy to change.
@@ -111,6 +114,7 @@ PARTY_FIELDS = _fields(
     Field("CustomerTypeCode", Contact.member_type),
     Field("Status", Contact.status),
 )
+CONTACTS = Contact.__table__
 # A user's UserId is its contact's iMIS ID; GUEST has no contact and uses its username.
 USER_ID = func.coalesce(Contact.imis_id, User.username)
 USER_FIELDS = _fields(
@@ -144,11 +148,11 @@ class Page:
 # --- Who may read what ----------------------------------------------------------------------
 
 
-def is_staff(caller: User) -> bool:
+def is_staff(caller: UserRecord) -> bool:
     return caller.is_staff and not caller.is_guest
 
 
-def visible_contacts(caller: User) -> ColumnElement[bool]:
+def visible_contacts(caller: UserRecord) -> ColumnElement[bool]:
     """Staff read every party; a member only their own; GUEST none."""
     if is_staff(caller):
         return true()
@@ -157,42 +161,89 @@ def visible_contacts(caller: User) -> ColumnElement[bool]:
     return Contact.id == caller.contact_id
 
 
-def visible_users(caller: User) -> ColumnElement[bool]:
+def visible_users(caller: UserRecord) -> ColumnElement[bool]:
     """Staff read every user; anybody else only themselves (GUEST: the anonymous user)."""
     return true() if is_staff(caller) else User.id == caller.id
 
 
-def _by_key(query: Select, caller: User, visible: ColumnElement[bool], what: str, key: str):
-    """Run a one-row lookup: others' rows give 403 (even missing ones), staff get 404."""
+def _by_key(caller: UserRecord, fetch, what: str, key: str):
+    """Run a one-row lookup: others' rows give 403 (even missing ones), staff get 404.
+
+    `fetch(visible_only)` returns the row or None; with visible_only, only a row the caller may
+    read, so that a row the caller may not see and a missing row look alike (one query).
+    """
     if not is_staff(caller):
-        # One query: a row the caller may not see and a missing row look alike.
-        row = db.session.scalar(query.where(visible))
+        row = fetch(True)
         if row is None:
             raise AccessDenied(ACCESS_DENIED)
         return row
-    row = db.session.scalar(query)
+    row = fetch(False)
     if row is None:
         raise NotFound(f"No {what} was found with the id '{key}'.")
     return row
 
 
-def get_party(caller: User, party_id: str) -> Contact:
+class PartyRecord(PartyNames):
+    """A party's columns as plain attributes (the names of Contact's), read with SQLAlchemy Core.
+
+    GET /api/Party/{id} is the call every SSO client makes; loading a Contact through the ORM
+    cost more than shaping the answer, and the answer only reads columns. The API's shapes take
+    a PartyRecord or a Contact alike.
+    """
+
+    def __init__(self, row: dict):
+        self.__dict__.update(row)
+
+
+# Built and compiled once with bind parameters: building a statement on every call cost more
+# than running it.
+_PARTY = select(CONTACTS)
+_PARTY_BY_IMIS_ID = CompiledSelect(_PARTY.where(CONTACTS.c.imis_id == bindparam("p_imis_id")))
+_PARTY_BY_ID = CompiledSelect(_PARTY.where(CONTACTS.c.id == bindparam("p_id")))
+# visible_contacts() for one row: a member's own party only (GUEST, who has none, reads none).
+_OWN_PARTY_BY_IMIS_ID = CompiledSelect(
+    _PARTY.where(CONTACTS.c.imis_id == bindparam("p_imis_id"), CONTACTS.c.id == bindparam("p_id"))
+)
+
+
+def _own_contact_id(caller: UserRecord) -> int | None:
+    return None if caller.is_guest else caller.contact_id
+
+
+def get_party(caller: UserRecord, party_id: str) -> PartyRecord:
     """Return the party with this iMIS ID, if the caller may read it."""
-    query = select(Contact).where(Contact.imis_id == party_id.strip())
-    return _by_key(query, caller, visible_contacts(caller), "Party", party_id)
+    imis_id = party_id.strip()
+
+    def fetch(visible_only: bool) -> dict | None:
+        if visible_only:
+            return _OWN_PARTY_BY_IMIS_ID.first(p_imis_id=imis_id, p_id=_own_contact_id(caller))
+        return _PARTY_BY_IMIS_ID.first(p_imis_id=imis_id)
+
+    return PartyRecord(_by_key(caller, fetch, "Party", party_id))
+
+
+def party_of(user: UserRecord) -> PartyRecord | None:
+    """Return the user's own party, or None (GUEST and staff without a contact have none)."""
+    contact_id = _own_contact_id(user)
+    row = _PARTY_BY_ID.first(p_id=contact_id) if contact_id is not None else None
+    return PartyRecord(row) if row is not None else None
 
 
 def _user_query() -> Select:
     return select(User).outerjoin(Contact, User.contact_id == Contact.id)
 
 
-def get_user(caller: User, user_id: str) -> User:
+def get_user(caller: UserRecord, user_id: str) -> User:
     """Return the user with this UserId (its party's iMIS ID, or "GUEST"), if visible."""
     query = _user_query().where(func.lower(USER_ID) == user_id.strip().lower())
-    return _by_key(query, caller, visible_users(caller), "User", user_id)
+
+    def fetch(visible_only: bool) -> User | None:
+        return db.session.scalar(query.where(visible_users(caller)) if visible_only else query)
+
+    return _by_key(caller, fetch, "User", user_id)
 
 
-def find_by_username(caller: User, username: str) -> User | None:
+def find_by_username(caller: UserRecord, username: str) -> User | None:
     """FindByUserName: the user (any letter case), None if staff ask for nobody; others 403."""
     user = accounts.get_user(username) if username.strip() else None
     if is_staff(caller):
@@ -334,13 +385,13 @@ def _page(query: Select, args: dict[str, list[str]], order: list) -> Page:
     return Page(items=items, offset=offset, limit=limit, total=total)
 
 
-def list_parties(caller: User, args: dict[str, list[str]]) -> Page:
+def list_parties(caller: UserRecord, args: dict[str, list[str]]) -> Page:
     """A page of the parties the caller may read that match the filters."""
     query = select(Contact).where(visible_contacts(caller), *filters(args, PARTY_FIELDS))
     return _page(query, args, ordering(args, PARTY_FIELDS, Contact.id))
 
 
-def list_users(caller: User, args: dict[str, list[str]]) -> Page:
+def list_users(caller: UserRecord, args: dict[str, list[str]]) -> Page:
     """A page of the users the caller may read that match the filters."""
     query = _user_query().where(visible_users(caller), *filters(args, USER_FIELDS))
     return _page(query, args, ordering(args, USER_FIELDS, User.id))
@@ -352,14 +403,14 @@ def page_of(rows: list, args: dict[str, list[str]]) -> Page:
     return Page(items=rows[offset : offset + limit], offset=offset, limit=limit, total=len(rows))
 
 
-def user_info_rows(caller: User) -> list[dict]:
+def user_info_rows(caller: UserRecord) -> list[dict]:
     """The Laravel Socialite provider's `$/OAuth2/userInfo` IQA: the caller's own row.
 
     The query joins UserData to PartyData on the logged-in user's party, so GUEST (no party)
     gets no row, which is how that provider tells a guest apart.
     """
-    contact = caller.contact
-    if caller.is_guest or contact is None:
+    contact = party_of(caller)
+    if contact is None:
         return []
     return [
         {
@@ -376,7 +427,7 @@ def user_info_rows(caller: User) -> list[dict]:
 QUERIES = {"$/oauth2/userinfo": user_info_rows}
 
 
-def run_query(caller: User, name: str | None) -> list[dict]:
+def run_query(caller: UserRecord, name: str | None) -> list[dict]:
     """Run a known IQA query for the caller; an unknown path is iMIS's not-found answer."""
     if not name or not name.strip():
         raise ApiError("The parameter 'QueryName' is required.")

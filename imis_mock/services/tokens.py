@@ -1,13 +1,15 @@
 """Issue, find and revoke OAuth 2 tokens. Only hashes are stored; expiry uses the app clock."""
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.orm import joinedload
 
+from imis_mock.database import CompiledSelect
 from imis_mock.extensions import db
 from imis_mock.models import AccessToken, ClientApplication, RefreshToken, User
 from imis_mock.services import clock, secrets
+from imis_mock.services.accounts import UserRecord
 
 # iMIS access tokens live 20 minutes; iMIS reports expires_in 1199.
 ACCESS_TOKEN_LIFETIME = timedelta(minutes=20)
@@ -61,25 +63,79 @@ def find_refresh_token(raw: str) -> RefreshToken | None:
     )
 
 
-# The bearer check runs on every API call: the token, its user and client, and the clock's offset
-# come back in one statement, built once.
-_ACCESS_BY_HASH = (
-    select(AccessToken, clock.OFFSET_COLUMN)
-    .options(joinedload(AccessToken.user), joinedload(AccessToken.client))
-    .where(AccessToken.token_hash == bindparam("p_hash"))
+def find_access_token(raw: str) -> AccessToken | None:
+    """Return the access token row (for the QA console and tools; the bearer check below)."""
+    return db.session.scalar(
+        select(AccessToken).where(AccessToken.token_hash == secrets.token_hash(raw))
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BearerToken:
+    """An access token as the bearer check reads it: plain values, its user as a UserRecord.
+
+    `client_id` is the client's Client ID, "" for a token of the password grant (no client).
+    token_is_usable() takes it like an AccessToken (revoked_at, expires_at, user.is_disabled).
+    """
+
+    id: int
+    expires_at: datetime
+    revoked_at: datetime | None
+    client_id: str
+    user: UserRecord
+
+
+_TOKENS = AccessToken.__table__
+_USERS = User.__table__
+_CLIENTS = ClientApplication.__table__
+# The bearer check runs on every API call. Loading the token, user and client as ORM objects cost
+# more than the rest of the call, so one Core statement, compiled once, reads their plain columns
+# and the clock's offset. A token whose client was deleted went with it (ON DELETE CASCADE); the
+# password grant's tokens have no client.
+_BEARER_BY_HASH = CompiledSelect(
+    select(
+        _TOKENS.c.id,
+        _TOKENS.c.expires_at,
+        _TOKENS.c.revoked_at,
+        _CLIENTS.c.client_id,
+        _USERS.c.id.label("user_id"),
+        _USERS.c.username,
+        _USERS.c.is_staff,
+        _USERS.c.is_disabled,
+        _USERS.c.is_guest,
+        _USERS.c.contact_id,
+        clock.OFFSET_COLUMN,
+    )
+    .join(_USERS, _USERS.c.id == _TOKENS.c.user_id)
+    .outerjoin(_CLIENTS, _CLIENTS.c.id == _TOKENS.c.client_application_id)
+    .where(_TOKENS.c.token_hash == bindparam("p_hash"))
 )
 
 
-def find_access_token(raw: str) -> AccessToken | None:
-    """Return the access token with its user and client loaded, or None."""
-    row = db.session.execute(_ACCESS_BY_HASH, {"p_hash": secrets.token_hash(raw)}).first()
+def find_bearer_token(raw: str) -> BearerToken | None:
+    """Return the access token with this value, for the bearer check, or None.
+
+    Runs on the session's connection (in the request's transaction). The clock offset read with
+    it is kept for the rest of the request, so the expiry check needs no second statement.
+    """
+    row = _BEARER_BY_HASH.first(p_hash=secrets.token_hash(raw))
     if row is None:
         return None
-    clock.remember_offset(row.clock_offset)
-    return row.AccessToken
+    clock.remember_offset(row["clock_offset"])
+    user = UserRecord(
+        row["user_id"],
+        row["username"],
+        row["is_staff"],
+        row["is_disabled"],
+        row["is_guest"],
+        row["contact_id"],
+    )
+    return BearerToken(
+        row["id"], row["expires_at"], row["revoked_at"], row["client_id"] or "", user
+    )
 
 
-def token_is_usable(token: AccessToken | RefreshToken) -> bool:
+def token_is_usable(token: AccessToken | RefreshToken | BearerToken) -> bool:
     """Return True if the token is unexpired, unrevoked, and its user may still sign in."""
     return (
         token.revoked_at is None and clock.now() < token.expires_at and not token.user.is_disabled
