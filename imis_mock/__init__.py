@@ -71,13 +71,14 @@ def load_or_create_secret_key(instance: Path) -> str:
 
 def register_extensions(app: Flask) -> None:
     from imis_mock import (
-        database,  # noqa: F401  (installs the SQLite engine listeners)
+        database,  # also installs the SQLite engine listeners
         security,
     )
     from imis_mock.auth import init_login
     from imis_mock.extensions import csrf, db, migrate
 
     db.init_app(app)
+    app.teardown_appcontext(database.release_read_connection)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     init_login(app)

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from flask import g, has_app_context
 from sqlalchemy import Select, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -48,15 +49,28 @@ def _sqlite_on_connect(dbapi_connection, connection_record) -> None:
 
 
 READ_ONLY = {"sqlite_begin": "DEFERRED"}
+READ_ONLY_FLAG = "database_reads_only"
 
 
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn) -> None:
     if conn.dialect.name == "sqlite":
-        deferred = conn.get_execution_options().get("sqlite_begin") == "DEFERRED"
+        deferred = conn.get_execution_options().get("sqlite_begin") == "DEFERRED" or (
+            has_app_context() and g.get(READ_ONLY_FLAG, False)
+        )
         # Straight to the driver: this runs for every transaction, and SQLAlchemy's statement
         # machinery would cost more than the BEGIN itself.
         conn.connection.driver_connection.execute("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+
+def reads_only() -> None:
+    """Mark the current request as one that only reads: its transactions take no write lock.
+
+    For the API's GET requests, whose audit event is written behind (services/audit.py). On
+    SQLite their transactions then begin DEFERRED, so they never make a writer wait; they must
+    not write (turning such a transaction into a write can fail at once).
+    """
+    g.setdefault(READ_ONLY_FLAG, True)
 
 
 def begin_read_only(session) -> None:
@@ -101,22 +115,29 @@ class CompiledSelect:
         return compiled
 
     def first(self, **params) -> dict | None:
-        """Run the statement in the session's transaction; return its first row as a dict."""
-        connection = db.session.connection()
-        dialect = connection.dialect
+        """Run the statement; return its first row as a dict, or None.
+
+        In the session's transaction if it has one (it sees the session's own writes); otherwise
+        on the request's read connection, without the ORM session's transaction at all.
+        """
+        if in_session_transaction():
+            connection = db.session.connection()
+            dialect, pooled = connection.dialect, connection.connection
+        else:
+            connection, dialect, pooled = None, db.engine.dialect, _read_connection()
         sql, text, positions, processors = self._for(dialect)
         values = sql.construct_params(params)
         if positions is not None:
             values = tuple(values[name] for name in positions)
-        cursor = connection.connection.driver_connection.cursor()
+        cursor = pooled.driver_connection.cursor()
         try:
             cursor.execute(text, values)
             row = cursor.fetchone()
         except dialect.loaded_dbapi.Error as error:
             # What SQLAlchemy does with a driver error: a dropped connection is not pooled again.
-            dropped = dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor)
+            dropped = dialect.is_disconnect(error, pooled.dbapi_connection, cursor)
             if dropped:
-                connection.invalidate(error)
+                (connection or pooled).invalidate(error)
             raise DBAPIError.instance(
                 text,
                 values,
@@ -275,3 +296,36 @@ class Checkpointer:
 
 
 checkpointer = Checkpointer()
+
+
+READ_CONNECTION = "database_read_connection"
+
+
+def in_session_transaction() -> bool:
+    """True if the request's ORM session has begun a transaction (without creating a session)."""
+    return db.session.registry.has() and db.session().in_transaction()
+
+
+def _read_connection():
+    """The request's pooled connection for reads outside the ORM session, checked out once.
+
+    On SQLite each statement on it is a transaction of its own (the driver runs in autocommit);
+    on PostgreSQL its implicit transaction is rolled back when the pool takes it back.
+    """
+    connection = g.get(READ_CONNECTION)
+    if connection is None:
+        try:
+            connection = db.engine.raw_connection()
+        except db.engine.dialect.loaded_dbapi.Error as error:
+            raise DBAPIError.instance(
+                None, None, error, db.engine.dialect.loaded_dbapi.Error, dialect=db.engine.dialect
+            ) from error
+        g.setdefault(READ_CONNECTION, connection)
+    return connection
+
+
+def release_read_connection(exception: BaseException | None = None) -> None:
+    """Return the request's read connection to the pool (at the end of the app context)."""
+    connection = g.pop(READ_CONNECTION, None)
+    if connection is not None:
+        connection.close()

@@ -16,7 +16,7 @@ from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
-from imis_mock.database import begin_read_only
+from imis_mock.database import in_session_transaction, reads_only
 from imis_mock.extensions import db
 from imis_mock.models import GUEST_USERNAME
 from imis_mock.oauth.bearer import require_bearer
@@ -67,7 +67,7 @@ def identify_caller():
             return None
     if request.method in ("GET", "HEAD"):
         # A GET only reads (its audit event is written behind), so it needs no write lock.
-        begin_read_only(db.session())
+        reads_only()
     # Authlib answers a missing or bad token with iMIS's 401 (see oauth/bearer.py).
     with require_bearer.acquire() as token:
         g.api_user = token.user
@@ -91,9 +91,10 @@ def audit_call(response: Response) -> Response:
             error_code="" if response.status_code < 400 else str(response.status_code),
             detail={"method": request.method, "path": request.path},
         )
-        # End the request's reads (a GET's ran without the write lock, see identify_caller);
-        # the event is written behind, in a batch of its own (services/audit.py).
-        db.session.commit()
+        # End the request's transaction, if its reads needed one (the bearer check and the party
+        # read run without); the event is written behind, in a batch of its own.
+        if in_session_transaction():
+            db.session.commit()
         audit.defer(event)
     return response
 

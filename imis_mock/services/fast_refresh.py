@@ -30,7 +30,7 @@ from functools import cache
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.dialects import sqlite
 
-from imis_mock.database import writer_queue
+from imis_mock.database import in_session_transaction, writer_queue
 from imis_mock.extensions import db
 from imis_mock.models import AccessToken, RefreshToken
 from imis_mock.services import audit, oauth_server, secrets, tokens
@@ -99,7 +99,7 @@ def applies() -> bool:
     url = db.engine.url
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return False
-    return not (db.session.registry.has() and db.session().in_transaction())
+    return not in_session_transaction()
 
 
 def redeem(client_id: str, secret: str, raw: str, *, strict: bool) -> dict | None:
