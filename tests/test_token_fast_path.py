@@ -4,6 +4,7 @@ import json
 import re
 import sqlite3
 import threading
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy import func, select, text
 
 from imis_mock.extensions import db
 from imis_mock.models import AccessToken, AuditEvent, RefreshToken
-from imis_mock.services import audit, clock, fast_refresh, oauth_server, secrets
+from imis_mock.services import audit, clock, fast_refresh, oauth_server
 from tests.conftest import create_client_application
 from tests.oauth_helpers import SECRET, add_test_routes, mint
 
@@ -112,17 +113,20 @@ def test_fast_path_steps_aside_when_the_session_holds_a_transaction(oauth_app):
         db.session.rollback()
 
 
-def redemption(app, raw: str, *, strict: bool = False) -> fast_refresh.Redemption:
-    with app.test_request_context():
-        return fast_refresh.Redemption(
-            presented={
-                "p_key": "myapp",
-                "p_hash": secrets.token_hash(raw),
-                "secret_hash": secrets.client_secret_hash(SECRET),
-            },
-            new={"refresh": secrets.new_token(), "access": secrets.new_token()},
-            strict=strict,
-        )
+@contextmanager
+def driver_of(app):
+    """A pooled driver connection of the app, as the fast path uses one."""
+    with app.app_context():
+        connection = db.engine.raw_connection()
+        try:
+            yield connection.driver_connection
+        finally:
+            connection.close()
+
+
+def checked(driver, raw: str, *, strict: bool = False) -> fast_refresh.Redemption | None:
+    sql = fast_refresh._statements()
+    return fast_refresh._check(driver, sql, "MyApp", SECRET, raw, strict)
 
 
 def count(app, model) -> int:
@@ -132,34 +136,52 @@ def count(app, model) -> int:
 
 def test_one_transaction_serves_a_batch_in_arrival_order(oauth_app):
     """Group commit: the second redemption of one token under strict rotation sees the first."""
-    raw = mint(oauth_app)
-    first, second = redemption(oauth_app, raw, strict=True), redemption(oauth_app, raw, strict=True)
-    other = redemption(oauth_app, mint(oauth_app), strict=True)
-    with oauth_app.app_context():
-        fast_refresh._write(db.engine, [first, second, other])
-    assert first.issued is not None and other.issued is not None
-    assert second.issued is None  # left to the general path, which refuses and revokes
+    raw, other_raw = mint(oauth_app), mint(oauth_app)
+    with driver_of(oauth_app) as driver:
+        first, second = checked(driver, raw, strict=True), checked(driver, raw, strict=True)
+        other = checked(driver, other_raw, strict=True)
+        fast_refresh._write(driver, [first, second, other])
+    assert first.issued and other.issued
+    assert not second.issued  # left to the general path, which refuses and revokes
     assert count(oauth_app, AccessToken) == 2
 
 
-def test_a_failed_batch_writes_nothing_and_leaves_every_request_to_the_general_path(
-    oauth_app, monkeypatch
-):
-    first, second = redemption(oauth_app, mint(oauth_app)), redemption(oauth_app, mint(oauth_app))
+@pytest.mark.parametrize(
+    "change",
+    [
+        "UPDATE refresh_tokens SET revoked_at = '2020-01-01 00:00:00.000000'",
+        "UPDATE users SET is_disabled = 1",
+        "UPDATE client_applications SET secret_hash = 'replaced'",
+        "INSERT INTO client_faults (client_application_id, mode, remaining, delay_seconds, "
+        "created_at) SELECT id, 'invalid_grant', 1, 0, '2026-01-01 00:00:00.000000' "
+        "FROM client_applications",
+    ],
+    ids=["token revoked", "user disabled", "secret replaced", "fault armed"],
+)
+def test_a_change_between_the_check_and_the_write_stops_the_write(oauth_app, change):
+    """The write's guard repeats the checks another request could have undone meanwhile."""
+    raw = mint(oauth_app)
     tokens_before = count(oauth_app, RefreshToken)
-    calls = []
+    with driver_of(oauth_app) as driver:
+        redemption = checked(driver, raw)
+        assert redemption is not None
+        with oauth_app.app_context():
+            db.session.execute(text(change))
+            db.session.commit()
+        fast_refresh._write(driver, [redemption])
+    assert not redemption.issued
+    assert count(oauth_app, RefreshToken) == tokens_before
+    assert count(oauth_app, AccessToken) == 0
 
-    def insert_then_fail(*args):
-        calls.append(args)
-        if len(calls) == 2:
-            raise sqlite3.OperationalError("disk I/O error")
-        return real_insert(*args)
 
-    real_insert = fast_refresh._insert
-    monkeypatch.setattr(fast_refresh, "_insert", insert_then_fail)
-    with oauth_app.app_context(), pytest.raises(sqlite3.OperationalError):
-        fast_refresh._write(db.engine, [first, second])
-    assert first.issued is None and second.issued is None
+def test_a_failed_batch_writes_nothing_and_leaves_every_request_to_the_general_path(oauth_app):
+    with driver_of(oauth_app) as driver:
+        first, second = checked(driver, mint(oauth_app)), checked(driver, mint(oauth_app))
+        tokens_before = count(oauth_app, RefreshToken)
+        second.access["user_id"] = None  # the second one's access token cannot be stored
+        with pytest.raises(sqlite3.IntegrityError):
+            fast_refresh._write(driver, [first, second])
+    assert not first.issued and not second.issued
     assert count(oauth_app, RefreshToken) == tokens_before  # the first one's rows rolled back
     assert count(oauth_app, AccessToken) == 0
 
@@ -170,9 +192,9 @@ def test_concurrent_redemptions_share_transactions_and_all_succeed(oauth_app, mo
     batches = []
     real_write = fast_refresh._write
 
-    def counting_write(engine, batch):
+    def counting_write(driver, batch):
         batches.append(len(batch))
-        return real_write(engine, batch)
+        return real_write(driver, batch)
 
     monkeypatch.setattr(fast_refresh, "_write", counting_write)
     start = threading.Barrier(len(raws))

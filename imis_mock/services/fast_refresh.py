@@ -2,15 +2,20 @@
 
 Every SSO client calls /token with the refresh grant, so this is the path `make bench` measures
 (README.md, "Speed"). Through the ORM session and SQLAlchemy's statement execution it cost about
-three times the SQL itself; here the same statements, written with SQLAlchemy Core and compiled
-once, run on the pooled driver connection:
+three times the SQL itself; here the statements, written with SQLAlchemy Core and compiled once,
+run on a pooled driver connection, in two steps:
 
-    BEGIN IMMEDIATE; one SELECT (client, armed fault, token, user, clock offset);
-    [the first redemption only: UPDATE used_at]; INSERT refresh token; INSERT access token; COMMIT
-
-The new tokens, their hashes and the presented secret's HMAC are computed before the request takes
-its turn on the writers' queue, and the audit event is written behind (services/audit.py) after
-the commit, so the turn holds only the SQL.
+1. Check, outside any write lock: one SELECT (client, armed QA fault, the token presented, its
+   user, the clock's offset) on the request's connection, and the checks below in Python. The
+   new tokens, their hashes, the times and the presented secret's HMAC are all computed here.
+2. Write, in the writers' queue (database.WriterQueue), sharing one transaction with the other
+   redemptions waiting in this process at that moment (GroupCommit):
+       BEGIN IMMEDIATE; INSERT the rotated refresh token ... SELECT ... WHERE the presented token
+       is still unrevoked and unexpired, its user enabled, its client's secret unchanged, no fault
+       armed (and, under strict rotation, the token unused); [its first use only: UPDATE used_at];
+       INSERT the access token; COMMIT
+   The guard repeats step 1's checks that another request could have changed in between, so the
+   turn holds only these statements. The audit event is written behind (services/audit.py).
 
 redeem() answers only a request that will succeed: a known client with the right secret, no QA
 fault armed, an unexpired, unrevoked token of that client whose user is enabled, and (under strict
@@ -27,12 +32,12 @@ import threading
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, exists, false, insert, literal_column, or_, select, update
 from sqlalchemy.dialects import sqlite
 
 from imis_mock.database import in_session_transaction, writer_queue
 from imis_mock.extensions import db
-from imis_mock.models import AccessToken, RefreshToken
+from imis_mock.models import AccessToken, ClientApplication, ClientFault, RefreshToken, User
 from imis_mock.services import audit, oauth_server, secrets, tokens
 
 _REFRESH_COLUMNS = (
@@ -59,6 +64,32 @@ def _values(table, columns):
     return insert(table).values({name: bindparam(name) for name in columns})
 
 
+def _rotated_if_still_valid():
+    """INSERT the rotated refresh token, if the presented one may still be redeemed."""
+    refresh = RefreshToken.__table__
+    users, clients = User.__table__, ClientApplication.__table__
+    still_valid = (
+        select(refresh.c.id)
+        .join(users, users.c.id == refresh.c.user_id)
+        .join(clients, clients.c.id == refresh.c.client_application_id)
+        .where(
+            refresh.c.id == bindparam("p_id"),
+            refresh.c.revoked_at.is_(None),
+            refresh.c.expires_at > bindparam("issued_at"),
+            or_(refresh.c.used_at.is_(None), bindparam("p_reuse") == literal_column("1")),
+            users.c.is_disabled == false(),
+            clients.c.secret_hash == bindparam("p_secret_hash"),
+        )
+    )
+    no_fault = ~exists().where(
+        ClientFault.__table__.c.client_application_id == bindparam("client_application_id")
+    )
+    values = select(*(bindparam(name) for name in _REFRESH_COLUMNS))
+    return insert(refresh).from_select(
+        list(_REFRESH_COLUMNS), values.where(exists(still_valid), no_fault)
+    )
+
+
 @cache
 def _statements() -> dict[str, tuple[str, dict]]:
     """Compile the statements for SQLite once: (SQL with :name parameters, fixed parameters)."""
@@ -69,7 +100,7 @@ def _statements() -> dict[str, tuple[str, dict]]:
         "claim": update(refresh)
         .where(refresh.c.id == bindparam("p_id"), refresh.c.used_at.is_(None))
         .values(used_at=bindparam("p_now")),
-        "refresh": _values(refresh, _REFRESH_COLUMNS),
+        "refresh": _rotated_if_still_valid(),
         "access": _values(AccessToken.__table__, _ACCESS_COLUMNS),
     }
     compiled = {}
@@ -104,22 +135,20 @@ def applies() -> bool:
 
 def redeem(client_id: str, secret: str, raw: str, *, strict: bool) -> dict | None:
     """Redeem a refresh token if the request will succeed; commit and return the body, or None."""
-    # Everything that needs no database is done before this request's turn as the writer: the
-    # other writers wait for the turn, not for our hashing.
-    redemption = Redemption(
-        presented={
-            "p_key": client_id.lower(),
-            "p_hash": secrets.token_hash(raw),
-            "secret_hash": secrets.client_secret_hash(secret),
-        },
-        new={"refresh": secrets.new_token(), "access": secrets.new_token()},
-        strict=strict,
-    )
-    _group(db.engine).commit(redemption)
-    if redemption.issued is None:
+    sql = _statements()
+    connection = db.engine.raw_connection()
+    try:
+        redemption = _check(connection.driver_connection, sql, client_id, secret, raw, strict)
+        if redemption is None:
+            return None
+        _group(db.engine).commit(redemption, connection.driver_connection)
+    finally:
+        if connection.driver_connection.in_transaction:
+            connection.driver_connection.rollback()
+        connection.close()
+    if not redemption.issued:
         return None
-    row, now = redemption.issued
-    new = redemption.new
+    row, now, new = redemption.row, redemption.now, redemption.new
     audit.defer(
         oauth_server.success_event(
             row["client_id"], row["username"], "refresh_token", new["refresh"], now
@@ -131,24 +160,73 @@ def redeem(client_id: str, secret: str, raw: str, *, strict: bool) -> dict | Non
 
 
 class Redemption:
-    """One request's redemption: what it presented, the tokens it will get, and the outcome."""
+    """A redemption that passed the checks: the rows to write, and whether they were written."""
 
-    def __init__(self, presented: dict, new: dict, strict: bool):
-        self.presented, self.new, self.strict = presented, new, strict
-        self.issued: tuple[sqlite3.Row, datetime] | None = None
+    def __init__(self, row: sqlite3.Row, now: datetime, strict: bool):
+        self.row, self.now = row, now
+        self.new = {"refresh": secrets.new_token(), "access": secrets.new_token()}
+        expires_at = now + timedelta(minutes=row["refresh_token_lifetime"])
+        if oauth_server.ROTATED_TOKEN_KEEPS_EXPIRY:
+            expires_at = min(expires_at, _loaded(row["expires_at"]))
+        stamp = _stored(now)
+        common = {"client_application_id": row["client_pk"], "user_id": row["user_id"]}
+        self.refresh = {
+            **common,
+            "token_hash": secrets.token_hash(self.new["refresh"]),
+            "family": row["family"],
+            "source": "refresh",
+            "issued_at": stamp,
+            "expires_at": _stored(expires_at),
+            "p_id": row["id"],
+            "p_reuse": 0 if strict else 1,
+            "p_secret_hash": row["secret_hash"],
+        }
+        self.access = {
+            **common,
+            "token_hash": secrets.token_hash(self.new["access"]),
+            "grant_type": "refresh_token",
+            "issued_at": stamp,
+            "expires_at": _stored(now + tokens.ACCESS_TOKEN_LIFETIME),
+        }
+        # The first redemption records when the token was first used (strict rotation: always).
+        self.claim = {"p_id": row["id"], "p_now": stamp} if row["used_at"] is None else None
+        self.issued = False
         self.turn = threading.Event()
         self.leads = False
+
+
+def _check(driver, sql: dict, client_id: str, secret: str, raw: str, strict: bool):
+    """Step 1: read and check the request, outside any transaction; a Redemption, or None."""
+    select_sql, fixed = sql["select"]
+    params = {**fixed, "p_key": client_id.lower(), "p_hash": secrets.token_hash(raw)}
+    cursor = driver.cursor()
+    cursor.row_factory = sqlite3.Row
+    row = cursor.execute(select_sql, params).fetchone()
+    cursor.close()
+    if row is None or row["fault_id"] is not None or row["id"] is None:
+        return None
+    if row["client_application_id"] != row["client_pk"]:
+        return None
+    if not hmac.compare_digest(secrets.client_secret_hash(secret), row["secret_hash"]):
+        return None
+    offset = row["clock_offset"]
+    now = datetime.now(UTC) + (timedelta(seconds=float(offset)) if offset else timedelta(0))
+    if row["revoked_at"] is not None or now >= _loaded(row["expires_at"]) or row["is_disabled"]:
+        return None
+    if strict and row["used_at"] is not None:
+        return None
+    return Redemption(row, now, strict)
 
 
 class GroupCommit:
     """Redemptions of one database and process that arrive together share one transaction.
 
-    The first redemption to arrive leads: it takes the writers' turn, checks and inserts every
-    redemption waiting at that moment in one transaction, commits, and hands the lead to the first
-    of those that arrived meanwhile. Under load, one turn and one commit serve several requests,
-    instead of each request waiting for a turn of its own. Each redemption is checked on its own,
-    in arrival order and seeing the ones before it (a token redeemed twice in one batch under
-    strict rotation: the second is refused by the general path). If the transaction fails, it is
+    The first redemption to arrive leads: it takes the writers' turn, writes every redemption
+    waiting at that moment in one transaction on its own connection, commits, and hands the lead
+    to the first of those that arrived meanwhile. Under load, one turn and one commit serve
+    several requests, instead of each request waiting for a turn of its own. Each redemption's
+    guard sees the ones before it (a token redeemed twice in one batch under strict rotation: the
+    second is not written, and the general path refuses it). If the transaction fails, it is
     rolled back and every redemption in it returns None, so the general path answers each.
     """
 
@@ -158,7 +236,7 @@ class GroupCommit:
         self.waiting: list[Redemption] = []
         self.leading = False
 
-    def commit(self, redemption: Redemption) -> None:
+    def commit(self, redemption: Redemption, driver) -> None:
         with self.lock:
             self.waiting.append(redemption)
             redemption.leads = not self.leading
@@ -171,7 +249,7 @@ class GroupCommit:
             batch, self.waiting = self.waiting, []
         try:
             with writer_queue(self.engine).turn():
-                _write(self.engine, batch)
+                _write(driver, batch)
         except sqlite3.Error:
             pass  # rolled back: every redemption in the batch goes the general path's way
         finally:
@@ -197,76 +275,25 @@ def _group(engine) -> GroupCommit:
         return _groups[engine]
 
 
-def _write(engine, batch: list[Redemption]) -> None:
-    """Check and insert a batch of redemptions in one transaction; set each one's outcome."""
+def _write(driver, batch: list[Redemption]) -> None:
+    """Step 2: write a batch of checked redemptions in one transaction; mark those written."""
     sql = _statements()
-    connection = engine.raw_connection()
+    written = []
+    driver.execute("BEGIN IMMEDIATE")
     try:
-        driver = connection.driver_connection
-        driver.execute("BEGIN IMMEDIATE")
         cursor = driver.cursor()
-        cursor.row_factory = sqlite3.Row
-        issued = [(r, _redeem(cursor, sql, r)) for r in batch]
+        for redemption in batch:
+            cursor.execute(sql["refresh"][0], redemption.refresh)
+            if cursor.rowcount != 1:
+                continue  # revoked, disabled, replaced or reused meanwhile: not written
+            refresh_id = cursor.lastrowid
+            if redemption.claim is not None:
+                cursor.execute(sql["claim"][0], redemption.claim)
+            cursor.execute(sql["access"][0], {**redemption.access, "refresh_token_id": refresh_id})
+            written.append(redemption)
         driver.commit()
-        for redemption, outcome in issued:
-            redemption.issued = outcome
     finally:
-        if connection.driver_connection.in_transaction:
-            connection.driver_connection.rollback()
-        connection.close()
-
-
-def _redeem(cursor, sql: dict, redemption: Redemption):
-    """Check one token and insert its successors: (row, now), or None having written nothing."""
-    presented = redemption.presented
-    select_sql, fixed = sql["select"]
-    params = {**fixed, "p_key": presented["p_key"], "p_hash": presented["p_hash"]}
-    row = cursor.execute(select_sql, params).fetchone()
-    if row is None or row["fault_id"] is not None or row["id"] is None:
-        return None
-    if row["client_application_id"] != row["client_pk"]:
-        return None
-    if not hmac.compare_digest(presented["secret_hash"], row["secret_hash"]):
-        return None
-    offset = row["clock_offset"]
-    now = datetime.now(UTC) + (timedelta(seconds=float(offset)) if offset else timedelta(0))
-    token_expires = _loaded(row["expires_at"])
-    if row["revoked_at"] is not None or now >= token_expires or row["is_disabled"]:
-        return None
-    if row["used_at"] is None:
-        cursor.execute(sql["claim"][0], {"p_id": row["id"], "p_now": _stored(now)})
-    elif redemption.strict:
-        return None
-    _insert(cursor, sql, row, redemption.new, now, token_expires)
-    return row, now
-
-
-def _insert(cursor, sql, row, new: dict, now: datetime, token_expires: datetime) -> None:
-    """Insert the rotated refresh token and the access token."""
-    expires_at = now + timedelta(minutes=row["refresh_token_lifetime"])
-    if oauth_server.ROTATED_TOKEN_KEEPS_EXPIRY:
-        expires_at = min(expires_at, token_expires)
-    stamp = _stored(now)
-    common = {"client_application_id": row["client_pk"], "user_id": row["user_id"]}
-    cursor.execute(
-        sql["refresh"][0],
-        {
-            **common,
-            "token_hash": secrets.token_hash(new["refresh"]),
-            "family": row["family"],
-            "source": "refresh",
-            "issued_at": stamp,
-            "expires_at": _stored(expires_at),
-        },
-    )
-    cursor.execute(
-        sql["access"][0],
-        {
-            **common,
-            "token_hash": secrets.token_hash(new["access"]),
-            "refresh_token_id": cursor.lastrowid,
-            "grant_type": "refresh_token",
-            "issued_at": stamp,
-            "expires_at": _stored(now + tokens.ACCESS_TOKEN_LIFETIME),
-        },
-    )
+        if driver.in_transaction:
+            driver.rollback()
+    for redemption in written:
+        redemption.issued = True
