@@ -31,7 +31,9 @@ from imis_mock.services import clock
 
 def _clean(value: str, limit: int) -> str:
     # CR/LF and other control characters are escaped so a username cannot forge a log line.
-    text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(value))
+    text = str(value)
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
     return text[:limit]
 
 
