@@ -11,6 +11,7 @@ from imis_mock.api import json_response, shapes
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent, ClientApplication, Contact
 from imis_mock.services import accounts, audit, clock, secrets, tokens
+from tests.conftest import create_client_application
 
 DENIED = {"Message": "Authorization has been denied for this request."}
 PAGED_KEYS = [
@@ -477,16 +478,9 @@ def test_disabled_users_token_is_refused(app, api):
 def test_client_token_on_party_read_audited_then_revoked_then_client_deleted(app, api):
     """The bearer check's one query: the client's ID reaches the audit; revoked and
     deleted-client tokens are refused with invalid_token."""
+    client_pk = create_client_application(app, "MyApp", "s3cret")
     with app.app_context():
-        client_app = ClientApplication(
-            client_id="MyApp",
-            client_id_key="myapp",
-            secret_hash=secrets.client_secret_hash("s3cret"),
-            refresh_token_lifetime=30,
-            redirect_url="https://app.example/sso",
-        )
-        db.session.add(client_app)
-        db.session.flush()
+        client_app = db.session.get(ClientApplication, client_pk)
         user = accounts.get_user("jsmith")
         revoked, _ = tokens.issue_access_token(user, client_app, grant_type="refresh_token")
         kept, _ = tokens.issue_access_token(user, client_app, grant_type="refresh_token")
