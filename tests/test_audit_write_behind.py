@@ -2,6 +2,7 @@
 
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -129,3 +130,34 @@ def test_events_still_queued_are_written_when_the_process_exits(instance):
     )
     app = make_app(instance, pytest.MonkeyPatch())
     assert count(app) == 5
+
+
+def test_the_qa_activity_page_shows_events_written_behind(app, staff_client, slow_writer):
+    """The page flushes its worker's queue (after ending its own transaction, whose SQLite write
+    lock the writer needs: holding it made the page wait 10 s and the events get dropped)."""
+    with app.app_context():
+        user = accounts.get_user("jsmith")
+        token, _ = tokens.issue_access_token(user, None, grant_type="password")
+        db.session.commit()
+    answer = app.test_client().get("/api/Party/23179", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200
+    rows = staff_client.get("/staff/QA/Activity.json").get_json()
+    assert [(r["action"], r["user"]) for r in rows][:1] == [("api.call", "jsmith")]
+
+
+def test_a_locked_database_is_retried_like_an_outage(app, slow_writer, monkeypatch):
+    """SQLite's own "database is locked" (raised by the driver, not SQLAlchemy) is retried."""
+    monkeypatch.setattr(audit.WriteBehind, "RETRY_SECONDS", (0,))
+    real_write, failures = audit.write_batch, []
+
+    def locked_once(engine, events):
+        if not failures:
+            failures.append(1)
+            raise sqlite3.OperationalError("database is locked")
+        real_write(engine, events)
+
+    monkeypatch.setattr(audit, "write_batch", locked_once)
+    with app.test_request_context():
+        audit.defer(event())
+    assert audit.flush()
+    assert failures == [1] and count(app) == 1

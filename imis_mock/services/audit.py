@@ -14,6 +14,7 @@ import atexit
 import json
 import logging
 import os
+import sqlite3
 import threading
 import time
 from datetime import datetime
@@ -103,8 +104,12 @@ def event_values(
     username: str = "",
     error_code: str = "",
     detail: dict | None = None,
+    ip: str | None = None,
 ) -> dict:
-    """Return an audit event's row (cleaned), for a caller that inserts it itself."""
+    """Return an audit event's row (cleaned), for a caller that inserts it itself.
+
+    `ip` defaults to the current request's remote address.
+    """
     return {
         "at": at,
         "actor": _clean(actor, 60),
@@ -113,9 +118,13 @@ def event_values(
         "client_id": _clean(client_id, 50),
         "username": _clean(username, 60),
         "error_code": error_code,
-        "ip": (request.remote_addr or "") if has_request_context() else "",
+        "ip": ip if ip is not None else _remote_addr(),
         "detail": json.dumps(detail, sort_keys=True, default=str) if detail else "",
     }
+
+
+def _remote_addr() -> str:
+    return (request.remote_addr or "") if has_request_context() else ""
 
 
 def _values(action, outcome, actor, client_id, username, error_code, detail) -> dict:
@@ -230,7 +239,7 @@ class WriteBehind:
                 try:
                     write_batch(engine, events)
                     break
-                except OperationalError:
+                except (OperationalError, sqlite3.OperationalError):
                     if pause is None:
                         log.exception("Dropped %d audit events: no database", len(events))
                         break

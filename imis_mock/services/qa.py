@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, or_, select, update
 
+from imis_mock.database import in_session_transaction
 from imis_mock.extensions import db
 from imis_mock.models import (
     FAULT_MODES,  # noqa: F401  (re-exported for the CLI)
@@ -27,7 +28,11 @@ def recent_activity(
     *, client_id: str = "", outcome: str = "", limit: int = 100
 ) -> list[AuditEvent]:
     """Return the latest SSO-related audit events, newest first, optionally filtered."""
-    audit.flush()  # this worker's events written behind (refreshes, API calls) are included
+    # Include this worker's events written behind (token successes, API calls). The writer needs
+    # SQLite's write lock, which this request's transaction holds: end it first.
+    if in_session_transaction():
+        db.session.commit()
+    audit.flush()
     query = select(AuditEvent).where(
         or_(*(AuditEvent.action.startswith(f"{prefix}.") for prefix in ACTIVITY_PREFIXES))
     )
