@@ -32,6 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_errors(app)
     register_cli(app)
     register_diagnostics(app)
+    register_fast_paths(app)
     return app
 
 
@@ -121,3 +122,10 @@ def register_diagnostics(app: Flask) -> None:
     from imis_mock.diagnostics import init_app
 
     init_app(app)
+
+
+def register_fast_paths(app: Flask) -> None:
+    from imis_mock.oauth.fast_token import FastToken
+
+    # The refresh grant's success at /token, answered before Flask (see oauth/fast_token.py).
+    app.wsgi_app = FastToken(app)

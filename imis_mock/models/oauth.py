@@ -45,7 +45,8 @@ class RefreshToken(Base):
     client_application_id: Mapped[int] = mapped_column(
         ForeignKey("client_applications.id", ondelete="CASCADE"), index=True
     )
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # Not indexed: nothing looks tokens up by user, and every refresh inserts into this table.
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     # Tokens minted from one hand-off share a family, so strict rotation can revoke them together.
     family: Mapped[str] = mapped_column(String(32), index=True)
     source: Mapped[str] = mapped_column(String(20), default="sso")  # sso, refresh, qa, cli
@@ -69,7 +70,8 @@ class AccessToken(Base):
     client_application_id: Mapped[int | None] = mapped_column(
         ForeignKey("client_applications.id", ondelete="CASCADE"), index=True, default=None
     )
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # Not indexed: nothing looks tokens up by user, and every refresh inserts into this table.
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     refresh_token_id: Mapped[int | None] = mapped_column(
         ForeignKey("refresh_tokens.id", ondelete="SET NULL"), default=None
     )

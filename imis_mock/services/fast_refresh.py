@@ -133,8 +133,13 @@ def applies() -> bool:
     return not in_session_transaction()
 
 
-def redeem(client_id: str, secret: str, raw: str, *, strict: bool) -> dict | None:
-    """Redeem a refresh token if the request will succeed; commit and return the body, or None."""
+def redeem(
+    client_id: str, secret: str, raw: str, *, strict: bool, ip: str | None = None
+) -> dict | None:
+    """Redeem a refresh token if the request will succeed; commit and return the body, or None.
+
+    `ip` is the caller's address for the audit event (default: the current request's).
+    """
     sql = _statements()
     connection = db.engine.raw_connection()
     try:
@@ -151,7 +156,7 @@ def redeem(client_id: str, secret: str, raw: str, *, strict: bool) -> dict | Non
     row, now, new = redemption.row, redemption.now, redemption.new
     audit.defer(
         oauth_server.success_event(
-            row["client_id"], row["username"], "refresh_token", new["refresh"], now
+            row["client_id"], row["username"], "refresh_token", new["refresh"], now, ip
         )
     )
     return oauth_server.token_response(

@@ -224,7 +224,12 @@ def _audit_success(
 
 
 def success_event(
-    client_id: str, username: str, grant_type: str, refresh_raw: str | None, now: datetime
+    client_id: str,
+    username: str,
+    grant_type: str,
+    refresh_raw: str | None,
+    now: datetime,
+    ip: str | None = None,
 ) -> dict:
     """Return the audit row of a successful token request (the refresh token as a fingerprint)."""
     detail = {"grant_type": grant_type}
@@ -238,6 +243,7 @@ def success_event(
         client_id=client_id,
         username=username,
         detail=detail,
+        ip=ip,
     )
 
 
