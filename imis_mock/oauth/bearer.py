@@ -1,16 +1,26 @@
 """The bearer check for the REST API, done by Authlib's ResourceProtector.
 
-Bent in one place: iMIS (ASP.NET Web API) answers a refused request with 401 and the body
-{"Message": "Authorization has been denied for this request."}, which real clients see, rather than
-Authlib's {"error": ...}. The WWW-Authenticate header stays RFC 6750's: `Bearer realm="iMIS"` when
-no token was sent, plus `error="invalid_token"` when a bad, expired or revoked one was.
+Bent in two places, both in ImisResourceProtector:
+- iMIS (ASP.NET Web API) answers a refused request with 401 and the body
+  {"Message": "Authorization has been denied for this request."}, which real clients see, rather
+  than Authlib's {"error": ...}. The WWW-Authenticate header stays RFC 6750's: `Bearer
+  realm="iMIS"` when no token was sent, plus `error="invalid_token"` when a bad, expired or
+  revoked one was.
+- acquire_token() is Authlib's, except that the request it hands to the validator carries the
+  path instead of the full URL, which the bearer check never reads: rebuilding it with werkzeug
+  cost more than the rest of Authlib's part of every API call.
 Only the Authorization header is read: a token in the query string is not accepted.
 """
 
-from authlib.integrations.flask_oauth2 import ResourceProtector
-from authlib.oauth2.rfc6749 import MissingAuthorizationError, UnsupportedTokenTypeError
+from authlib.integrations.flask_oauth2 import ResourceProtector, token_authenticated
+from authlib.oauth2.rfc6749 import (
+    JsonRequest,
+    MissingAuthorizationError,
+    UnsupportedTokenTypeError,
+)
 from authlib.oauth2.rfc6750 import BearerTokenValidator
-from flask import abort, jsonify
+from flask import abort, g, jsonify
+from flask import request as flask_request
 
 from imis_mock.services import tokens
 from imis_mock.services.tokens import BearerToken
@@ -44,6 +54,13 @@ class ValidatedToken:
 
 
 class ImisResourceProtector(ResourceProtector):
+    def acquire_token(self, scopes=None, **kwargs):
+        request = JsonRequest(flask_request.method, flask_request.path, flask_request.headers)
+        token = self.validate_request(request=request, scopes=scopes, **kwargs)
+        token_authenticated.send(self, token=token)
+        g.authlib_server_oauth2_token = token
+        return token
+
     def raise_error_response(self, error):
         challenge = f'Bearer realm="{REALM}"'
         if not isinstance(error, MissingAuthorizationError | UnsupportedTokenTypeError):
