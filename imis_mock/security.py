@@ -6,7 +6,7 @@ redirects the mock must not do (it is mostly run over plain http on loopback).
 
 from urllib.parse import urlsplit
 
-from flask import Flask, Response
+from flask import Flask, Response, abort, request
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -40,5 +40,27 @@ def is_safe_next(target: str | None) -> bool:
     return not parts.scheme and not parts.netloc
 
 
+def refuse_nul_characters() -> None:
+    """Answer 400 to a request whose path, query or form holds a NUL character.
+
+    No real input holds one, and PostgreSQL cannot store or compare text that does: such a value
+    reached a query and gave a 500. /token checks its own form (oauth/server.py), after it has
+    set its smaller body limit, so its refusals keep OAuth's shape.
+    """
+    if "\x00" in request.path or _holds_nul(request.args):
+        abort(400)
+    if request.blueprint != "oauth" and request.mimetype in FORM_TYPES:
+        if _holds_nul(request.form):
+            abort(400)
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _holds_nul(values) -> bool:
+    return any("\x00" in key or "\x00" in value for key, value in values.items(multi=True))
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(refuse_nul_characters)
     app.after_request(add_security_headers)

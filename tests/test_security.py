@@ -73,3 +73,40 @@ def test_api_errors_are_json(client):
 def test_oversized_body_is_refused(client):
     response = client.post("/SignIn", data={"username": "x" * 100_000, "password": "y"})
     assert response.status_code == 413
+
+
+# A NUL character reached PostgreSQL (which cannot hold one in text) and gave a 500: now a 400.
+# These run on both databases.
+
+
+def test_nul_in_an_api_query_is_a_400_in_the_api_shape(client, app):
+    from imis_mock.services import accounts, tokens
+
+    with app.app_context():
+        token, _ = tokens.issue_access_token(
+            accounts.get_user("MANAGER"), None, grant_type="password"
+        )
+        db.session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    response = client.get("/api/Party?city=q&country_code=%00", headers=headers)
+    assert response.status_code == 400
+    assert response.get_json() == {"Message": "The request could not be understood."}
+    assert client.get("/api/Party?city=q", headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/SignIn", "/staff/SignIn"])
+def test_nul_in_a_form_is_a_400_and_signs_nobody_in(client, path):
+    response = client.post(path, data={"username": "jsmith\x00", "password": MEMBER_PASSWORD})
+    assert response.status_code == 400
+    assert "could not be understood" in response.get_data(as_text=True)
+
+
+def test_nul_in_a_path_is_a_400(client):
+    assert client.get("/Sample%00App.aspx").status_code == 400
+
+
+def test_nul_at_token_is_invalid_request(client):
+    data = {"grant_type": "password", "username": "jsmith\x00", "password": MEMBER_PASSWORD}
+    response = client.post("/token", data=data)
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_request"

@@ -102,6 +102,8 @@ def read_form() -> dict[str, str]:
     form: dict[str, str] = {}
     seen: set[str] = set()
     for name, value in flask_request.form.items(multi=True):
+        if "\x00" in name or "\x00" in value:
+            raise InvalidRequestError("The request holds a NUL character.")
         key = name.lower()
         if key not in PARAMETERS:
             continue
