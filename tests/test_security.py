@@ -110,3 +110,21 @@ def test_nul_at_token_is_invalid_request(client):
     response = client.post("/token", data=data)
     assert response.status_code == 400
     assert response.get_json()["error"] == "invalid_request"
+
+
+def test_a_value_the_database_refuses_is_a_400_not_a_500(app, client, caplog):
+    """The safety net behind the checks: a DataError from the database means bad input."""
+    from sqlalchemy.exc import DataError
+
+    def refused():
+        raise DataError("SELECT 1", {}, ValueError("integer out of range"))
+
+    app.add_url_rule("/api/_refused", "refused", refused)
+    app.add_url_rule("/_refused", "refused_page", refused)
+    api = client.get("/api/_refused")
+    assert api.status_code == 400 and api.get_json() == {
+        "Message": "The request could not be understood."
+    }
+    page = client.get("/_refused")
+    assert page.status_code == 400 and "could not be understood" in page.get_data(as_text=True)
+    assert "integer out of range" in caplog.text

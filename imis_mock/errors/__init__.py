@@ -95,8 +95,25 @@ def handle_database_unavailable(error: Exception):
     return response
 
 
+def handle_rejected_value(error: sa_exc.DataError):
+    """A value the database refused (out of range, not text it can hold): bad input, so 400."""
+    reason = getattr(error, "orig", None) or error
+    first_line = (str(reason).strip().splitlines() or [""])[0]
+    current_app.logger.warning("The database refused a value: %s", first_line)
+    db.session.rollback()
+    if request.path == "/token":
+        body = {"error": "invalid_request", "error_description": MESSAGES[400]}
+        response = jsonify(body)
+        response.status_code = 400
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+        return response
+    return render_error(400, MESSAGES[400])
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(sa_exc.DataError, handle_rejected_value)
     for error_class in DATABASE_UNAVAILABLE:
         app.register_error_handler(error_class, handle_database_unavailable)
     app.register_error_handler(HTTPException, handle_http_error)
