@@ -65,12 +65,18 @@ def handle_csrf_error(error: CSRFError):
     return render_error(400, CSRF_MESSAGE)
 
 
+def _driver_message(error: Exception) -> str:
+    """The driver's message, first line only: SQLAlchemy's own text adds the parameters."""
+    reason = getattr(error, "orig", None) or error
+    return (str(reason).strip().splitlines() or [""])[0]
+
+
 def handle_database_unavailable(error: Exception):
     """Answer 503 with Retry-After: JSON for /token and /api, a page that needs no database."""
     reason = getattr(error, "orig", None) or error
-    # The driver's message only: SQLAlchemy's own text would add the statement's parameters.
-    first_line = (str(reason).strip().splitlines() or [""])[0]
-    current_app.logger.error("Database unavailable: %s: %s", type(reason).__name__, first_line)
+    current_app.logger.error(
+        "Database unavailable: %s: %s", type(reason).__name__, _driver_message(error)
+    )
     try:
         db.session.rollback()
     except sa_exc.SQLAlchemyError:
@@ -97,9 +103,7 @@ def handle_database_unavailable(error: Exception):
 
 def handle_rejected_value(error: sa_exc.DataError):
     """A value the database refused (out of range, not text it can hold): bad input, so 400."""
-    reason = getattr(error, "orig", None) or error
-    first_line = (str(reason).strip().splitlines() or [""])[0]
-    current_app.logger.warning("The database refused a value: %s", first_line)
+    current_app.logger.warning("The database refused a value: %s", _driver_message(error))
     db.session.rollback()
     if request.path == "/token":
         body = {"error": "invalid_request", "error_description": MESSAGES[400]}

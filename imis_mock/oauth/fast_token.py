@@ -25,11 +25,12 @@ import os
 import sqlite3
 from urllib.parse import parse_qsl
 
+from authlib.oauth2 import OAuth2Error
 from flask import Flask
 
 from imis_mock.diagnostics import WORKER_PID_HEADER
 from imis_mock.oauth.routes import TOKEN_MAX_BODY
-from imis_mock.oauth.server import HEADERS, PARAMETERS
+from imis_mock.oauth.server import HEADERS, known_parameters
 from imis_mock.security import SECURITY_HEADERS
 from imis_mock.services import fast_refresh, oauth_server
 
@@ -107,15 +108,7 @@ def _read_form(environ: dict) -> dict[str, str] | None:
     environ["CONTENT_LENGTH"] = str(len(raw))
     if len(raw) != length or not raw.isascii():
         return None
-    form: dict[str, str] = {}
-    seen: set[str] = set()
-    for name, value in parse_qsl(raw.decode("ascii"), keep_blank_values=True):
-        key = name.lower()
-        if key not in PARAMETERS:
-            continue
-        if key in seen:
-            return None  # repeated: Flask answers invalid_request
-        seen.add(key)
-        if value:
-            form[key] = value
-    return form
+    try:
+        return known_parameters(parse_qsl(raw.decode("ascii"), keep_blank_values=True))
+    except OAuth2Error:
+        return None  # Flask answers invalid_request

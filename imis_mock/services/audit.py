@@ -17,6 +17,7 @@ import os
 import sqlite3
 import threading
 import time
+from contextlib import nullcontext
 from datetime import datetime
 
 from flask import current_app, has_request_context, request
@@ -162,12 +163,9 @@ def flush(timeout: float | None = 10.0) -> bool:
 
 def write_batch(engine: Engine, events: list[dict]) -> None:
     """Insert events in one transaction of their own (on SQLite, in turn on the writers' queue)."""
-    if engine.dialect.name == "sqlite":
-        with writer_queue(engine).turn(), engine.begin() as connection:
-            connection.execute(INSERT, events)
-    else:
-        with engine.begin() as connection:
-            connection.execute(INSERT, events)
+    turn = writer_queue(engine).turn() if engine.dialect.name == "sqlite" else nullcontext()
+    with turn, engine.begin() as connection:
+        connection.execute(INSERT, events)
 
 
 class WriteBehind:
