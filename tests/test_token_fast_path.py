@@ -146,6 +146,49 @@ def test_one_transaction_serves_a_batch_in_arrival_order(oauth_app):
     assert count(oauth_app, AccessToken) == 2
 
 
+def test_redemptions_of_one_token_in_a_batch_all_succeed_under_default_rotation(oauth_app):
+    """Only the first claims the token's first use; the batch changes fewer rows than it could."""
+    raw = mint(oauth_app)
+    with driver_of(oauth_app) as driver:
+        first, second = checked(driver, raw), checked(driver, raw)
+        assert first.claim is not None and second.claim is not None  # both checked before use
+        fast_refresh._write(driver, [first, second])
+    assert first.issued and second.issued
+    assert count(oauth_app, AccessToken) == 2
+    with oauth_app.app_context():
+        claimed = db.session.scalars(
+            select(RefreshToken.used_at).where(RefreshToken.source == "refresh")
+        )
+        assert list(claimed) == [None, None]  # the rotated tokens are unused
+        assert db.session.scalar(select(func.count()).where(RefreshToken.used_at.is_not(None))) == 1
+
+
+def test_a_connection_inside_a_transaction_writes_nothing(oauth_app):
+    """The one statement commits itself only in autocommit; inside a transaction it would not."""
+    with driver_of(oauth_app) as driver:
+        redemption = checked(driver, mint(oauth_app))
+        driver.execute("BEGIN")
+        fast_refresh._write(driver, [redemption])
+        driver.rollback()
+    assert not redemption.issued
+    assert count(oauth_app, AccessToken) == 0
+
+
+def test_the_view_that_writes_redemptions_lives_only_in_the_connection(oauth_app):
+    """A TEMP view and trigger: the database file's schema (the migrations') has neither."""
+    with driver_of(oauth_app) as driver:
+        fast_refresh._write(driver, [checked(driver, mint(oauth_app))])
+        temp = driver.execute("SELECT type, name FROM sqlite_temp_master ORDER BY type").fetchall()
+        main = driver.execute(
+            "SELECT name FROM sqlite_master WHERE name LIKE 'fast_refresh%'"
+        ).fetchall()
+    assert temp == [
+        ("trigger", "fast_refresh_redemptions_insert"),
+        ("view", "fast_refresh_redemptions"),
+    ]
+    assert main == []
+
+
 @pytest.mark.parametrize(
     "change",
     [
