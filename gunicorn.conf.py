@@ -26,7 +26,7 @@ def post_fork(server, worker):
     # waits for a busy thread to yield it: up to Python's 5 ms switch interval by default, while
     # it may hold the database's write turn that other workers queue for. 0.5 ms keeps such
     # waits short; it applies to every app served with this file (`make bench` serves both).
-    sys.setswitchinterval(float(os.environ.get("XSW", "0.0005")))
+    sys.setswitchinterval(0.0005)
 
 
 def post_worker_init(worker):
