@@ -85,6 +85,29 @@ def input_value(page: str, field: str) -> str:
 # --- The list, the form and its labels ------------------------------------------------------
 
 
+def test_list_counts_each_clients_active_tokens_apart(app):
+    """One grouped count for the list: revoked tokens and other clients' tokens do not count."""
+    first, second = add_client(app, "First"), add_client(app, "Second")
+    add_client(app, "Unused")
+    with app.app_context():
+        jsmith = accounts.get_user("jsmith")
+        one, two = (
+            db.session.get(ClientApplication, first),
+            db.session.get(ClientApplication, second),
+        )
+        for _ in range(3):
+            tokens.issue_refresh_token(jsmith, one, source="sso")
+        tokens.issue_refresh_token(jsmith, two, source="sso")
+        db.session.flush()
+        revoked = db.session.scalars(
+            select(RefreshToken).where(RefreshToken.client_application_id == first)
+        ).first()
+        revoked.revoked_at = clock.now()
+        db.session.commit()
+        counts = {row.client.client_id: row.active_refresh_tokens for row in clients.list_clients()}
+    assert counts == {"First": 2, "Second": 1, "Unused": 0}
+
+
 def test_list_shows_clients_and_counts(app, staff_client):
     pk = add_client(app)
     with app.app_context():

@@ -134,25 +134,26 @@ def count(app, model) -> int:
         return db.session.scalar(select(func.count()).select_from(model))
 
 
-def test_one_transaction_serves_a_batch_in_arrival_order(oauth_app):
-    """Group commit: the second redemption of one token under strict rotation sees the first."""
-    raw, other_raw = mint(oauth_app), mint(oauth_app)
+def test_under_strict_rotation_a_token_checked_twice_is_written_once(oauth_app):
+    """Both pass the check; the second write's guard sees the first redemption's claim."""
+    raw = mint(oauth_app)
     with driver_of(oauth_app) as driver:
         first, second = checked(driver, raw, strict=True), checked(driver, raw, strict=True)
-        other = checked(driver, other_raw, strict=True)
-        fast_refresh._write(driver, [first, second, other])
-    assert first.issued and other.issued
+        fast_refresh._write(driver, first)
+        fast_refresh._write(driver, second)
+    assert first.issued
     assert not second.issued  # left to the general path, which refuses and revokes
-    assert count(oauth_app, AccessToken) == 2
+    assert count(oauth_app, AccessToken) == 1
 
 
-def test_redemptions_of_one_token_in_a_batch_all_succeed_under_default_rotation(oauth_app):
-    """Only the first claims the token's first use; the batch changes fewer rows than it could."""
+def test_under_default_rotation_a_token_checked_twice_is_written_twice(oauth_app):
+    """Only the first write records the token's first use; the second changes fewer rows."""
     raw = mint(oauth_app)
     with driver_of(oauth_app) as driver:
         first, second = checked(driver, raw), checked(driver, raw)
         assert first.claim is not None and second.claim is not None  # both checked before use
-        fast_refresh._write(driver, [first, second])
+        fast_refresh._write(driver, first)
+        fast_refresh._write(driver, second)
     assert first.issued and second.issued
     assert count(oauth_app, AccessToken) == 2
     with oauth_app.app_context():
@@ -168,7 +169,7 @@ def test_a_connection_inside_a_transaction_writes_nothing(oauth_app):
     with driver_of(oauth_app) as driver:
         redemption = checked(driver, mint(oauth_app))
         driver.execute("BEGIN")
-        fast_refresh._write(driver, [redemption])
+        fast_refresh._write(driver, redemption)
         driver.rollback()
     assert not redemption.issued
     assert count(oauth_app, AccessToken) == 0
@@ -177,7 +178,7 @@ def test_a_connection_inside_a_transaction_writes_nothing(oauth_app):
 def test_the_view_that_writes_redemptions_lives_only_in_the_connection(oauth_app):
     """A TEMP view and trigger: the database file's schema (the migrations') has neither."""
     with driver_of(oauth_app) as driver:
-        fast_refresh._write(driver, [checked(driver, mint(oauth_app))])
+        fast_refresh._write(driver, checked(driver, mint(oauth_app)))
         temp = driver.execute("SELECT type, name FROM sqlite_temp_master ORDER BY type").fetchall()
         main = driver.execute(
             "SELECT name FROM sqlite_master WHERE name LIKE 'fast_refresh%'"
@@ -211,33 +212,49 @@ def test_a_change_between_the_check_and_the_write_stops_the_write(oauth_app, cha
         with oauth_app.app_context():
             db.session.execute(text(change))
             db.session.commit()
-        fast_refresh._write(driver, [redemption])
+        fast_refresh._write(driver, redemption)
     assert not redemption.issued
     assert count(oauth_app, RefreshToken) == tokens_before
     assert count(oauth_app, AccessToken) == 0
 
 
-def test_a_failed_batch_writes_nothing_and_leaves_every_request_to_the_general_path(oauth_app):
+def test_a_failed_write_writes_nothing_and_leaves_the_request_to_the_general_path(oauth_app):
+    """One statement, one transaction: the refresh token is not kept without its access token."""
     with driver_of(oauth_app) as driver:
-        first, second = checked(driver, mint(oauth_app)), checked(driver, mint(oauth_app))
+        redemption = checked(driver, mint(oauth_app))
         tokens_before = count(oauth_app, RefreshToken)
-        second.access["user_id"] = None  # the second one's access token cannot be stored
+        redemption.access["user_id"] = None  # the access token cannot be stored
         with pytest.raises(sqlite3.IntegrityError):
-            fast_refresh._write(driver, [first, second])
-    assert not first.issued and not second.issued
-    assert count(oauth_app, RefreshToken) == tokens_before  # the first one's rows rolled back
+            fast_refresh._write(driver, redemption)
+    assert not redemption.issued
+    assert count(oauth_app, RefreshToken) == tokens_before  # the rotated token rolled back
     assert count(oauth_app, AccessToken) == 0
 
 
-def test_concurrent_redemptions_share_transactions_and_all_succeed(oauth_app, monkeypatch):
-    """Eight threads at once through the group commit: every one answered, nothing lost."""
+def test_a_failed_write_answers_through_the_general_path(oauth_app, monkeypatch):
+    """redeem() gives None on a database error in the write, so Flask's path answers."""
+    raw = mint(oauth_app)
+
+    def failing_write(driver, redemption):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(fast_refresh, "_write", failing_write)
+    with oauth_app.test_request_context():
+        assert fast_refresh.redeem("MyApp", SECRET, raw, strict=False) is None
+    answer = oauth_app.test_client().post("/token", data=refresh_form(raw))
+    assert answer.status_code == 200  # written by the general path
+    assert count(oauth_app, AccessToken) == 1
+
+
+def test_concurrent_redemptions_all_succeed(oauth_app, monkeypatch):
+    """Eight threads at once through the fast path: every one answered, nothing lost."""
     raws = [mint(oauth_app) for _ in range(8)]
-    batches = []
+    writes = []
     real_write = fast_refresh._write
 
-    def counting_write(driver, batch):
-        batches.append(len(batch))
-        return real_write(driver, batch)
+    def counting_write(driver, redemption):
+        real_write(driver, redemption)
+        writes.append(redemption.issued)
 
     monkeypatch.setattr(fast_refresh, "_write", counting_write)
     start = threading.Barrier(len(raws))
@@ -253,5 +270,5 @@ def test_concurrent_redemptions_share_transactions_and_all_succeed(oauth_app, mo
     for thread in threads:
         thread.join()
     assert results == [200] * len(raws)
-    assert sum(batches) == len(raws)  # each redemption written once, in some batch
+    assert writes == [True] * len(raws)  # each one written by the fast path
     assert count(oauth_app, AccessToken) == len(raws)

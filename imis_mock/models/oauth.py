@@ -42,13 +42,15 @@ class RefreshToken(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 hex
+    # Not indexed (nor are user_id, family and expires_at): every refresh inserts into this
+    # table, and only rare staff and QA actions look tokens up by client (migration 0016).
     client_application_id: Mapped[int] = mapped_column(
-        ForeignKey("client_applications.id", ondelete="CASCADE"), index=True
+        ForeignKey("client_applications.id", ondelete="CASCADE")
     )
-    # Not indexed: nothing looks tokens up by user, and every refresh inserts into this table.
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    # Tokens minted from one hand-off share a family, so strict rotation can revoke them together.
-    family: Mapped[str] = mapped_column(String(32), index=True)
+    # Tokens minted from one hand-off share a family, so strict rotation can revoke them together
+    # (a scan of the table, on reuse only).
+    family: Mapped[str] = mapped_column(String(32))
     source: Mapped[str] = mapped_column(String(20), default="sso")  # sso, refresh, qa, cli
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Not indexed: every refresh inserts a row, and nothing looks tokens up by expiry.
@@ -67,10 +69,11 @@ class AccessToken(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 hex
+    # Not indexed (nor are user_id and expires_at): every refresh inserts into this table, and
+    # only rare staff and QA actions look tokens up by client (migration 0016).
     client_application_id: Mapped[int | None] = mapped_column(
-        ForeignKey("client_applications.id", ondelete="CASCADE"), index=True, default=None
+        ForeignKey("client_applications.id", ondelete="CASCADE"), default=None
     )
-    # Not indexed: nothing looks tokens up by user, and every refresh inserts into this table.
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     refresh_token_id: Mapped[int | None] = mapped_column(
         ForeignKey("refresh_tokens.id", ondelete="SET NULL"), default=None

@@ -178,10 +178,8 @@ def list_clients() -> list[ClientRow]:
     clients = db.session.scalars(
         select(ClientApplication).order_by(ClientApplication.client_id_key)
     ).all()
-    return [
-        ClientRow(c, len(sso_content_titles(c)), tokens.count_active_refresh_tokens(c))
-        for c in clients
-    ]
+    active = tokens.active_refresh_token_counts()
+    return [ClientRow(c, len(sso_content_titles(c)), active.get(c.id, 0)) for c in clients]
 
 
 def version_of(client: ClientApplication) -> str:

@@ -8,19 +8,19 @@ run on a pooled driver connection, in two steps:
 1. Check, outside any write lock: one SELECT (client, armed QA fault, the token presented, its
    user, the clock's offset) on the request's connection, and the checks below in Python. The
    new tokens, their hashes, the times and the presented secret's HMAC are all computed here.
-2. Write, in the writers' queue (database.WriterQueue), together with the other redemptions
-   waiting in this process at that moment (GroupCommit): one INSERT of a row per redemption into
-   a TEMP view of the connection, whose INSTEAD OF trigger, for each row,
+2. Write, in one statement: an INSERT into a TEMP view of the connection, whose INSTEAD OF
+   trigger
        INSERTs the rotated refresh token ... SELECT ... WHERE the presented token is still
        unrevoked and unexpired, its user enabled, its client's secret unchanged, no fault armed
        (and, under strict rotation, the token unused); if it was written: [its first use only:
        UPDATEs used_at] and INSERTs the access token.
-   The driver runs in autocommit, so that one statement is one transaction, and one call into
-   SQLite: written statement by statement (BEGIN, INSERT, INSERT, COMMIT), each call gave up
-   Python's GIL and could wait to take it back from another thread while this one held the turn
-   every writer queues for (in alternating runs under the bench's load, this way served a median
-   of about 8% more refresh grants per second). The guard repeats step 1's checks that another
-   request could have changed in between, so the turn holds only this statement. The audit
+   The driver runs in autocommit, so that statement is one transaction, and one call into SQLite
+   that holds the database's write lock only while it runs. Written statement by statement
+   (BEGIN IMMEDIATE, INSERT, INSERT, COMMIT), each call gave up Python's GIL and had to win it
+   back from the worker's other threads while holding the write lock every other writer waited
+   for; queueing for that lock (database.WriterQueue) and sharing transactions between requests
+   (a group commit) cost more thread hand-offs than they saved once the write was one call. The
+   guard repeats step 1's checks that another request could have changed in between. The audit
    event is written behind (services/audit.py).
 
 redeem() answers only a request that will succeed: a known client with the right secret, no QA
@@ -34,14 +34,13 @@ secret is compared in constant time, only hashes are stored, expiry uses the app
 
 import hmac
 import sqlite3
-import threading
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from sqlalchemy import exists, false, insert, literal_column, or_, select, update
 from sqlalchemy.dialects import sqlite
 
-from imis_mock.database import in_session_transaction, writer_queue
+from imis_mock.database import in_session_transaction
 from imis_mock.extensions import db
 from imis_mock.models import AccessToken, ClientApplication, ClientFault, RefreshToken, User
 from imis_mock.services import audit, oauth_server, secrets, tokens
@@ -65,9 +64,8 @@ _ACCESS_COLUMNS = (
 )
 
 
-# The columns of the TEMP view that step 2 inserts into, one row per redemption: the rotated
-# refresh token's (r_), the access token's (a_, its refresh_token_id is the rotated token's id),
-# and the guard's (p_) values.
+# The columns of the TEMP view that step 2 inserts into: the rotated refresh token's (r_), the
+# access token's (a_; its refresh_token_id is the rotated token's id) and the guard's (p_) values.
 _FIELDS = (
     *(f"r_{name}" for name in _REFRESH_COLUMNS),
     *(f"a_{name}" for name in _ACCESS_COLUMNS),
@@ -153,17 +151,8 @@ def _view_ddl() -> tuple[str, str]:
     )
 
 
-@cache
-def _insert_rows(count: int) -> str:
-    """INSERT of `count` redemptions into the view (qmark parameters, row after row)."""
-    row = "(" + ", ".join("?" * len(_FIELDS)) + ")"
-    return f"INSERT INTO {_VIEW} ({', '.join(_FIELDS)}) VALUES " + ", ".join([row] * count)
-
-
-@cache
-def _written(count: int) -> str:
-    """SELECT which of `count` rotated refresh tokens (by hash) were written."""
-    return f"SELECT token_hash FROM refresh_tokens WHERE token_hash IN ({', '.join('?' * count)})"
+# Step 2's statement.
+_INSERT = f"INSERT INTO {_VIEW} ({', '.join(_FIELDS)}) VALUES ({', '.join('?' * len(_FIELDS))})"
 
 
 def _stored(moment: datetime) -> str:
@@ -201,7 +190,10 @@ def redeem(
         redemption = _check(connection.driver_connection, sql, client_id, secret, raw, strict)
         if redemption is None:
             return None
-        _group(db.engine).commit(redemption, connection.driver_connection)
+        try:
+            _write(connection.driver_connection, redemption)
+        except sqlite3.Error:
+            return None  # rolled back: the general path answers (a lasting outage with its 503)
     finally:
         if connection.driver_connection.in_transaction:
             connection.driver_connection.rollback()
@@ -250,10 +242,7 @@ class Redemption:
         }
         # The first redemption records when the token was first used (strict rotation: always).
         self.claim = {"p_id": row["id"], "p_now": stamp} if row["used_at"] is None else None
-        self.changes = 2 if self.claim is None else 3  # rows it changes when written
         self.issued = False
-        self.turn = threading.Event()
-        self.leads = False
 
     def values(self) -> tuple:
         """Its row of the TEMP view (_FIELDS, in order)."""
@@ -291,90 +280,24 @@ def _check(driver, sql: dict, client_id: str, secret: str, raw: str, strict: boo
     return Redemption(row, now, strict)
 
 
-class GroupCommit:
-    """Redemptions of one database and process that arrive together share one transaction.
-
-    The first redemption to arrive leads: it takes the writers' turn, writes every redemption
-    waiting at that moment in one transaction on its own connection, commits, and hands the lead
-    to the first of those that arrived meanwhile. Under load, one turn and one commit serve
-    several requests, instead of each request waiting for a turn of its own. Each redemption's
-    guard sees the ones before it (a token redeemed twice in one batch under strict rotation: the
-    second is not written, and the general path refuses it). If the transaction fails, it is
-    rolled back and every redemption in it returns None, so the general path answers each.
-    """
-
-    def __init__(self, engine):
-        self.engine = engine
-        self.lock = threading.Lock()
-        self.waiting: list[Redemption] = []
-        self.leading = False
-
-    def commit(self, redemption: Redemption, driver) -> None:
-        with self.lock:
-            self.waiting.append(redemption)
-            redemption.leads = not self.leading
-            self.leading = True
-        if not redemption.leads:
-            redemption.turn.wait()
-            if not redemption.leads:
-                return  # written by a leader
-        with self.lock:
-            batch, self.waiting = self.waiting, []
-        try:
-            with writer_queue(self.engine).turn():
-                _write(driver, batch)
-        except sqlite3.Error:
-            pass  # rolled back: every redemption in the batch goes the general path's way
-        finally:
-            with self.lock:
-                if self.waiting:
-                    self.waiting[0].leads = True
-                    self.waiting[0].turn.set()
-                else:
-                    self.leading = False
-            for done in batch:
-                if done is not redemption:
-                    done.turn.set()
-
-
-_groups: dict = {}
-_groups_lock = threading.Lock()
-
-
-def _group(engine) -> GroupCommit:
-    with _groups_lock:
-        if engine not in _groups:
-            _groups[engine] = GroupCommit(engine)
-        return _groups[engine]
-
-
-def _write(driver, batch: list[Redemption]) -> None:
-    """Step 2: write a batch of checked redemptions in one statement; mark those written.
+def _write(driver, redemption: Redemption) -> None:
+    """Step 2: write a checked redemption in one statement; mark it issued if it was written.
 
     The statement is its own transaction only on a driver in autocommit with no transaction open
-    (as the pool hands them out); on any other, nothing is written. A batch holds at most one
-    redemption per thread of the process, far below SQLite's limit on parameters.
+    (as the pool hands them out); on any other, nothing is written.
     """
     if driver.in_transaction or driver.isolation_level is not None:
         return
-    values = [value for redemption in batch for value in redemption.values()]
     changes = driver.total_changes
     try:
-        driver.execute(_insert_rows(len(batch)), values)
+        driver.execute(_INSERT, redemption.values())
     except sqlite3.OperationalError as error:
         if _VIEW not in str(error):
             raise
         _create_view(driver)  # this connection's first redemption
-        driver.execute(_insert_rows(len(batch)), values)
-    # Each redemption changes at most 2 rows, 3 with its first use: if the batch changed as many
-    # as it could, every one was written; otherwise look up which were.
-    if driver.total_changes - changes == sum(redemption.changes for redemption in batch):
-        written = {redemption.refresh["token_hash"] for redemption in batch}
-    else:
-        hashes = [redemption.refresh["token_hash"] for redemption in batch]
-        written = {row[0] for row in driver.execute(_written(len(batch)), hashes)}
-    for redemption in batch:
-        redemption.issued = redemption.refresh["token_hash"] in written
+        driver.execute(_INSERT, redemption.values())
+    # The trigger changes no row unless the guard let the rotated refresh token be written.
+    redemption.issued = driver.total_changes > changes
 
 
 def _create_view(driver) -> None:
