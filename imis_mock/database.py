@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from flask import g, has_app_context
 from sqlalchemy import Select, event
@@ -154,6 +155,14 @@ class CompiledSelect:
             key: process(value) if process is not None else value
             for key, process, value in zip(self.keys, processors, row, strict=True)
         }
+
+
+def sqlite_time(moment: datetime) -> str:
+    """Write a time as SQLAlchemy's SQLite DATETIME does (naive UTC, always microseconds).
+
+    For values sent to the SQLite driver directly (fast_refresh, audit's write-behind).
+    """
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def default_sqlite_uri(instance_path: str) -> str:

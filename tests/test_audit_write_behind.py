@@ -161,3 +161,58 @@ def test_a_locked_database_is_retried_like_an_outage(app, slow_writer, monkeypat
         audit.defer(event())
     assert audit.flush()
     assert failures == [1] and count(app) == 1
+
+
+def stored_events(app) -> list[tuple]:
+    with app.app_context():
+        rows = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+        return [(e.at, e.actor, e.action, e.outcome, e.username, e.ip, e.detail) for e in rows]
+
+
+def test_a_batch_is_stored_with_every_value_as_the_orm_stores_it(app):
+    """SQLite gets one multi-row INSERT from the driver; the ORM reads back what it would write."""
+    with app.test_request_context():
+        events = [
+            audit.event_values(
+                "api.call",
+                "success",
+                at=clock.now(),
+                actor=f"user{n}",
+                username=f"user{n}",
+                detail={"n": n},
+                ip=f"10.0.0.{n}",
+            )
+            for n in range(3)
+        ]
+        db.session.rollback()  # the clock's read; the writer thread has no transaction open
+        audit.write_batch(db.engine, events)
+    expected = [
+        (e["at"], e["actor"], e["action"], e["outcome"], e["username"], e["ip"], e["detail"])
+        for e in events
+    ]
+    assert stored_events(app)[-3:] == expected
+
+
+@pytest.mark.database("sqlite", reason="SQLite's limit on the parameters of one statement")
+def test_a_batch_over_sqlites_parameter_limit_is_written_in_a_transaction(app, monkeypatch):
+    with app.app_context():
+        engine = db.engine
+        real_raw_connection = engine.raw_connection
+        lowered = []
+
+        def low_limit():
+            pooled = real_raw_connection()
+            driver = pooled.driver_connection
+            lowered.append((driver, driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 12)))
+            return pooled
+
+        events = [event(username=f"user{n}") for n in range(3)]
+        db.session.rollback()  # the clock's read; the writer thread has no transaction open
+        monkeypatch.setattr(engine, "raw_connection", low_limit)
+        try:
+            audit.write_batch(engine, events)
+        finally:
+            for driver, limit in lowered:
+                driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
+    assert lowered  # the driver's path was tried, and gave way
+    assert count(app) == 3

@@ -40,7 +40,7 @@ from functools import cache
 from sqlalchemy import exists, false, insert, literal_column, or_, select, update
 from sqlalchemy.dialects import sqlite
 
-from imis_mock.database import in_session_transaction
+from imis_mock.database import in_session_transaction, sqlite_time
 from imis_mock.extensions import db
 from imis_mock.models import AccessToken, ClientApplication, ClientFault, RefreshToken, User
 from imis_mock.services import audit, oauth_server, secrets, tokens
@@ -155,11 +155,6 @@ def _view_ddl() -> tuple[str, str]:
 _INSERT = f"INSERT INTO {_VIEW} ({', '.join(_FIELDS)}) VALUES ({', '.join('?' * len(_FIELDS))})"
 
 
-def _stored(moment: datetime) -> str:
-    """Write a time as SQLAlchemy's SQLite DATETIME does (naive UTC, always microseconds)."""
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
 def _loaded(value: str) -> datetime:
     return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
@@ -220,7 +215,7 @@ class Redemption:
         expires_at = now + timedelta(minutes=row["refresh_token_lifetime"])
         if oauth_server.ROTATED_TOKEN_KEEPS_EXPIRY:
             expires_at = min(expires_at, _loaded(row["expires_at"]))
-        stamp = _stored(now)
+        stamp = sqlite_time(now)
         common = {"client_application_id": row["client_pk"], "user_id": row["user_id"]}
         self.refresh = {
             **common,
@@ -228,7 +223,7 @@ class Redemption:
             "family": row["family"],
             "source": "refresh",
             "issued_at": stamp,
-            "expires_at": _stored(expires_at),
+            "expires_at": sqlite_time(expires_at),
             "p_id": row["id"],
             "p_reuse": 0 if strict else 1,
             "p_secret_hash": row["secret_hash"],
@@ -238,7 +233,7 @@ class Redemption:
             "token_hash": secrets.token_hash(self.new["access"]),
             "grant_type": "refresh_token",
             "issued_at": stamp,
-            "expires_at": _stored(now + tokens.ACCESS_TOKEN_LIFETIME),
+            "expires_at": sqlite_time(now + tokens.ACCESS_TOKEN_LIFETIME),
         }
         # The first redemption records when the token was first used (strict rotation: always).
         self.claim = {"p_id": row["id"], "p_now": stamp} if row["used_at"] is None else None
