@@ -6,8 +6,10 @@ terminal; BENCH_ACCESS_LOG="" turns it off for both), in the same run. For every
 hello-world, then the mock, with the same threads, connections and duration, BENCH_ROUNDS times
 (default 3, BENCH_DURATION each, default 4s): each round compares the two under the load the
 shared machine had at that moment, and the round with the median ratio is reported (every
-round's ratio is printed below the table). The mock gets a scratch
-instance folder (SQLite, the demo data, a client application "BenchApp").
+round's ratio is printed below the table). Each measurement starts with a sync(), so the disk
+writes the mock left behind do not slow hello-world's next round (without it, hello-world
+sometimes fell from about 5,500 to 2,000 requests/s in the round after the mock's). The mock
+gets a scratch instance folder (SQLite, the demo data, a client application "BenchApp").
 
 Cases (BENCH_CASES picks some, e.g. BENCH_CASES=refresh,api):
 - refresh  POST /token, refresh_token grant, credentials in the body (target ratio >= 0.40).
@@ -116,6 +118,9 @@ def start(target: str, port: int, env: dict, cwd: Path) -> subprocess.Popen:
 
 
 def wrk(url: str, *extra: str, env: dict | None = None, load: tuple[str, str]) -> dict:
+    # The mock's database writes reach the disk later, in the kernel's writeback: flush them
+    # first, so they do not slow whichever app is measured next (hello-world, mostly).
+    os.sync()
     threads, connections = load
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{DURATION}", "--latency", *extra]
     out = subprocess.run(
