@@ -6,10 +6,10 @@ terminal; BENCH_ACCESS_LOG="" turns it off for both), in the same run. For every
 hello-world, then the mock, with the same threads, connections and duration, BENCH_ROUNDS times
 (default 3, BENCH_DURATION each, default 4s): each round compares the two under the load the
 shared machine had at that moment, and the round with the median ratio is reported (every
-round's ratio is printed below the table). Each measurement starts with a sync(), so the disk
-writes the mock left behind do not slow hello-world's next round (without it, hello-world
-sometimes fell from about 5,500 to 2,000 requests/s in the round after the mock's). The mock
-gets a scratch instance folder (SQLite, the demo data, a client application "BenchApp").
+round's ratio is printed below the table). Each measurement waits for the last one's leftovers
+first (settle(): the disk writes and queued requests the mock left behind), which otherwise
+slowed hello-world's next round. The mock gets a scratch instance folder (SQLite, the demo data,
+a client application "BenchApp").
 
 Cases (BENCH_CASES picks some, e.g. BENCH_CASES=refresh,api):
 - refresh  POST /token, refresh_token grant, credentials in the body (target ratio >= 0.40).
@@ -117,10 +117,35 @@ def start(target: str, port: int, env: dict, cwd: Path) -> subprocess.Popen:
     raise SystemExit(f"{target} did not start on port {port}")
 
 
-def wrk(url: str, *extra: str, env: dict | None = None, load: tuple[str, str]) -> dict:
-    # The mock's database writes reach the disk later, in the kernel's writeback: flush them
-    # first, so they do not slow whichever app is measured next (hello-world, mostly).
+def _cpu_times() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    with open("/proc/stat") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def settle(quiet: float = 0.2, limit: float = 5.0) -> None:
+    """Let the last measurement's leftovers finish before the next one starts.
+
+    The mock's database writes reach the disk later, in the kernel's writeback, and requests
+    already read when wrk stopped (a queue of scrypt sign-ins) still run: either slowed whichever
+    app was measured next (hello-world fell from about 5,500 to 2,000 requests/s in such rounds).
+    So: sync(), then wait (at most `limit` seconds) for a `quiet`-second window in which the
+    machine is at least 80% idle.
+    """
     os.sync()
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        busy, total = _cpu_times()
+        time.sleep(quiet)
+        busy_after, total_after = _cpu_times()
+        if total_after > total and (busy_after - busy) / (total_after - total) < 0.2:
+            return
+
+
+def wrk(url: str, *extra: str, env: dict | None = None, load: tuple[str, str]) -> dict:
+    settle()
     threads, connections = load
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{DURATION}", "--latency", *extra]
     out = subprocess.run(
