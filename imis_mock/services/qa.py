@@ -48,11 +48,7 @@ def recent_activity(
 def active_tokens(kind: str) -> list:
     """Return the unexpired, unrevoked tokens of a kind ("refresh" or "access"), newest first."""
     model = TOKEN_KINDS[kind]
-    query = (
-        select(model)
-        .where(model.revoked_at.is_(None), model.expires_at > clock.now())
-        .order_by(model.id.desc())
-    )
+    query = select(model).where(tokens.is_active(model, clock.now())).order_by(model.id.desc())
     return list(db.session.scalars(query))
 
 
@@ -97,7 +93,7 @@ def change_tokens(
     changed = 0
     for name in kinds:
         model = TOKEN_KINDS[name]
-        query = update(model).where(model.revoked_at.is_(None), model.expires_at > now)
+        query = update(model).where(tokens.is_active(model, now))
         if user is not None:
             query = query.where(model.user_id == user.id)
         if client is not None:

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, select, update
 
 from imis_mock.database import CompiledSelect
 from imis_mock.extensions import db
@@ -165,6 +165,11 @@ def revoke_client_tokens(client: ClientApplication) -> None:
     )
 
 
+def is_active(model: type[RefreshToken] | type[AccessToken], now: datetime) -> ColumnElement:
+    """The SQL condition for a token (of either kind) that is neither revoked nor expired."""
+    return and_(model.revoked_at.is_(None), model.expires_at > now)
+
+
 def active_refresh_token_counts() -> dict[int, int]:
     """Return the number of active refresh tokens of every client that has any, by its id.
 
@@ -172,7 +177,7 @@ def active_refresh_token_counts() -> dict[int, int]:
     """
     rows = db.session.execute(
         select(RefreshToken.client_application_id, func.count(RefreshToken.id))
-        .where(RefreshToken.revoked_at.is_(None), RefreshToken.expires_at > clock.now())
+        .where(is_active(RefreshToken, clock.now()))
         .group_by(RefreshToken.client_application_id)
     )
     return {client_id: number for client_id, number in rows}
@@ -183,8 +188,7 @@ def count_active_refresh_tokens(client: ClientApplication) -> int:
         db.session.scalar(
             select(func.count(RefreshToken.id)).where(
                 RefreshToken.client_application_id == client.id,
-                RefreshToken.revoked_at.is_(None),
-                RefreshToken.expires_at > clock.now(),
+                is_active(RefreshToken, clock.now()),
             )
         )
         or 0
