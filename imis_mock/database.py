@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cache
 
 from flask import g, has_app_context
 from sqlalchemy import Select, event
@@ -163,6 +164,13 @@ def sqlite_time(moment: datetime) -> str:
     For values sent to the SQLite driver directly (fast_refresh, audit's write-behind).
     """
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+@cache
+def sqlite_insert(table: str, columns: tuple[str, ...], rows: int = 1) -> str:
+    """An INSERT of `rows` rows of `columns` with qmark parameters, for the SQLite driver."""
+    row = f"({', '.join('?' * len(columns))})"
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row] * rows)}"
 
 
 def default_sqlite_uri(instance_path: str) -> str:

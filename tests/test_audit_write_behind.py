@@ -169,8 +169,16 @@ def stored_events(app) -> list[tuple]:
         return [(e.at, e.actor, e.action, e.outcome, e.username, e.ip, e.detail) for e in rows]
 
 
-def test_a_batch_is_stored_with_every_value_as_the_orm_stores_it(app):
+def test_a_batch_is_stored_with_every_value_as_the_orm_stores_it(app, monkeypatch):
     """SQLite gets one multi-row INSERT from the driver; the ORM reads back what it would write."""
+    on_driver = []
+    real_insert = audit._insert_on_driver
+
+    def spying_insert(engine, events):
+        on_driver.append(real_insert(engine, events))
+        return on_driver[-1]
+
+    monkeypatch.setattr(audit, "_insert_on_driver", spying_insert)
     with app.test_request_context():
         events = [
             audit.event_values(
@@ -191,6 +199,9 @@ def test_a_batch_is_stored_with_every_value_as_the_orm_stores_it(app):
         for e in events
     ]
     assert stored_events(app)[-3:] == expected
+    with app.app_context():
+        sqlite = db.engine.dialect.name == "sqlite"
+    assert on_driver == ([True] if sqlite else [])
 
 
 @pytest.mark.database("sqlite", reason="SQLite's limit on the parameters of one statement")

@@ -18,14 +18,13 @@ import sqlite3
 import threading
 import time
 from datetime import datetime
-from functools import cache
 
 from flask import current_app, has_request_context, request
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from imis_mock.database import sqlite_time, writer_queue
+from imis_mock.database import sqlite_insert, sqlite_time, writer_queue
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent
 from imis_mock.services import clock
@@ -162,35 +161,35 @@ def flush(timeout: float | None = 10.0) -> bool:
 
 
 def write_batch(engine: Engine, events: list[dict]) -> None:
-    """Insert events in one transaction of their own (on SQLite, in turn on the writers' queue).
-
-    On SQLite the batch is one multi-row INSERT sent to the driver in autocommit: one call into
-    SQLite, which holds the write lock only while it runs. Through the ORM's connection it was a
-    BEGIN, a step per event and a COMMIT, each giving up the GIL, and the refresh grants' writes
-    (services/fast_refresh.py) waited for the lock all that time.
-    """
+    """Insert events in one transaction of their own (on SQLite, in turn on the writers' queue)."""
     if engine.dialect.name != "sqlite":
         with engine.begin() as connection:
             connection.execute(INSERT, events)
         return
     with writer_queue(engine).turn():
-        pooled = engine.raw_connection()
-        try:
-            driver = pooled.driver_connection
-            if len(events) * len(COLUMNS) > driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER):
-                with engine.begin() as connection:  # an SQLite built with a low limit
-                    connection.execute(INSERT, events)
-                return
-            values = [sqlite_time(e["at"]) if c == "at" else e[c] for e in events for c in COLUMNS]
-            driver.execute(_insert_rows(len(events)), values)
-        finally:
-            pooled.close()
+        if not _insert_on_driver(engine, events):
+            with engine.begin() as connection:  # an SQLite built with a low parameter limit
+                connection.execute(INSERT, events)
 
 
-@cache
-def _insert_rows(count: int) -> str:
-    row = f"({', '.join('?' * len(COLUMNS))})"
-    return f"INSERT INTO audit_events ({', '.join(COLUMNS)}) VALUES {', '.join([row] * count)}"
+def _insert_on_driver(engine: Engine, events: list[dict]) -> bool:
+    """Insert events on SQLite as one multi-row INSERT on the driver; False if too many.
+
+    In autocommit that is one transaction and one call into SQLite, which holds the write lock
+    only while it runs. Through the ORM's connection it was a BEGIN, a step per event and a
+    COMMIT, each giving up the GIL, and the refresh grants' writes (services/fast_refresh.py)
+    waited for the lock all that time.
+    """
+    pooled = engine.raw_connection()
+    try:
+        driver = pooled.driver_connection
+        if len(events) * len(COLUMNS) > driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER):
+            return False
+        values = [sqlite_time(e["at"]) if c == "at" else e[c] for e in events for c in COLUMNS]
+        driver.execute(sqlite_insert(AuditEvent.__tablename__, COLUMNS, len(events)), values)
+        return True
+    finally:
+        pooled.close()
 
 
 class WriteBehind:

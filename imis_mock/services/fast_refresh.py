@@ -40,7 +40,7 @@ from functools import cache
 from sqlalchemy import exists, false, insert, literal_column, or_, select, update
 from sqlalchemy.dialects import sqlite
 
-from imis_mock.database import in_session_transaction, sqlite_time
+from imis_mock.database import in_session_transaction, sqlite_insert, sqlite_time
 from imis_mock.extensions import db
 from imis_mock.models import AccessToken, ClientApplication, ClientFault, RefreshToken, User
 from imis_mock.services import audit, oauth_server, secrets, tokens
@@ -152,7 +152,7 @@ def _view_ddl() -> tuple[str, str]:
 
 
 # Step 2's statement.
-_INSERT = f"INSERT INTO {_VIEW} ({', '.join(_FIELDS)}) VALUES ({', '.join('?' * len(_FIELDS))})"
+_INSERT = sqlite_insert(_VIEW, _FIELDS)
 
 
 def _loaded(value: str) -> datetime:
@@ -190,8 +190,6 @@ def redeem(
         except sqlite3.Error:
             return None  # rolled back: the general path answers (a lasting outage with its 503)
     finally:
-        if connection.driver_connection.in_transaction:
-            connection.driver_connection.rollback()
         connection.close()
     if not redemption.issued:
         return None
