@@ -9,7 +9,7 @@ FLASK = $(VENV)/bin/flask --app app
 # TEST_DATABASE_URL=postgresql+psycopg://imis_test:imis_test@127.0.0.1:5432/imis_test
 TEST_DATABASE_URL ?=
 
-.PHONY: run test bench lint format clean
+.PHONY: run test bench lint format clean lock upgrade lock-check
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,30 @@ $(VENV)/.run-deps: requirements.txt | $(VENV)/bin/python
 $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(VENV)/bin/python
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@ $(VENV)/.run-deps
+
+# The pins: requirements.in and requirements-dev.in are compiled by uv into requirements.txt and
+# requirements-dev.txt, every package pinned with its hashes. pip installs them in hash-checking
+# mode. An existing pin is kept unless `make upgrade` is asked for.
+LOCK = $(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11 \
+	--custom-compile-command "make lock"
+# `make upgrade ONLY=flask` moves one package (and what it needs); `make upgrade` moves all.
+ONLY ?=
+UPGRADE = $(if $(ONLY),$(foreach p,$(ONLY),--upgrade-package $(p)),--upgrade)
+
+## lock: recompile the pins after editing requirements.in or requirements-dev.in (keeps the
+## versions already pinned; new packages get their newest release)
+lock: $(VENV)/.dev-deps
+	$(LOCK) requirements.in -o requirements.txt
+	$(LOCK) requirements-dev.in -o requirements-dev.txt
+
+## upgrade: move every pin (or those named in ONLY) to its newest release, then run `make test`
+upgrade: $(VENV)/.dev-deps
+	$(LOCK) $(UPGRADE) requirements.in -o requirements.txt
+	$(LOCK) $(UPGRADE) requirements-dev.in -o requirements-dev.txt
+
+## lock-check: fail, naming `make lock`, when a .txt lock no longer matches its .in file
+lock-check: $(VENV)/.dev-deps
+	$(VENV)/bin/python scripts/check_lock.py
 
 ## run: upgrade the database, load the demo data if it is new, serve the mock on
 ## http://127.0.0.1:$(PORT) and the sample third-party app on http://localhost:$(SAMPLE_PORT)
@@ -35,7 +59,7 @@ run: $(VENV)/.run-deps
 
 ## test: lint, check formatting, run the whole suite on SQLite, then on PostgreSQL when
 ## TEST_DATABASE_URL is set (in CI, where CI=true, it must be: .ci/run sets it)
-test: $(VENV)/.dev-deps
+test: lock-check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	env -u TEST_DATABASE_URL $(VENV)/bin/pytest
