@@ -1,4 +1,4 @@
-"""Regenerate the README's screenshots into docs/images/.
+"""Regenerate the README's screenshots into screenshots/.
 
 Run from the repository root: `.venv/bin/python scripts/screenshots.py`. It starts the mock and
 the sample app on free ports, as the browser tests do (two sites: 127.0.0.1 and localhost), with
@@ -33,7 +33,7 @@ from tests.e2e.flows import (  # noqa: E402
 )
 from tests.servers import Gunicorn, flask_cli, free_port  # noqa: E402
 
-IMAGES = ROOT / "docs" / "images"
+IMAGES = ROOT / "screenshots"
 RECORD_TITLE = "Launch Sample App"  # the demo's Single Sign-On record, /SampleApp.aspx
 
 
@@ -48,7 +48,7 @@ def port(preferred: int) -> int:
 
 
 def shoot(page: Page, name: str) -> Path:
-    """Save the page's content (no empty viewport below it) as docs/images/<name>.png."""
+    """Save the page's content (no empty viewport below it) as screenshots/<name>.png."""
     path = IMAGES / f"{name}.png"
     page.locator("body").screenshot(path=path)
     return path
