@@ -107,8 +107,9 @@ def _holds_nul(values) -> bool:
 def use_tls_settings(app: Flask) -> None:
     """Behind TLS (PREFERRED_URL_SCHEME = https): Secure, `__Host-` cookies and HSTS.
 
-    A `__Host-` cookie is Secure, has Path=/ and no Domain (Flask's and Flask-Login's defaults),
-    so no other site on the domain and no plain-http page can set or overwrite it.
+    A `__Host-` cookie is Secure, has Path=/ and no Domain (Flask's and Flask-Login's defaults:
+    a *_COOKIE_DOMAIN or a narrower path would make browsers drop it), so no other site on the
+    domain and no plain-http page can set or overwrite it.
     """
     if app.config.get("PREFERRED_URL_SCHEME") != "https":
         return
