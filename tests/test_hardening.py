@@ -392,3 +392,44 @@ def test_token_in_query_only_is_not_accepted(app, live_server):
     )
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == 'Bearer realm="iMIS"'
+
+
+# --- Matrix rows with no test before (docs/security-matrix.md): they pass on the code as it was --
+
+
+def test_audit_encodes_line_breaks_in_a_username(app, live_server):
+    """Row 72: a CR/LF typed as a username cannot forge a line in the audit trail."""
+    response = requests.post(
+        live_server.url + "/SignIn",
+        data={"username": "eve\r\nstaff.sign_in success", "password": "x"},
+        timeout=30,
+    )
+    assert response.status_code == 200
+    with app.app_context():
+        event = db.session.scalar(select(AuditEvent).filter_by(action="member.sign_in"))
+    assert event.outcome == "failure"
+    assert event.username == "eve\\r\\nstaff.sign_in success"
+    assert abs(datetime.now(UTC) - event.at) < timedelta(minutes=5) and event.ip == "127.0.0.1"
+
+
+def test_same_password_gets_different_salted_hashes(app):
+    """Row 61."""
+    with app.app_context():
+        first = accounts.hash_password("Same-password-1")
+        second = accounts.hash_password("Same-password-1")
+    assert first != second
+    assert first.split("$")[0] == app.config["PASSWORD_HASH_METHOD"]
+
+
+@pytest.mark.parametrize("password", ["p" * 63 + "X", "pässwörd-日本語-🔑", "x" * 200])
+def test_long_and_unicode_passwords_are_checked_exactly(app, live_server, password):
+    """Row 62: no truncation, no normalisation."""
+    with app.app_context():
+        accounts.create_user("longpw", password, staff=False, first_name="L", last_name="P")
+        db.session.commit()
+    url = live_server.url + "/SignIn"
+    for wrong in (password[:-1], password[:-1] + "Y", password.upper()):
+        data = {"username": "longpw", "password": wrong}
+        assert requests.post(url, data=data, allow_redirects=False).status_code == 200
+    right = {"username": "longpw", "password": password}
+    assert requests.post(url, data=right, allow_redirects=False).status_code == 303
