@@ -394,6 +394,17 @@ def test_token_in_query_only_is_not_accepted(app, live_server):
     assert response.headers["WWW-Authenticate"] == 'Bearer realm="iMIS"'
 
 
+def test_basic_header_and_query_token_is_not_two_bearer_methods(app, live_server):
+    """Only a Bearer header counts as a way of sending the token: Basic is just refused (401)."""
+    response = requests.get(
+        live_server.url + "/api/User",
+        params={"access_token": access_token(app)},
+        headers={"Authorization": "Basic dXNlcjpwdw=="},
+        timeout=30,
+    )
+    assert response.status_code == 401
+
+
 # --- Matrix rows with no test before (docs/security-matrix.md): they pass on the code as it was --
 
 

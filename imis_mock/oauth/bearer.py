@@ -61,7 +61,7 @@ class ValidatedToken:
 
 class ImisResourceProtector(ResourceProtector):
     def acquire_token(self, scopes=None, **kwargs):
-        if "Authorization" in flask_request.headers and _token_outside_header():
+        if _token_in_header() and _token_outside_header():
             response = jsonify(INVALID)
             response.status_code = 400
             response.headers["WWW-Authenticate"] = (
@@ -83,6 +83,11 @@ class ImisResourceProtector(ResourceProtector):
         response.status_code = 401
         response.headers["WWW-Authenticate"] = challenge
         abort(response)
+
+
+def _token_in_header() -> bool:
+    scheme = flask_request.headers.get("Authorization", "").split(" ", 1)[0]
+    return scheme.lower() == "bearer"
 
 
 def _token_outside_header() -> bool:
