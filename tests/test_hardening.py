@@ -11,8 +11,9 @@ import requests
 from sqlalchemy import select
 
 from imis_mock.extensions import db
-from imis_mock.models import AuditEvent, Contact, UserSession
-from imis_mock.services import accounts, clock, tokens
+from imis_mock.models import AuditEvent, Contact, RefreshToken, UserSession
+from imis_mock.services import accounts, clock, oauth_server, secrets, sso, tokens
+from tests.browser import Browser
 from tests.conftest import (
     MEMBER_PASSWORD,
     STAFF_PASSWORD,
@@ -444,3 +445,53 @@ def test_long_and_unicode_passwords_are_checked_exactly(app, live_server, passwo
         assert requests.post(url, data=data, allow_redirects=False).status_code == 200
     right = {"username": "longpw", "password": password}
     assert requests.post(url, data=right, allow_redirects=False).status_code == 303
+
+
+def hand_off(app, client_id: str = "MyApp") -> str:
+    """A refresh token for jsmith, minted as the SSO page mints it."""
+    with app.app_context():
+        raw = sso.start_handoff(accounts.get_user("jsmith"), oauth_server.find_client(client_id))
+        db.session.commit()
+        return raw
+
+
+def lifetime_of(app, raw: str) -> timedelta:
+    with app.app_context():
+        token = db.session.scalar(
+            select(RefreshToken).where(RefreshToken.token_hash == secrets.token_hash(raw))
+        )
+        return token.expires_at - token.issued_at
+
+
+def test_a_changed_lifetime_applies_to_new_refresh_tokens_only(app, live_server):
+    """Row 24: "Refresh token lifetime (minutes)" is the expiry of newly generated tokens."""
+    client_pk = create_client_application(app, lifetime=30)
+    before = hand_off(app)
+    browser = Browser(live_server.url)
+    page = browser.get("/staff/SignIn")
+    browser.submit(
+        page, page.form_with("password"), "Sign In", username="MANAGER", password=STAFF_PASSWORD
+    )
+    page = browser.get(f"{CLIENTS}/{client_pk}/Edit")
+    saved = browser.submit(
+        page, page.form_with("refresh_token_lifetime"), "Save", refresh_token_lifetime="5"
+    )
+    assert saved.status == 200 and saved.url.endswith(CLIENTS), saved.text[:300]
+    after = hand_off(app)
+    assert lifetime_of(app, before) == timedelta(minutes=30)
+    assert lifetime_of(app, after) == timedelta(minutes=5)
+
+
+def test_token_endpoint_does_not_take_a_signed_in_cookie_as_client_credentials(app, live_server):
+    """Row 65: a member's session cookie is no client authentication at /token."""
+    create_client_application(app)
+    raw = hand_off(app)
+    member = signed_in(live_server.url, "jsmith", MEMBER_PASSWORD)
+    response = member.post(
+        live_server.url + "/token",
+        data={"grant_type": "refresh_token", "refresh_token": raw},
+        timeout=30,
+    )
+    assert response.status_code in (400, 401)
+    assert response.json()["error"] == "invalid_client"
+    assert "access_token" not in response.text
