@@ -1,4 +1,4 @@
-"""Findings of the attacker's probe (issue 22) outside the /token path, over real HTTP.
+"""Findings of the attacker's probe outside the /token path, over real HTTP.
 
 Each test failed on the code before its fix. They run on SQLite and on PostgreSQL.
 """
