@@ -424,6 +424,21 @@ def test_audit_encodes_line_breaks_in_a_username(app, live_server):
     assert abs(datetime.now(UTC) - event.at) < timedelta(minutes=5) and event.ip == "127.0.0.1"
 
 
+def test_sign_in_and_sign_out_are_audited(app, live_server, member):
+    """Row 72: a successful sign-in is an audit entry too (time, actor, address, outcome)."""
+    page = member.get(live_server.url + "/MyAccount", timeout=30)
+    assert page.status_code == 200
+    assert member.post(live_server.url + "/SignOut", timeout=30).status_code == 200
+    with app.app_context():
+        events = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.actor == "jsmith").order_by(AuditEvent.id)
+        ).all()
+    assert [(e.action, e.outcome, e.ip) for e in events] == [
+        ("member.sign_in", "success", "127.0.0.1"),
+        ("sign_out", "success", "127.0.0.1"),
+    ]
+
+
 def test_same_password_gets_different_salted_hashes(app):
     """Row 61."""
     with app.app_context():
