@@ -47,9 +47,6 @@ def register_defaults(app: Flask) -> None:
     )
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_or_create_secret_key(Path(app.instance_path))
-    if app.config.get("PREFERRED_URL_SCHEME") == "https":
-        app.config["SESSION_COOKIE_SECURE"] = True
-        app.config["REMEMBER_COOKIE_SECURE"] = True
 
 
 def load_or_create_secret_key(instance: Path) -> str:

@@ -6,8 +6,10 @@ from datetime import timedelta
 SQLALCHEMY_DATABASE_URI: str | None = None
 SQLALCHEMY_ENGINE_OPTIONS: dict = {}
 
-# Sessions and cookies. The factory switches SESSION_COOKIE_SECURE on when PREFERRED_URL_SCHEME
-# is https; the mock is mostly run over plain http on loopback.
+# Sessions and cookies. With PREFERRED_URL_SCHEME = "https" (behind TLS) the cookies are Secure
+# and named with the __Host- prefix, and responses carry HSTS (security.py); the mock is mostly
+# run over plain http on loopback.
+PREFERRED_URL_SCHEME = "http"
 SESSION_COOKIE_NAME = "imis_session"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -19,6 +21,13 @@ REMEMBER_COOKIE_DURATION = timedelta(days=14)
 PERMANENT_SESSION_LIFETIME = timedelta(days=14)
 # iMIS 2017's web.config sets a 120-minute session timeout; a signed-in session idle longer ends.
 SESSION_IDLE_MINUTES = 120
+# A session without "Keep me signed in" ends this long after sign-in, however busy [I]: ASVS
+# 3.3.2 (level 2) asks for re-authentication within 12 hours of use. Kept sessions last
+# REMEMBER_COOKIE_DURATION instead.
+SESSION_ABSOLUTE_HOURS = 12
+# Strict-Transport-Security max-age under TLS (one year). Browsers apply HSTS to the host name
+# on every port: lower it (0 makes browsers forget) if plain-http services share the host.
+HSTS_MAX_AGE = 365 * 24 * 3600
 
 # Request bodies larger than this are refused with 413 (forms and /token are tiny).
 MAX_CONTENT_LENGTH = 64 * 1024

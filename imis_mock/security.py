@@ -1,4 +1,4 @@
-"""Security headers for every response, and the check for `next` redirect targets.
+"""Security headers and cookie names, the check for `next` redirect targets, bounded URL ids.
 
 The headers are a few lines here rather than Flask-Talisman, which would also force HTTPS
 redirects the mock must not do (it is mostly run over plain http on loopback).
@@ -6,7 +6,8 @@ redirects the mock must not do (it is mostly run over plain http on loopback).
 
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, abort, current_app, g, request
+from werkzeug.routing import IntegerConverter
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -27,7 +28,49 @@ def add_security_headers(response: Response) -> Response:
     headers = response.headers
     for name, value in SECURITY_HEADERS:
         headers.setdefault(name, value)
+    if "no-store" not in headers.get("Cache-Control", "") and _must_not_be_stored():
+        headers["Cache-Control"] = "no-store"
     return response
+
+
+def _must_not_be_stored() -> bool:
+    """True for a response no browser or proxy may keep: one rule, not a list of views.
+
+    Every response built for a signed-in person: My Account, contact pages, the QA console, the
+    Simulate SSO result (a live refresh token), every staff page. And all of /api, which answers
+    for the bearer token's user (RFC 6750 §5.3). Pages for nobody in particular (the public
+    pages, sign-in forms, static files) stay cacheable.
+
+    "Signed in" is read from the user Flask-Login loaded for this request (its `g._login_user`);
+    a page that shows a person's data has loaded them. Reading `current_user` here instead would
+    load a user for static files and query a database that may be down (the 503 page).
+    """
+    if request.path == "/api" or request.path.startswith("/api/"):
+        return True
+    user = g.get("_login_user")
+    return user is not None and user.is_authenticated
+
+
+def add_hsts(response: Response) -> Response:
+    # No includeSubDomains: the mock does not own its host name's other sites (see config.py).
+    max_age = current_app.config["HSTS_MAX_AGE"]
+    response.headers.setdefault("Strict-Transport-Security", f"max-age={max_age}")
+    return response
+
+
+# The largest id both databases hold: ids are INTEGER columns, 32-bit on PostgreSQL.
+ID_MAX = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every URL: an id beyond what the id columns hold is a 404, not a 500.
+
+    A larger number used to reach the query and fail there: OverflowError (a 500) on SQLite
+    above 2**63 - 1, DataError on PostgreSQL above 2**31 - 1.
+    """
+
+    def __init__(self, map, fixed_digits=0, min=None, max=ID_MAX, signed=False):
+        super().__init__(map, fixed_digits, min, max, signed)
 
 
 def is_safe_next(target: str | None) -> bool:
@@ -61,6 +104,26 @@ def _holds_nul(values) -> bool:
     return any("\x00" in key or "\x00" in value for key, value in values.items(multi=True))
 
 
+def use_tls_settings(app: Flask) -> None:
+    """Behind TLS (PREFERRED_URL_SCHEME = https): Secure, `__Host-` cookies and HSTS.
+
+    A `__Host-` cookie is Secure, has Path=/ and no Domain (Flask's and Flask-Login's defaults:
+    a *_COOKIE_DOMAIN or a narrower path would make browsers drop it), so no other site on the
+    domain and no plain-http page can set or overwrite it.
+    """
+    if app.config.get("PREFERRED_URL_SCHEME") != "https":
+        return
+    for prefix in ("SESSION", "REMEMBER"):
+        app.config[f"{prefix}_COOKIE_SECURE"] = True
+        name = app.config[f"{prefix}_COOKIE_NAME"]
+        if not name.startswith("__Host-"):
+            app.config[f"{prefix}_COOKIE_NAME"] = "__Host-" + name
+    app.after_request(add_hsts)
+
+
 def init_app(app: Flask) -> None:
+    # Before the blueprints add their rules: a rule takes its converter when it is added.
+    app.url_map.converters["int"] = IdConverter
+    use_tls_settings(app)
     app.before_request(refuse_nul_characters)
     app.after_request(add_security_headers)

@@ -5,12 +5,8 @@ from flask import Blueprint
 
 bp = Blueprint("clients", __name__)
 
-
-@bp.after_request
-def no_store(response):
-    # The add and edit pages can carry a secret being typed or proposed: never cache them.
-    response.headers["Cache-Control"] = "no-store"
-    return response
+# Its pages are never cached (they can carry a secret): security.py's rule for every page built
+# from the cookie session.
 
 
 from imis_mock.clients import routes  # noqa: E402,F401

@@ -9,7 +9,11 @@ Bent in two places, both in ImisResourceProtector:
 - acquire_token() is Authlib's, except that the request it hands to the validator carries the
   path instead of the full URL, which the bearer check never reads: rebuilding it with werkzeug
   cost more than the rest of Authlib's part of every API call.
-Only the Authorization header is read: a token in the query string is not accepted.
+Only the Authorization header is read: a token in the query string or a form body alone is not
+accepted (RFC 6750 §2.3 discourages the query; iMIS reads the header). A request that sends the
+header and also an `access_token` in the query or the form body uses two methods at once, which
+RFC 6750 §2 forbids: it gets 400 with `error="invalid_request"` in the challenge and ASP.NET Web
+API's 400 body {"Message": "The request is invalid."} [I].
 """
 
 from authlib.integrations.flask_oauth2 import ResourceProtector, token_authenticated
@@ -27,6 +31,8 @@ from imis_mock.services.tokens import BearerToken
 
 REALM = "iMIS"
 DENIED = {"Message": "Authorization has been denied for this request."}
+INVALID = {"Message": "The request is invalid."}
+FORM = "application/x-www-form-urlencoded"
 
 
 class AccessTokenValidator(BearerTokenValidator):
@@ -55,6 +61,14 @@ class ValidatedToken:
 
 class ImisResourceProtector(ResourceProtector):
     def acquire_token(self, scopes=None, **kwargs):
+        if _token_in_header() and _token_outside_header():
+            response = jsonify(INVALID)
+            response.status_code = 400
+            response.headers["WWW-Authenticate"] = (
+                f'Bearer realm="{REALM}", error="invalid_request", '
+                'error_description="The access token was sent in more than one way."'
+            )
+            abort(response)
         request = JsonRequest(flask_request.method, flask_request.path, flask_request.headers)
         token = self.validate_request(request=request, scopes=scopes, **kwargs)
         token_authenticated.send(self, token=token)
@@ -69,6 +83,18 @@ class ImisResourceProtector(ResourceProtector):
         response.status_code = 401
         response.headers["WWW-Authenticate"] = challenge
         abort(response)
+
+
+def _token_in_header() -> bool:
+    scheme = flask_request.headers.get("Authorization", "").split(" ", 1)[0]
+    return scheme.lower() == "bearer"
+
+
+def _token_outside_header() -> bool:
+    """True if an access_token parameter is in the query string or a form-encoded body."""
+    if "access_token" in flask_request.args:
+        return True
+    return flask_request.mimetype == FORM and "access_token" in flask_request.form
 
 
 require_bearer = ImisResourceProtector()

@@ -6,6 +6,7 @@ authenticate(), so they share one rule for who may sign in.
 
 import hashlib
 import secrets
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -115,6 +116,22 @@ def validate_username(username: str) -> str:
     return username
 
 
+# Unicode categories no contact field may hold: controls (C0, DEL, C1: tab, newline, escape ...)
+# and the line and paragraph separators. They break the staff pages' lists, CSV exports and the
+# client applications that read names from the API, and can forge lines in logs.
+CONTROL_CATEGORIES = ("Cc", "Zl", "Zp")
+
+
+def refuse_control_characters(values: dict[str, str]) -> None:
+    """Raise ServiceError for the first contact field whose value holds a control character."""
+    for field, value in values.items():
+        if value and any(unicodedata.category(ch) in CONTROL_CATEGORIES for ch in value):
+            label = field.replace("_", " ").capitalize()
+            raise ServiceError(
+                f"{label} cannot contain control characters such as tabs or line breaks.", field
+            )
+
+
 def create_user(
     username: str,
     password: str,
@@ -143,6 +160,23 @@ def create_user(
         raise ServiceError("Enter a password.", "password")
     if not first_name.strip() or not last_name.strip():
         raise ServiceError("Enter a first and last name.", "first_name")
+    refuse_control_characters(
+        {
+            "first_name": first_name,
+            "last_name": last_name,
+            "prefix": prefix,
+            "informal_name": informal_name,
+            "email": email,
+            "phone": phone,
+            "organization": organization,
+            "title": title,
+            "address_line": address_line,
+            "city": city,
+            "region": region,
+            "postal_code": postal_code,
+            "country_code": country_code,
+        }
+    )
     if imis_id is not None and db.session.scalar(select(Contact).filter_by(imis_id=imis_id)):
         raise ServiceError(f"iMIS ID {imis_id} is already used.", "imis_id")
     contact = Contact(
@@ -219,18 +253,23 @@ def start_session(user: User, *, site: str, persistent: bool) -> str:
 
 
 def load_session(key: str) -> User | None:
-    """Return the user of a live session key, ending it if it has been idle too long."""
+    """Return the user of a live session key, ending it if it is idle or too old.
+
+    A kept session ("Keep me signed in") lasts REMEMBER_COOKIE_DURATION from sign-in. Any other
+    ends after SESSION_IDLE_MINUTES without a request, or SESSION_ABSOLUTE_HOURS after sign-in
+    however busy it is.
+    """
     record = db.session.scalar(select(UserSession).where(UserSession.key_hash == _key_hash(key)))
     if record is None:
         return None
     now = clock.now()
-    idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
-    lifetime = current_app.config["REMEMBER_COOKIE_DURATION"]
-    expired = (
-        now - record.created_at > lifetime
-        if record.persistent
-        else now - record.last_seen_at > idle
-    )
+    config = current_app.config
+    if record.persistent:
+        expired = now - record.created_at > config["REMEMBER_COOKIE_DURATION"]
+    else:
+        idle = timedelta(minutes=config["SESSION_IDLE_MINUTES"])
+        lifetime = timedelta(hours=config["SESSION_ABSOLUTE_HOURS"])
+        expired = now - record.last_seen_at > idle or now - record.created_at > lifetime
     if expired:
         db.session.delete(record)
         db.session.commit()

@@ -17,7 +17,7 @@ import os
 import sqlite3
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask import current_app, has_request_context, request
 from sqlalchemy import insert
@@ -27,7 +27,6 @@ from sqlalchemy.exc import OperationalError
 from imis_mock.database import sqlite_insert, sqlite_time, writer_queue
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent
-from imis_mock.services import clock
 
 
 def _clean(value: str, limit: int) -> str:
@@ -98,7 +97,7 @@ def event_values(
     action: str,
     outcome: str,
     *,
-    at: datetime,
+    at: datetime | None = None,
     actor: str = "",
     client_id: str = "",
     username: str = "",
@@ -108,10 +107,12 @@ def event_values(
 ) -> dict:
     """Return an audit event's row (cleaned), for a caller that inserts it itself.
 
+    The event's time is real time, never the QA clock (services/clock.py), so that events sort
+    in the order they happened: `at` is ignored (its callers pass the QA clock's time).
     `ip` defaults to the current request's remote address.
     """
     return {
-        "at": at,
+        "at": datetime.now(UTC),
         "actor": _clean(actor, 60),
         "action": action,
         "outcome": outcome,
@@ -131,7 +132,6 @@ def _values(action, outcome, actor, client_id, username, error_code, detail) -> 
     return event_values(
         action,
         outcome,
-        at=clock.now(),
         actor=actor,
         client_id=client_id,
         username=username,

@@ -41,6 +41,7 @@ def update_contact(contact: Contact, *, actor: User, **values: str) -> list[str]
         raise ServiceError("Enter a first and last name.", "first_name")
     if values.get("member_type") not in MEMBER_TYPES:
         raise ServiceError("Choose a member type.", "member_type")
+    accounts.refuse_control_characters(values)
     changed = [k for k, v in values.items() if getattr(contact, k) != v]
     for name in changed:
         setattr(contact, name, values[name])

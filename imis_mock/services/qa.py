@@ -18,8 +18,10 @@ from imis_mock.models import (
 from imis_mock.services import ServiceError, accounts, audit, clock, tokens
 from imis_mock.services.clients import find_client, list_clients
 
-# Audit actions that belong to the Single Sign-On flow (hand-offs, /token, the REST API, QA).
+# Audit actions that belong to the Single Sign-On flow (hand-offs, /token, the REST API, QA),
+# and refusals a tester needs to see (a member on a staff page).
 ACTIVITY_PREFIXES = ("sso", "oauth", "api", "qa")
+ACTIVITY_ACTIONS = ("staff.forbidden",)
 TOKEN_KINDS = {"refresh": RefreshToken, "access": AccessToken}
 MAX_FAULT_DELAY = 60
 
@@ -34,7 +36,10 @@ def recent_activity(
         db.session.commit()
     audit.flush()
     query = select(AuditEvent).where(
-        or_(*(AuditEvent.action.startswith(f"{prefix}.") for prefix in ACTIVITY_PREFIXES))
+        or_(
+            *(AuditEvent.action.startswith(f"{prefix}.") for prefix in ACTIVITY_PREFIXES),
+            AuditEvent.action.in_(ACTIVITY_ACTIONS),
+        )
     )
     if client_id:
         query = query.where(AuditEvent.client_id == client_id)

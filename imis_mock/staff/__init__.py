@@ -3,6 +3,8 @@
 from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user
 
+from imis_mock.services import audit
+
 bp = Blueprint("staff", __name__)
 
 PUBLIC_ENDPOINTS = {"staff.sign_in"}
@@ -16,6 +18,16 @@ def require_staff():
     if not current_user.is_authenticated:
         return redirect(url_for("staff.sign_in", next=request.full_path.rstrip("?")))
     if not current_user.is_staff:
+        # Shown in the QA console's activity: a tester sees why their member got a 403.
+        audit.record(
+            "staff.forbidden",
+            "failure",
+            actor=current_user.username,
+            username=current_user.username,
+            error_code="403",
+            detail={"method": request.method, "path": request.path},
+            commit=True,
+        )
         abort(403)
     return None
 
