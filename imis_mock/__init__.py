@@ -95,6 +95,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from imis_mock.admin_api import bp as admin_api_bp
     from imis_mock.api import bp as api_bp
     from imis_mock.content import published_bp
     from imis_mock.extensions import csrf
@@ -110,6 +111,9 @@ def register_blueprints(app: Flask) -> None:
     # The API checks its own RequestVerificationToken header (a cookie alone grants nothing).
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp, url_prefix="/api")
+    # The admin API checks a token, or CSRF itself for a staff session (admin_api/__init__.py).
+    csrf.exempt(admin_api_bp)
+    app.register_blueprint(admin_api_bp, url_prefix="/qa/api")
     # Published content records: a catch-all for /....aspx, below every other route.
     app.register_blueprint(published_bp)
 
