@@ -11,6 +11,8 @@ repository keep using `make run` and `flask --app app ...`; both use the same se
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -30,6 +32,18 @@ def make_app(instance: str, database_url: str | None, **config) -> Flask:
     if database_url:
         config["SQLALCHEMY_DATABASE_URI"] = database_url
     return create_app(config or None)
+
+
+@contextmanager
+def site(instance: str, database_url: str | None, **config) -> Iterator[Flask]:
+    """Work on a site inside an app context; close its database connections at the end."""
+    app = make_app(instance, database_url, **config)
+    with app.app_context():
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            db.engine.dispose()
 
 
 def site_options(command):
@@ -143,8 +157,7 @@ def serve(
     settings = (document or {}).get("settings", {})
     if isinstance(settings, dict) and "strict_refresh_token_rotation" in settings:
         config["STRICT_REFRESH_TOKEN_ROTATION"] = settings["strict_refresh_token_rotation"]
-    app = make_app(instance, None, **config)
-    with app.app_context():
+    with site(instance, None, **config):
         init_database()
         if document is not None:
             load_file(document, text)
@@ -152,7 +165,6 @@ def serve(
             demo.load()
             db.session.commit()
             click.echo("Demo data loaded (see the README for the demo accounts).")
-        db.engine.dispose()
     click.echo(f"Mock iMIS: http://{host}:{port}/")
     run_server(host, port, workers, config)
 
@@ -162,7 +174,7 @@ def serve(
 @click.option("--demo", "with_demo", is_flag=True, help="Also load the demo data if empty.")
 def init(instance: str, database_url: str | None, with_demo: bool) -> None:
     """Create or upgrade the database to the latest schema."""
-    with make_app(instance, database_url).app_context():
+    with site(instance, database_url):
         init_database()
         if with_demo and accounts.count_people() == 0:
             demo.load()
@@ -179,7 +191,7 @@ def init(instance: str, database_url: str | None, with_demo: bool) -> None:
 def load_scenario(instance: str, database_url: str | None, path: str, merge: bool) -> None:
     """Replace the site with a scenario file (YAML or JSON; - reads standard input)."""
     document, text = read_scenario(path)
-    with make_app(instance, database_url).app_context():
+    with site(instance, database_url):
         init_database()
         load_file(document, text, replace=not merge)
     if isinstance(document.get("settings"), dict):
@@ -204,7 +216,7 @@ def export_scenario(
 ) -> None:
     """Write the site as a scenario file."""
     fmt = fmt or ("json" if output.endswith(".json") else "yaml")
-    with make_app(instance, database_url).app_context():
+    with site(instance, database_url):
         text = scenario.dump(scenario.export(include_secrets=include_secrets), fmt)
     if output == "-":
         click.echo(text, nl=False)
@@ -218,7 +230,7 @@ def export_scenario(
 @click.option("--client", "client_id", required=True, help="The Client ID.")
 def mint_handoff(instance: str, database_url: str | None, username: str, client_id: str) -> None:
     """Mint a Single Sign-On hand-off; print its refresh token and form POST as JSON."""
-    with make_app(instance, database_url).app_context():
+    with site(instance, database_url):
         try:
             handoff = admin.mint_handoff(username, client_id)
         except ServiceError as error:
@@ -241,7 +253,7 @@ def reset(
 ) -> None:
     """Delete every contact, client application, content record, token and event."""
     document, text = read_scenario(scenario_path) if scenario_path else (None, "")
-    with make_app(instance, database_url).app_context():
+    with site(instance, database_url):
         init_database()
         if document is not None:
             load_file(document, text)

@@ -106,7 +106,7 @@ class _Lines:
                 pass
 
     def _walk(self, node, path) -> None:
-        self.lines[position(path)] = node.start_mark.line + 1
+        self.lines.setdefault(position(path), node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 self.lines[position([*path, key.value])] = key.start_mark.line + 1
@@ -270,12 +270,14 @@ class _At(Exception):
         self.message = message
 
 
-def _service(where: str, call: Callable, *args, **kwargs):
-    """Call a service; a rule it raises becomes an error at the entry's field."""
+def _service(where: str, call: Callable, *args, rename: dict | None = None, **kwargs):
+    """Call a service; a rule it raises becomes an error at the entry's field (a form field
+    that the scenario calls otherwise is renamed)."""
     try:
         return call(*args, **kwargs)
     except ServiceError as error:
-        raise _At(f"{where}.{error.field}" if error.field else where, error.message) from None
+        name = (rename or {}).get(error.field, error.field)
+        raise _At(f"{where}.{name}" if name else where, error.message) from None
 
 
 def _load_people(entries: list[dict], loaded: Loaded, *, staff: bool) -> None:
@@ -368,6 +370,7 @@ def _load_content(section: dict, loaded: Loaded) -> None:
             parent,
             is_secure=entry.get("secure", False),
             actor=ACTOR,
+            rename={"name": "path"},
         )
     for index, entry in enumerate(section.get("records", [])):
         where = f"content.records[{index}]"
@@ -405,7 +408,9 @@ def _load_content(section: dict, loaded: Loaded) -> None:
 def _load_settings(section: dict, loaded: Loaded) -> None:
     if "clock_offset_seconds" in section:
         # Written in this transaction: clock.set_offset() commits on its own.
-        site_settings.put(clock.OFFSET_KEY, str(float(section["clock_offset_seconds"])))
+        value = str(float(section["clock_offset_seconds"]))
+        site_settings.put(clock.OFFSET_KEY, value)
+        clock.remember_offset(value)  # the rest of this request sees the new clock too
     for index, entry in enumerate(section.get("faults", [])):
         where = f"settings.faults[{index}]"
         delay = entry.get("delay_seconds", 0)
