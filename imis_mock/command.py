@@ -10,6 +10,7 @@ repository keep using `make run` and `flask --app app ...`; both use the same se
 
 import json
 import os
+import secrets
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -94,6 +95,20 @@ def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in counts.items())
 
 
+def stored_admin_token(instance: Path) -> str:
+    """Return the admin token kept in the instance folder, making it the first time."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "admin_token"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
 def run_server(host: str, port: int, workers: int, config: dict) -> None:
     """Serve the mock until stopped: gunicorn, as `make run` does (the one place to switch).
 
@@ -141,6 +156,12 @@ def main() -> None:
     type=click.Path(dir_okay=False, exists=True),
     help="Replace the site with this scenario file on start (default: the demo data, if empty).",
 )
+@click.option(
+    "--admin-token",
+    envvar="IMIS_ADMIN_TOKEN",
+    help="The admin API's token (default: made once and kept in INSTANCE/admin_token).",
+)
+@click.option("--no-admin-api", is_flag=True, help="Leave the admin API (/qa/api) off.")
 def serve(
     instance: str,
     database_url: str | None,
@@ -148,9 +169,17 @@ def serve(
     port: int,
     workers: int,
     scenario_path: str | None,
+    admin_token: str | None,
+    no_admin_api: bool,
 ) -> None:
-    """Serve the mock site: SQLite in --instance with the demo data, unless told otherwise."""
+    """Serve the mock site: SQLite in --instance with the demo data, unless told otherwise.
+
+    The HTTP admin API (/qa/api) is on, with the --admin-token or the one in
+    INSTANCE/admin_token: `curl -H "Authorization: Bearer $(cat instance/admin_token)" ...`.
+    """
     config: dict = {}
+    if not no_admin_api:
+        config["QA_ADMIN_TOKEN"] = admin_token or stored_admin_token(Path(instance))
     if database_url:
         config["SQLALCHEMY_DATABASE_URI"] = database_url
     document, text = read_scenario(scenario_path) if scenario_path else (None, "")
@@ -166,6 +195,9 @@ def serve(
             db.session.commit()
             click.echo("Demo data loaded (see the README for the demo accounts).")
     click.echo(f"Mock iMIS: http://{host}:{port}/")
+    if not no_admin_api:
+        where = "as given" if admin_token else f"in {Path(instance) / 'admin_token'}"
+        click.echo(f"Admin API: http://{host}:{port}/qa/api/ (its token is {where})")
     run_server(host, port, workers, config)
 
 
