@@ -94,13 +94,9 @@ def main() -> int:
 
 
 def _installed() -> bool:
-    from importlib.metadata import PackageNotFoundError, distribution
+    from importlib.metadata import entry_points
 
-    try:
-        distribution("imis-mock")
-    except PackageNotFoundError:
-        return False
-    return True
+    return any(e.value == "imis_mock.pytest_plugin" for e in entry_points(group="pytest11"))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -14,11 +15,17 @@ ROOT = Path(__file__).resolve().parent.parent
 PLUGIN = "imis_mock.pytest_plugin"
 
 
+def plugin_option() -> list[str]:
+    """Name the plugin, unless imis-mock is installed here (its entry point then loads it)."""
+    installed = any(e.value == PLUGIN for e in entry_points(group="pytest11"))
+    return [] if installed else ["-p", PLUGIN]
+
+
 def run_pytest(folder: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("TEST_DATABASE_URL", None)  # the plugin serves SQLite, whatever the suite runs on
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", PLUGIN, "-p", "no:cacheprovider", *args],
+        [sys.executable, "-m", "pytest", *plugin_option(), "-p", "no:cacheprovider", *args],
         cwd=folder,
         env=env,
         capture_output=True,

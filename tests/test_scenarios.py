@@ -196,8 +196,8 @@ def test_merging_keeps_the_site_and_refuses_a_clash(app):
 
 def test_sections_still_to_come_are_refused_by_name(app):
     with app.app_context():
-        with pytest.raises(scenario.ScenarioError, match=r"extensions\.groups"):
-            scenario.load({"version": 1, "extensions": {"groups": []}})
+        with pytest.raises(scenario.ScenarioError, match=r"'groups' was unexpected"):
+            scenario.load({"version": 1, "groups": []})
 
 
 def test_the_published_schema_is_the_one_the_loader_uses():
