@@ -1,5 +1,6 @@
 """The HTTP admin API under /qa/api, over real HTTP (and the Flask client for staff sessions)."""
 
+import json
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -420,3 +421,46 @@ def test_the_journal_filters_by_client_path_and_time(api, server):
 @pytest.mark.parametrize("params", [{"since": "yesterday"}, {"limit": "0"}, {"limit": "x"}])
 def test_bad_journal_filters_are_refused(api, params):
     assert api.get(url(api, "/journal"), params=params).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/reset"),
+        ("GET", "/scenario"),
+        ("POST", "/scenario"),
+        ("POST", "/contacts"),
+        ("POST", "/clients"),
+        ("POST", "/handoffs"),
+        ("GET", "/clock"),
+        ("POST", "/clock"),
+        ("GET", "/faults"),
+        ("PUT", "/faults/SampleApp"),
+        ("DELETE", "/faults/SampleApp"),
+        ("GET", "/journal"),
+    ],
+)
+def test_every_operation_is_absent_while_off_and_guarded_while_on(client, server, method, path):
+    assert client.open(f"/qa/api{path}", method=method, headers=AUTH).status_code == 404
+    response = requests.request(method, f"{server.url}/qa/api{path}")
+    assert response.status_code == 401
+
+
+def test_a_scenario_larger_than_a_form_loads_for_an_admin_only(api, server, admin_app):
+    people = [
+        {
+            "username": f"m{i}",
+            "first_name": "Member",
+            "last_name": f"Number {i}",
+            "email": f"member.number.{i}@example.org",
+            "organization": "A" * 100,
+        }
+        for i in range(600)
+    ]
+    document = {"version": 1, "contacts": people}
+    assert len(json.dumps(document)) > admin_app.config["MAX_CONTENT_LENGTH"]
+    anonymous = requests.post(f"{server.url}/qa/api/scenario", json=document)
+    assert anonymous.status_code == 401
+    response = api.post(url(api, "/scenario"), json=document)
+    assert response.status_code == 200, response.text[:500]
+    assert response.json()["loaded"] == {"contacts": 600}

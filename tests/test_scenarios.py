@@ -270,3 +270,54 @@ def test_reset_keeps_only_the_guest(app):
         db.session.commit()
         assert db.session.scalars(select(ClientApplication)).all() == []
         assert scenario.export()["contacts"] == [] and scenario.export()["staff"] == []
+
+
+def test_serve_loads_the_scenario_and_hands_its_settings_to_the_server(
+    instance, monkeypatch, tmp_path
+):
+    served = {}
+    monkeypatch.setattr(
+        "imis_mock.command.run_server",
+        lambda host, port, workers, config: served.update(config, port=port, workers=workers),
+    )
+    path = tmp_path / "site.yaml"
+    path.write_text(SITE.replace("faults:", "strict_refresh_token_rotation: true\n  faults:"))
+    result = invoke(
+        instance,
+        monkeypatch,
+        "serve",
+        "--port",
+        "5123",
+        "--scenario",
+        str(path),
+        "--admin-token",
+        "tok-123",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Admin API: http://127.0.0.1:5123/qa/api/" in result.output
+    assert served["STRICT_REFRESH_TOKEN_ROTATION"] is True
+    assert served["QA_ADMIN_TOKEN"] == "tok-123"
+    assert served["port"] == 5123
+    exported = json.loads(
+        invoke(instance, monkeypatch, "export-scenario", "--format", "json").output
+    )
+    assert [c["client_id"] for c in exported["client_applications"]] == ["Events", "Lms"]
+
+
+def test_serve_keeps_one_admin_token_in_the_instance(instance, monkeypatch):
+    tokens = []
+    monkeypatch.setattr(
+        "imis_mock.command.run_server",
+        lambda host, port, workers, config: tokens.append(config["QA_ADMIN_TOKEN"]),
+    )
+    for _ in range(2):
+        assert invoke(instance, monkeypatch, "serve").exit_code == 0
+    assert tokens[0] == tokens[1] == (instance / "admin_token").read_text()
+    assert len(tokens[0]) >= 40
+    assert (instance / "admin_token").stat().st_mode & 0o077 == 0
+    monkeypatch.setattr(
+        "imis_mock.command.run_server",
+        lambda host, port, workers, config: tokens.append(config.get("QA_ADMIN_TOKEN")),
+    )
+    assert invoke(instance, monkeypatch, "serve", "--no-admin-api").exit_code == 0
+    assert tokens[-1] is None

@@ -9,7 +9,7 @@ anything else gets 401, a signed-in member or a wrong token 403.
 
 import hmac
 
-from flask import Blueprint, abort, current_app, request
+from flask import Blueprint, abort, current_app, jsonify, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
@@ -22,13 +22,37 @@ def enabled() -> bool:
     return bool(current_app.config.get("QA_ADMIN_API") or current_app.config.get("QA_ADMIN_TOKEN"))
 
 
+# A whole scenario can be far larger than MAX_CONTENT_LENGTH (sized for forms and /token); the
+# larger limit applies once the caller is known to be an admin.
+MAX_BODY = 16 * 1024 * 1024
+
+
 @bp.before_request
 def require_admin():
     """Let in the admin token or a staff session; 404 while the API is off."""
-    from imis_mock.admin_api.routes import error  # routes imports bp from here
-
     if not enabled():
         abort(404)
+    refusal = _refusal()
+    if refusal is None:
+        request.max_content_length = MAX_BODY
+    return refusal
+
+
+def error(message: str, status: int = 400, *, field: str | None = None, problems=None):
+    """Answer {"error": message[, "field", "problems"]} with the status."""
+    body = {"error": message}
+    if field:
+        body["field"] = field
+    if problems:
+        body["problems"] = problems
+    response = jsonify(body)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="imis-mock admin API"'
+    return response
+
+
+def _refusal():
     token = current_app.config.get("QA_ADMIN_TOKEN") or ""
     header = request.headers.get("Authorization", "")
     if header:

@@ -6,25 +6,12 @@ from datetime import UTC, datetime, timedelta
 from flask import jsonify, request
 from flask_login import current_user
 
-from imis_mock.admin_api import bp
+from imis_mock.admin_api import bp, error
 from imis_mock.extensions import db
 from imis_mock.services import ServiceError, accounts, admin, clients, clock, demo, qa, scenario
 from imis_mock.services import secrets as site_secrets
 
 ACTOR = "admin-api"
-
-
-def error(message: str, status: int = 400, *, field: str | None = None, problems=None):
-    body = {"error": message}
-    if field:
-        body["field"] = field
-    if problems:
-        body["problems"] = problems
-    response = jsonify(body)
-    response.status_code = status
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="imis-mock admin API"'
-    return response
 
 
 @bp.errorhandler(ServiceError)
