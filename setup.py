@@ -17,7 +17,7 @@ setup(
     + [f"imis_mock.{name}" for name in DATA_DIRS],
     package_dir={f"imis_mock.{name}": name for name in DATA_DIRS},
     package_data={f"imis_mock.{name}": ["**/*"] for name in DATA_DIRS}
-    | {"imis_mock.scenarios": ["*.json", "*.yaml"]},
+    | {"imis_mock.scenarios": ["*.json", "*.yaml"], "imis_mock.admin_api": ["openapi.json"]},
     # Not imis_mock.egg-info at the top of the checkout: the checkout is on sys.path when it runs
     # its own tests, and the metadata's pytest11 entry point would load the plugin twice.
     options={"egg_info": {"egg_base": "build"}},

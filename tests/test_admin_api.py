@@ -438,6 +438,7 @@ def test_bad_journal_filters_are_refused(api, params):
         ("PUT", "/faults/SampleApp"),
         ("DELETE", "/faults/SampleApp"),
         ("GET", "/journal"),
+        ("GET", "/openapi.json"),
     ],
 )
 def test_every_operation_is_absent_while_off_and_guarded_while_on(client, server, method, path):
@@ -464,3 +465,21 @@ def test_a_scenario_larger_than_a_form_loads_for_an_admin_only(api, server, admi
     response = api.post(url(api, "/scenario"), json=document)
     assert response.status_code == 200, response.text[:500]
     assert response.json()["loaded"] == {"contacts": 600}
+
+
+def test_the_openapi_document_names_every_operation(api, admin_app):
+    document = api.get(url(api, "/openapi.json")).json()
+    assert document["openapi"].startswith("3.1")
+    documented = {
+        (path, method.upper())
+        for path, item in document["paths"].items()
+        for method in item
+        if method != "parameters"
+    }
+    served = {
+        (re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/qa/api")), method)
+        for rule in admin_app.url_map.iter_rules()
+        if rule.endpoint.startswith("admin_api.")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert documented == served

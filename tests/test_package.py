@@ -65,6 +65,7 @@ def test_the_package_is_installed_not_linked(installed: Path, tmp_path: Path):
         assert (location.parent / folder).is_dir(), folder
     assert (location.parent / "migrations" / "versions").is_dir()
     assert (location.parent / "scenarios" / "scenario.schema.json").is_file()
+    assert (location.parent / "admin_api" / "openapi.json").is_file()
 
 
 def test_imis_mock_serve_serves_the_sign_in_page(installed: Path, tmp_path: Path):

@@ -1,7 +1,9 @@
 """Admin API views: thin JSON wrappers over the scenario, accounts, clients, admin, clock and qa
 services. Errors are {"error": message, "field": name, "problems": [...]} with 400 or 404."""
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from flask import jsonify, request
 from flask_login import current_user
@@ -12,6 +14,7 @@ from imis_mock.services import ServiceError, accounts, admin, clients, clock, de
 from imis_mock.services import secrets as site_secrets
 
 ACTOR = "admin-api"
+OPENAPI = Path(__file__).with_name("openapi.json")
 
 
 @bp.errorhandler(ServiceError)
@@ -237,3 +240,9 @@ def journal():
         limit=int(limit),
     )
     return jsonify(entries)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """This API's OpenAPI document (tests/test_admin_api.py checks it names every route)."""
+    return jsonify(json.loads(OPENAPI.read_text()))
