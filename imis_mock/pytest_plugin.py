@@ -77,15 +77,40 @@ class ClientApp:
 
 @dataclass
 class Handoff:
-    """A minted hand-off. post() sends its form as the member's browser would."""
+    """A minted hand-off: post() sends its form as the member's browser would; redeem() is what
+    the client application then does at /token."""
 
     refresh_token: str
     form: dict
+    mock_url: str
+    client: ClientApp | None = None
     session: requests.Session = field(default_factory=requests.Session)
 
     def post(self, **kwargs) -> requests.Response:
         """POST the hand-off form to the client's Login redirect URL with this session."""
         return self.session.post(self.form["action"], data=self.form["fields"], **kwargs)
+
+    def redeem(self) -> requests.Session:
+        """Redeem the refresh token at /token as the client; return a session for the REST API
+        (its Authorization header carries the access token; .token holds the /token answer)."""
+        if self.client is None:
+            raise ValueError("Mint the hand-off with a ClientApp (its secret is needed).")
+        answer = requests.post(
+            f"{self.mock_url}/token",
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": self.refresh_token,
+                "client_id": self.client.client_id,
+                "client_secret": self.client.secret,
+            },
+            timeout=30,
+        )
+        if answer.status_code != 200:
+            raise AssertionError(f"imis-mock /token: {answer.status_code} {answer.text}")
+        api = requests.Session()
+        api.token = answer.json()
+        api.headers["Authorization"] = f"Bearer {api.token['access_token']}"
+        return api
 
 
 class MockSite:
@@ -184,7 +209,8 @@ class MockSite:
         client_id = client if isinstance(client, str) else client.client_id
         body = {"username": username, "client_id": client_id}
         data = self.admin("POST", "/handoffs", json=body).json()
-        return Handoff(data["refresh_token"], data["form"])
+        client_app = client if isinstance(client, ClientApp) else None
+        return Handoff(data["refresh_token"], data["form"], self.url, client_app)
 
 
 class Clock:

@@ -119,4 +119,4 @@ def test_an_example_test_file_passes_with_only_the_plugin(installed: Path, tmp_p
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed" in result.stdout
+    assert "3 passed" in result.stdout

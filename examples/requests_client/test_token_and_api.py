@@ -46,3 +46,13 @@ def test_a_wrong_client_secret_is_refused(
 
     assert token.status_code == 400
     assert token.json()["error"] == "invalid_client"
+
+
+def test_the_plugin_redeems_for_an_api_session(
+    imis_mock, imis_member, imis_client_app, imis_sso_handoff
+):
+    api = imis_sso_handoff(imis_member, imis_client_app).redeem()
+
+    assert api.token["userName"] == imis_member.username
+    party = api.get(f"{imis_mock.url}/api/Party/{imis_member.imis_id}", timeout=10)
+    assert party.status_code == 200
