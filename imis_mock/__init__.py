@@ -9,6 +9,14 @@ from flask import Flask
 from imis_mock import config as default_config
 
 ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+
+
+def resource_dir(name: str) -> Path:
+    """Return templates/, static/ or migrations/: inside the package when installed from a wheel
+    (setup.py maps them there), else at the top of the checkout."""
+    packaged = PACKAGE / name
+    return packaged if packaged.is_dir() else ROOT / name
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -17,8 +25,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         __name__,
         instance_path=os.environ.get("IMIS_INSTANCE_PATH") or str(ROOT / "instance"),
         instance_relative_config=True,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        template_folder=str(resource_dir("templates")),
+        static_folder=str(resource_dir("static")),
     )
     app.config.from_object(default_config)
     app.config.from_pyfile("config.py", silent=True)
@@ -77,13 +85,14 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     app.teardown_appcontext(database.release_read_connection)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(resource_dir("migrations")))
     csrf.init_app(app)
     init_login(app)
     security.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
+    from imis_mock.admin_api import bp as admin_api_bp
     from imis_mock.api import bp as api_bp
     from imis_mock.content import published_bp
     from imis_mock.extensions import csrf
@@ -99,6 +108,9 @@ def register_blueprints(app: Flask) -> None:
     # The API checks its own RequestVerificationToken header (a cookie alone grants nothing).
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp, url_prefix="/api")
+    # The admin API checks a token, or CSRF itself for a staff session (admin_api/__init__.py).
+    csrf.exempt(admin_api_bp)
+    app.register_blueprint(admin_api_bp, url_prefix="/qa/api")
     # Published content records: a catch-all for /....aspx, below every other route.
     app.register_blueprint(published_bp)
 

@@ -62,3 +62,8 @@ AUDIT_WRITE_BEHIND = True
 # multi-worker tests can tell which gunicorn worker answered (FLASK_EXPOSE_WORKER_PID=true).
 # Real iMIS sends no such header: keep it off.
 EXPOSE_WORKER_PID = False
+
+# The HTTP admin API under /qa/api (imis_mock/admin_api): off (404) unless QA_ADMIN_API is true or
+# QA_ADMIN_TOKEN is set. `imis-mock serve` and the pytest plugin switch it on with a token.
+QA_ADMIN_API = False
+QA_ADMIN_TOKEN: str | None = None

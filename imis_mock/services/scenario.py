@@ -1,0 +1,556 @@
+"""Scenario files: a whole site as one YAML or JSON document (like Keycloak's realm files).
+
+validate() checks a document against the published JSON Schema (imis_mock/scenarios/
+scenario.schema.json, copied to docs/), load() writes it in one transaction through the same
+services the Staff site uses, and export() reads the site back in the same format. Every error
+names the field by its position in the document, e.g. `contacts[2].username`, and the line when
+the document came from a file; nothing is written unless the whole document loads.
+
+Sections still to come (groups, activities, IQA queries, panels): each is a top-level key with a
+loader and an exporter in SECTIONS (at the end of this module) and a property in the schema.
+Until then the schema refuses them by name ("Additional properties are not allowed").
+"""
+
+import json
+import secrets as random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import cache
+
+import jsonschema_rs
+import yaml
+from flask import current_app
+from sqlalchemy import delete, select, update
+
+from imis_mock.extensions import db
+from imis_mock.models import (
+    ClientApplication,
+    ClientFault,
+    Contact,
+    ContentFolder,
+    ContentRecord,
+    User,
+)
+from imis_mock.models.base import Base
+from imis_mock.scenarios import SCHEMA_PATH
+from imis_mock.services import ServiceError, accounts, audit, clients, clock, content, qa, secrets
+from imis_mock.services import settings as site_settings
+
+ACTOR = "scenario"
+# The person fields written as they are (username, password and disabled are the login's).
+PERSON_FIELDS = (
+    "prefix",
+    "first_name",
+    "last_name",
+    "informal_name",
+    "email",
+    "phone",
+    "organization",
+    "title",
+    "member_type",
+    "status",
+    "address_line",
+    "city",
+    "region",
+    "postal_code",
+    "country_code",
+)
+
+
+class ScenarioError(ServiceError):
+    """A scenario that cannot be loaded: every problem, each as "position: message"."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("The scenario was not loaded: " + "; ".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class Loaded:
+    """What load() created that the caller may need: the secrets it generated, by name."""
+
+    client_secrets: dict[str, str] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+# --- Reading and validating -------------------------------------------------------------------
+
+
+@cache
+def schema() -> dict:
+    return json.loads(SCHEMA_PATH.read_text())
+
+
+@cache
+def _validator():
+    return jsonschema_rs.Draft202012Validator(schema(), validate_formats=True)
+
+
+def position(path) -> str:
+    """Return a JSON path such as contacts[2].username for a list of keys and indexes."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(document)"
+
+
+class _Lines:
+    """The line of each position in a YAML or JSON text, for error messages."""
+
+    def __init__(self, text: str | None):
+        self.lines: dict[str, int] = {}
+        if text is not None:
+            try:
+                self._walk(yaml.compose(text), [])
+            except yaml.YAMLError:
+                pass
+
+    def _walk(self, node, path) -> None:
+        self.lines.setdefault(position(path), node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                self.lines[position([*path, key.value])] = key.start_mark.line + 1
+                if isinstance(value, yaml.MappingNode | yaml.SequenceNode):
+                    self._walk(value, [*path, key.value])
+        elif isinstance(node, yaml.SequenceNode):
+            for index, value in enumerate(node.value):
+                self._walk(value, [*path, index])
+
+    def at(self, where: str) -> str:
+        # The nearest enclosing position that has a line: a missing field has none of its own.
+        probe = where
+        while probe:
+            if probe in self.lines:
+                return f"{where} (line {self.lines[probe]})"
+            cut = max(probe.rfind("."), probe.rfind("["))
+            probe = probe[:cut] if cut > 0 else ""
+        return where
+
+
+def parse(text: str) -> dict:
+    """Read a YAML or JSON scenario (JSON is YAML); raise ScenarioError with the line if bad."""
+    try:
+        document = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(document)"
+        raise ScenarioError([f"{where}: {error.problem or error}"]) from None
+    except yaml.YAMLError as error:
+        raise ScenarioError([f"(document): {error}"]) from None
+    # YAML reads an unquoted date as a date: the schema wants text, as JSON gives.
+    return _dates_as_text(document)
+
+
+def _dates_as_text(value):
+    if isinstance(value, dict):
+        return {k: _dates_as_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dates_as_text(v) for v in value]
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def validate(document, text: str | None = None) -> None:
+    """Check the document against the JSON Schema and its references; raise ScenarioError."""
+    lines = _Lines(text)
+    problems = [
+        f"{lines.at(position(error.instance_path))}: {error.message}"
+        for error in _validator().iter_errors(document)
+    ]
+    if not problems:
+        problems = [f"{lines.at(where)}: {message}" for where, message in _references(document)]
+    if problems:
+        raise ScenarioError(problems)
+
+
+def _references(document: dict) -> list[tuple[str, str]]:
+    """Find what the schema cannot: duplicates and names that refer to nothing."""
+    problems = []
+    seen: dict[str, str] = {}
+    for section in ("contacts", "staff"):
+        for index, person in enumerate(document.get(section, [])):
+            key = accounts.username_key(person["username"])
+            where = f"{section}[{index}].username"
+            if key in seen:
+                problems.append((where, f"duplicate username {person['username']!r}"))
+            seen.setdefault(key, where)
+    client_ids = set()
+    for index, client in enumerate(document.get("client_applications", [])):
+        key = clients.client_id_key(client["client_id"])
+        if key in client_ids:
+            problems.append(
+                (f"client_applications[{index}].client_id", f"duplicate {client['client_id']!r}")
+            )
+        client_ids.add(key)
+    site = document.get("content", {})
+    folders = {f["path"].strip("/").lower() for f in site.get("folders", [])}
+    for index, record in enumerate(site.get("records", [])):
+        where = f"content.records[{index}]"
+        if record.get("folder") and record["folder"].strip("/").lower() not in folders:
+            problems.append(
+                (f"{where}.folder", f"no folder {record['folder']!r} in content.folders")
+            )
+        for number, item in enumerate(record.get("items", [])):
+            if item["kind"] == "sso" and clients.client_id_key(item["client"]) not in client_ids:
+                problems.append(
+                    (
+                        f"{where}.items[{number}].client",
+                        f"no client application {item['client']!r} in client_applications",
+                    )
+                )
+    for index, fault in enumerate(document.get("settings", {}).get("faults", [])):
+        if clients.client_id_key(fault["client"]) not in client_ids:
+            problems.append(
+                (
+                    f"settings.faults[{index}].client",
+                    f"no client application {fault['client']!r} in client_applications",
+                )
+            )
+    return problems
+
+
+# --- Loading ----------------------------------------------------------------------------------
+
+
+def reset() -> None:
+    """Delete every row of every table, then add the GUEST user back. The caller commits."""
+    audit.flush()  # Events queued before the reset belong to the old site.
+    # Folders refer to their parents (ON DELETE RESTRICT): cut the links before the delete.
+    db.session.execute(update(ContentFolder).values(parent_id=None))
+    for table in reversed(Base.metadata.sorted_tables):
+        db.session.execute(delete(table))
+    db.session.expunge_all()
+    accounts.ensure_guest()
+
+
+def load(
+    document: dict, *, text: str | None = None, replace: bool = True, check_server: bool = False
+) -> Loaded:
+    """Validate and load a scenario in one transaction (replace: on an empty site); commit.
+
+    check_server: refuse settings that only a server start can apply (STRICT_REFRESH_TOKEN_
+    ROTATION is read from the configuration) when they differ from this server's.
+    """
+    validate(document, text)
+    lines = _Lines(text)
+    loaded = Loaded()
+    rotation = document.get("settings", {}).get("strict_refresh_token_rotation")
+    if check_server and rotation is not None:
+        if rotation != bool(current_app.config["STRICT_REFRESH_TOKEN_ROTATION"]):
+            raise ScenarioError(
+                [
+                    f"{lines.at('settings.strict_refresh_token_rotation')}: this server runs "
+                    f"with STRICT_REFRESH_TOKEN_ROTATION={not rotation}; start it with "
+                    "`imis-mock serve --scenario` to change it"
+                ]
+            )
+    try:
+        if replace:
+            reset()
+        for name, (loader, _) in SECTIONS.items():
+            if name in document:
+                loader(document[name], loaded)
+        db.session.flush()
+    except _At as error:
+        db.session.rollback()
+        raise ScenarioError([f"{lines.at(error.where)}: {error.message}"]) from None
+    except Exception:
+        db.session.rollback()
+        raise
+    audit.record("qa.load_scenario", "success", actor=ACTOR, detail=loaded.counts)
+    db.session.commit()
+    return loaded
+
+
+class _At(Exception):
+    def __init__(self, where: str, message: str):
+        super().__init__(message)
+        self.where = where
+        self.message = message
+
+
+def _service(where: str, call: Callable, *args, rename: dict | None = None, **kwargs):
+    """Call a service; a rule it raises becomes an error at the entry's field (a form field
+    that the scenario calls otherwise is renamed)."""
+    try:
+        return call(*args, **kwargs)
+    except ServiceError as error:
+        name = (rename or {}).get(error.field, error.field)
+        raise _At(f"{where}.{name}" if name else where, error.message) from None
+
+
+def _load_people(entries: list[dict], loaded: Loaded, *, staff: bool) -> None:
+    section = "staff" if staff else "contacts"
+    for index, entry in enumerate(entries):
+        where = f"{section}[{index}]"
+        password = entry.get("password") or random.token_urlsafe(24)
+        values = {name: entry[name] for name in PERSON_FIELDS if name in entry}
+        status = values.pop("status", None)
+        if "join_date" in entry:
+            values["join_date"] = date.fromisoformat(entry["join_date"])
+        user = _service(
+            where,
+            accounts.create_user,
+            entry["username"],
+            password,
+            staff=staff,
+            imis_id=entry.get("imis_id"),
+            **values,
+        )
+        if "password_hash" in entry:
+            user.password_hash = entry["password_hash"]
+        if "uniform_id" in entry:
+            if db.session.scalar(select(Contact).filter_by(uniform_id=entry["uniform_id"])):
+                raise _At(f"{where}.uniform_id", "this uniform_id is already used")
+            user.contact.uniform_id = entry["uniform_id"]
+        if status:
+            user.contact.status = status
+        user.is_disabled = entry.get("disabled", False)
+        db.session.flush()
+    loaded.counts[section] = len(entries)
+
+
+def _load_clients(entries: list[dict], loaded: Loaded) -> None:
+    for index, entry in enumerate(entries):
+        where = f"client_applications[{index}]"
+        client_id = _service(where, clients.clean_client_id, entry["client_id"])
+        if clients.find_client(client_id) is not None:
+            raise _At(f"{where}.client_id", clients.DUPLICATE_MESSAGE)
+        if "secret_hash" in entry:
+            secret_hash = entry["secret_hash"]
+        else:
+            secret = entry.get("secret")
+            if secret is None:
+                secret = loaded.client_secrets[client_id] = secrets.generate_client_secret()
+            secret_hash = secrets.client_secret_hash(_service(where, clients.clean_secret, secret))
+        db.session.add(
+            ClientApplication(
+                client_id=client_id,
+                client_id_key=clients.client_id_key(client_id),
+                secret_hash=secret_hash,
+                refresh_token_lifetime=_service(
+                    where,
+                    clients.clean_lifetime,
+                    entry.get("refresh_token_lifetime", clients.LIFETIME_DEFAULT),
+                ),
+                redirect_url=_service(where, clients.clean_redirect_url, entry["redirect_url"]),
+            )
+        )
+        db.session.flush()
+    loaded.counts["client_applications"] = len(entries)
+
+
+def _folder(path: str | None) -> ContentFolder | None:
+    folder = None
+    for name in (path or "").strip("/").split("/") if path else []:
+        folder = db.session.scalar(
+            select(ContentFolder).where(
+                ContentFolder.parent_id.is_(None)
+                if folder is None
+                else ContentFolder.parent_id == folder.id,
+                ContentFolder.name_key == name.lower(),
+            )
+        )
+    return folder
+
+
+def _load_content(section: dict, loaded: Loaded) -> None:
+    for index, entry in enumerate(section.get("folders", [])):
+        *parents, name = entry["path"].strip("/").split("/")
+        parent = _folder("/".join(parents)) if parents else None
+        if parents and parent is None:
+            raise _At(
+                f"content.folders[{index}].path", "its parent folder comes later or not at all"
+            )
+        _service(
+            f"content.folders[{index}]",
+            content.create_folder,
+            name,
+            parent,
+            is_secure=entry.get("secure", False),
+            actor=ACTOR,
+            rename={"name": "path"},
+        )
+    for index, entry in enumerate(section.get("records", [])):
+        where = f"content.records[{index}]"
+        record = _service(
+            where,
+            content.create_record,
+            entry["title"],
+            entry["publish_file_name"],
+            _folder(entry.get("folder")),
+            actor=ACTOR,
+        )
+        record.is_secure = entry.get("secure", False)
+        record.requires_login = entry.get("requires_login", False)
+        for number, item in enumerate(entry.get("items", [])):
+            client = clients.find_client(item["client"]) if item["kind"] == "sso" else None
+            _service(
+                f"{where}.items[{number}]",
+                content.add_item,
+                record,
+                item["kind"],
+                name=item["name"],
+                client_application_id=client.id if client else None,
+                html=item.get("html", ""),
+            )
+        if entry.get("published", True):
+            content.publish_record(record, actor=ACTOR)
+    if section.get("after_sign_in"):
+        record = content.find_published(section["after_sign_in"])
+        if record is None:
+            raise _At("content.after_sign_in", "no published record at this path")
+        content.set_landing_record(record, actor=ACTOR)
+    loaded.counts["content_records"] = len(section.get("records", []))
+
+
+def _load_settings(section: dict, loaded: Loaded) -> None:
+    if "clock_offset_seconds" in section:
+        # Written in this transaction: clock.set_offset() commits on its own.
+        value = str(float(section["clock_offset_seconds"]))
+        site_settings.put(clock.OFFSET_KEY, value)
+        clock.remember_offset(value)  # the rest of this request sees the new clock too
+    for index, entry in enumerate(section.get("faults", [])):
+        where = f"settings.faults[{index}]"
+        delay = entry.get("delay_seconds", 0)
+        if entry["mode"] == "delay" and not 1 <= delay <= qa.MAX_FAULT_DELAY:
+            raise _At(f"{where}.delay_seconds", f"a delay is 1 to {qa.MAX_FAULT_DELAY} seconds")
+        db.session.add(
+            ClientFault(
+                client_application_id=clients.find_client(entry["client"]).id,
+                mode=entry["mode"],
+                delay_seconds=delay if entry["mode"] == "delay" else 0,
+                remaining=entry.get("count"),
+            )
+        )
+    loaded.counts["faults"] = len(section.get("faults", []))
+
+
+# --- Exporting --------------------------------------------------------------------------------
+
+
+def _export_people(*, staff: bool, include_secrets: bool) -> list[dict]:
+    users = db.session.scalars(
+        select(User)
+        .join(Contact)
+        .where(User.is_staff.is_(staff), User.is_guest.is_(False))
+        .order_by(User.username_key)
+    )
+    people = []
+    for user in users:
+        contact = user.contact
+        entry: dict = {"username": user.username}
+        if include_secrets and user.password_hash:
+            entry["password_hash"] = user.password_hash
+        if user.is_disabled:
+            entry["disabled"] = True
+        entry["imis_id"] = contact.imis_id
+        entry["uniform_id"] = contact.uniform_id
+        defaults = {
+            "informal_name": contact.first_name,
+            "member_type": "STAFF" if staff else "M",
+            "status": "A",
+        }
+        for name in PERSON_FIELDS:
+            value = getattr(contact, name)
+            if value and value != defaults.get(name):
+                entry[name] = value
+        if contact.join_date:
+            entry["join_date"] = contact.join_date.isoformat()
+        people.append(entry)
+    return people
+
+
+def _export_clients(include_secrets: bool) -> list[dict]:
+    entries = []
+    rows = db.session.scalars(select(ClientApplication).order_by(ClientApplication.client_id_key))
+    for client in rows:
+        entry = {"client_id": client.client_id}
+        if include_secrets:
+            entry["secret_hash"] = client.secret_hash
+        entry["refresh_token_lifetime"] = client.refresh_token_lifetime
+        entry["redirect_url"] = client.redirect_url
+        entries.append(entry)
+    return entries
+
+
+def _export_content() -> dict:
+    folders = [
+        {"path": "/".join(content.folder_path(f)), **({"secure": True} if f.is_secure else {})}
+        for f in content.all_folders()
+    ]
+    records = []
+    for record in db.session.scalars(select(ContentRecord).order_by(ContentRecord.path_key)):
+        entry: dict = {"title": record.title}
+        if record.folder is not None:
+            entry["folder"] = "/".join(content.folder_path(record.folder))
+        entry["publish_file_name"] = record.publish_file_name
+        for name, value in (
+            ("secure", record.is_secure),
+            ("requires_login", record.requires_login),
+        ):
+            if value:
+                entry[name] = True
+        if not record.is_published:
+            entry["published"] = False
+        entry["items"] = [_export_item(item) for item in record.draft_items]
+        records.append(entry)
+    section: dict = {"folders": folders, "records": records}
+    if content.landing_path():
+        section["after_sign_in"] = content.landing_path()
+    return section
+
+
+def _export_item(item) -> dict:
+    entry = {"kind": item.kind, "name": item.name}
+    if item.kind == content.SSO and item.client_application is not None:
+        entry["client"] = item.client_application.client_id
+    if item.kind == content.CONTENT_HTML:
+        entry["html"] = item.html
+    return entry
+
+
+def _export_settings() -> dict:
+    faults = []
+    for fault in db.session.scalars(select(ClientFault)):
+        entry = {"client": fault.client.client_id, "mode": fault.mode}
+        if fault.mode == "delay":
+            entry["delay_seconds"] = fault.delay_seconds
+        entry["count"] = fault.remaining
+        faults.append(entry)
+    faults.sort(key=lambda f: f["client"].lower())
+    return {
+        "clock_offset_seconds": clock.offset() / timedelta(seconds=1),
+        "strict_refresh_token_rotation": bool(current_app.config["STRICT_REFRESH_TOKEN_ROTATION"]),
+        "faults": faults,
+    }
+
+
+def export(*, include_secrets: bool = False) -> dict:
+    """Return the site as a scenario document; secrets (as hashes) only when asked."""
+    sections = {name: exporter(include_secrets) for name, (_, exporter) in SECTIONS.items()}
+    return {"version": 1, **sections}
+
+
+def dump(document: dict, fmt: str = "yaml") -> str:
+    """Write a scenario document as YAML or JSON text."""
+    if fmt == "json":
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+
+
+# Each top-level section: its loader (document part, Loaded) and exporter. Order matters: people
+# and client applications before the content that names them, settings last.
+SECTIONS: dict[str, tuple[Callable, Callable]] = {
+    "contacts": (
+        lambda part, loaded: _load_people(part, loaded, staff=False),
+        lambda secrets_: _export_people(staff=False, include_secrets=secrets_),
+    ),
+    "staff": (
+        lambda part, loaded: _load_people(part, loaded, staff=True),
+        lambda secrets_: _export_people(staff=True, include_secrets=secrets_),
+    ),
+    "client_applications": (_load_clients, _export_clients),
+    "content": (_load_content, lambda _: _export_content()),
+    "settings": (_load_settings, lambda _: _export_settings()),
+}

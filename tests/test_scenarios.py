@@ -1,0 +1,323 @@
+"""Scenario files (services/scenario.py): validation, loading in one transaction, export."""
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from imis_mock.command import main
+from imis_mock.extensions import db
+from imis_mock.models import FAULT_MODES, ClientApplication
+from imis_mock.scenarios import DEMO_PATH, SCHEMA_PATH
+from imis_mock.services import demo, qa, scenario
+from imis_mock.services.clients import find_client
+from tests import databases
+from tests.conftest import database_dump
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SITE = """\
+version: 1
+contacts:
+- username: alice
+  first_name: Alice
+  last_name: Ng
+  password: Alice-pass-1
+  imis_id: '30001'
+  email: alice@example.org
+  join_date: 2021-04-01
+- {username: bob, first_name: Bob, last_name: Ray, disabled: true}
+staff:
+- {username: boss, first_name: Bea, last_name: Oss, password: Boss-pass-1}
+client_applications:
+- client_id: Lms
+  secret: lms-secret-1
+  refresh_token_lifetime: 10
+  redirect_url: https://lms.example/sso
+- {client_id: Events, redirect_url: 'http://127.0.0.1:8000/sso'}
+content:
+  folders:
+  - {path: Members, secure: true}
+  - {path: Members/Courses}
+  records:
+  - title: Go to the LMS
+    folder: Members/Courses
+    publish_file_name: Lms
+    requires_login: true
+    items:
+    - {kind: sso, name: LMS, client: Lms}
+  - title: Welcome
+    publish_file_name: Welcome
+    items:
+    - {kind: content_html, name: Text, html: '<p>Hello</p>'}
+  - {title: Draft, publish_file_name: Draft, published: false}
+  after_sign_in: /Welcome.aspx
+settings:
+  clock_offset_seconds: 120
+  faults:
+  - {client: Events, mode: delay, delay_seconds: 3, count: 2}
+"""
+
+
+def load_text(text: str, **kwargs) -> scenario.Loaded:
+    return scenario.load(scenario.parse(text), text=text, **kwargs)
+
+
+def test_a_scenario_builds_the_whole_site(app, client):
+    with app.app_context():
+        loaded = load_text(SITE)
+        assert loaded.counts == {
+            "contacts": 2,
+            "staff": 1,
+            "client_applications": 2,
+            "content_records": 3,
+            "faults": 1,
+        }
+        # A secret that was not given is generated, and only reported once.
+        assert list(loaded.client_secrets) == ["Events"]
+        assert scenario.export()["settings"]["clock_offset_seconds"] == 120.0
+        fault = qa.faults_by_client()[find_client("Events").id]
+        assert (fault.mode, fault.delay_seconds, fault.remaining) == ("delay", 3, 2)
+    # The people can sign in (or not), and the content is published where it says.
+    response = client.post("/SignIn", data={"username": "alice", "password": "Alice-pass-1"})
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/Welcome.aspx")
+    assert "Hello" in client.get("/Welcome.aspx").text
+    handoff = client.get("/Members/Courses/Lms.aspx")
+    assert 'action="https://lms.example/sso"' in handoff.text
+    assert client.get("/Draft.aspx").status_code == 404
+    assert client.post("/SignIn", data={"username": "bob", "password": "x"}).status_code == 200
+
+
+def test_the_round_trip_is_identical(app):
+    with app.app_context():
+        load_text(SITE)
+        demo.load_sample_app()
+        db.session.commit()
+        for secrets in (False, True):
+            first = scenario.dump(scenario.export(include_secrets=secrets))
+            load_text(first)
+            second = scenario.dump(scenario.export(include_secrets=secrets))
+            assert second == first
+            assert ("secret_hash" in first) is secrets and ("password_hash" in first) is secrets
+        as_json = scenario.dump(scenario.export(), "json")
+        load_text(as_json)
+        assert scenario.dump(scenario.export(), "json") == as_json
+
+
+def test_secrets_stay_out_of_an_export_unless_asked(app):
+    with app.app_context():
+        load_text(SITE)
+        text = scenario.dump(scenario.export())
+        with_secrets = scenario.dump(scenario.export(include_secrets=True))
+    for secret in ("lms-secret-1", "Alice-pass-1"):
+        assert secret not in text and secret not in with_secrets
+    assert "password" not in text and "secret" not in text
+    assert "secret_hash" in with_secrets and "pbkdf2:" in with_secrets
+
+
+def test_a_loaded_secret_hash_still_signs_in(app, client):
+    with app.app_context():
+        load_text(SITE)
+        exported = scenario.dump(scenario.export(include_secrets=True))
+        load_text(exported)
+    response = client.post("/SignIn", data={"username": "alice", "password": "Alice-pass-1"})
+    assert response.status_code == 303
+
+
+BROKEN = [
+    (
+        SITE.replace("first_name: Alice", "first_name: 17"),
+        'contacts[0].first_name (line 4): 17 is not of type "string"',
+    ),
+    (
+        SITE.replace("client: Lms}", "client: Nowhere}"),
+        "content.records[0].items[0].client (line 29): no client application 'Nowhere'",
+    ),
+    (
+        SITE.replace("username: bob", "username: ALICE"),
+        "contacts[1].username (line 10): duplicate username 'ALICE'",
+    ),
+    (
+        SITE.replace("{username: boss", "{username: Bob"),
+        "staff[0].username (line 12): duplicate username 'Bob'",
+    ),
+    (
+        SITE.replace("https://lms.example/sso", "ftp://lms.example/sso"),
+        "client_applications[0].redirect_url (line 17): Enter an absolute http or https URL",
+    ),
+    (
+        SITE.replace("delay_seconds: 3", "delay_seconds: 99"),
+        "settings.faults[0].delay_seconds (line 39): a delay is 1 to 60 seconds",
+    ),
+    (
+        SITE.replace("path: Members/Courses}", "path: Nope/Courses}"),
+        "content.records[0].folder (line 25): no folder 'Members/Courses'",
+    ),
+    (SITE.replace("version: 1", "version: 2"), "version (line 1): 1 was expected"),
+    (SITE + "  colour: blue\n", "settings (line 36): Additional properties are not allowed"),
+    ("version: 1\ncontacts: [\n", "line 3, column 1: "),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BROKEN)
+def test_a_broken_scenario_names_the_field_and_loads_nothing(app, text, message):
+    before = database_dump(app)
+    with app.app_context():
+        with pytest.raises(scenario.ScenarioError) as caught:
+            load_text(text)
+    assert message in caught.value.message
+    assert database_dump(app) == before
+
+
+def test_a_rule_broken_late_undoes_what_came_before(app):
+    """The people and the first client are written before the bad redirect URL is reached."""
+    before = database_dump(app)
+    text = SITE.replace("http://127.0.0.1:8000/sso", "not a url")
+    with app.app_context():
+        with pytest.raises(scenario.ScenarioError, match=r"client_applications\[1\]"):
+            load_text(text)
+        assert find_client("Lms") is None
+    assert database_dump(app) == before
+
+
+def test_merging_keeps_the_site_and_refuses_a_clash(app):
+    with app.app_context():
+        load_text(
+            "version: 1\ncontacts: [{username: zed, first_name: Z, last_name: Z}]\n", replace=False
+        )
+        assert "jsmith" in [c["username"] for c in scenario.export()["contacts"]]
+        with pytest.raises(scenario.ScenarioError) as caught:
+            load_text(SITE, replace=False)
+    assert "content.folders[0].path (line 21): A folder with that name" in caught.value.message
+
+
+def test_sections_still_to_come_are_refused_by_name(app):
+    with app.app_context():
+        with pytest.raises(scenario.ScenarioError, match=r"'groups' was unexpected"):
+            scenario.load({"version": 1, "groups": []})
+
+
+def test_the_published_schema_is_the_one_the_loader_uses():
+    assert (ROOT / "docs" / "scenario.schema.json").read_text() == SCHEMA_PATH.read_text()
+    modes = json.loads(SCHEMA_PATH.read_text())["$defs"]["settings"]["properties"]["faults"]
+    assert set(modes["items"]["properties"]["mode"]["enum"]) == set(FAULT_MODES)
+
+
+def test_the_demo_scenario_is_the_demo_data(app):
+    def without_ids(document: dict) -> dict:
+        for person in document["contacts"] + document["staff"]:
+            person.pop("uniform_id")
+        return document
+
+    with app.app_context():
+        demo.load_sample_app()
+        from_code = without_ids(scenario.export())
+        load_text(DEMO_PATH.read_text())
+        assert without_ids(scenario.export()) == from_code
+
+
+def invoke(instance: Path, monkeypatch, *args: str, input: str | None = None):
+    monkeypatch.setenv("IMIS_INSTANCE_PATH", str(instance))
+    url = ["--database-url", databases.uri_for(instance)]
+    return CliRunner().invoke(main, [*args, "--instance", str(instance), *url], input=input)
+
+
+def test_the_command_loads_and_exports(instance, monkeypatch, tmp_path):
+    path = tmp_path / "site.yaml"
+    path.write_text(SITE)
+    result = invoke(instance, monkeypatch, "load-scenario", str(path))
+    assert result.exit_code == 0, result.output
+    assert "Generated client secret for Events: " in result.output
+    result = invoke(instance, monkeypatch, "export-scenario", "--format", "json")
+    assert result.exit_code == 0, result.output
+    exported = json.loads(result.output)
+    assert [c["username"] for c in exported["contacts"]] == ["alice", "bob"]
+    result = invoke(instance, monkeypatch, "mint-handoff", "--user", "alice", "--client", "Lms")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["form"]["action"] == "https://lms.example/sso"
+    result = invoke(instance, monkeypatch, "reset", "--yes")
+    assert result.exit_code == 0, result.output
+    result = invoke(instance, monkeypatch, "export-scenario", "--format", "json")
+    assert json.loads(result.output)["client_applications"] == []
+
+
+def test_the_command_prints_the_error_and_loads_nothing(app, instance, monkeypatch, tmp_path):
+    before = database_dump(app)
+    path = tmp_path / "site.yaml"
+    path.write_text(SITE.replace("client: Lms}", "client: Nowhere}"))
+    result = invoke(instance, monkeypatch, "load-scenario", str(path))
+    assert result.exit_code == 1
+    assert "content.records[0].items[0].client (line 29)" in result.output
+    assert database_dump(app) == before
+
+
+@pytest.mark.parametrize(
+    "command", ["serve", "init", "load-scenario", "export-scenario", "mint-handoff", "reset"]
+)
+def test_every_subcommand_has_help(command):
+    result = CliRunner().invoke(main, [command, "--help"])
+    assert result.exit_code == 0
+    assert "--instance" in result.output and "--database-url" in result.output
+
+
+def test_reset_keeps_only_the_guest(app):
+    with app.app_context():
+        load_text(SITE)
+        scenario.reset()
+        db.session.commit()
+        assert db.session.scalars(select(ClientApplication)).all() == []
+        assert scenario.export()["contacts"] == [] and scenario.export()["staff"] == []
+
+
+def test_serve_loads_the_scenario_and_hands_its_settings_to_the_server(
+    instance, monkeypatch, tmp_path
+):
+    served = {}
+    monkeypatch.setattr(
+        "imis_mock.command.run_server",
+        lambda host, port, workers, config: served.update(config, port=port, workers=workers),
+    )
+    path = tmp_path / "site.yaml"
+    path.write_text(SITE.replace("faults:", "strict_refresh_token_rotation: true\n  faults:"))
+    result = invoke(
+        instance,
+        monkeypatch,
+        "serve",
+        "--port",
+        "5123",
+        "--scenario",
+        str(path),
+        "--admin-token",
+        "tok-123",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Admin API: http://127.0.0.1:5123/qa/api/" in result.output
+    assert served["STRICT_REFRESH_TOKEN_ROTATION"] is True
+    assert served["QA_ADMIN_TOKEN"] == "tok-123"
+    assert served["port"] == 5123
+    exported = json.loads(
+        invoke(instance, monkeypatch, "export-scenario", "--format", "json").output
+    )
+    assert [c["client_id"] for c in exported["client_applications"]] == ["Events", "Lms"]
+
+
+def test_serve_keeps_one_admin_token_in_the_instance(instance, monkeypatch):
+    tokens = []
+    monkeypatch.setattr(
+        "imis_mock.command.run_server",
+        lambda host, port, workers, config: tokens.append(config["QA_ADMIN_TOKEN"]),
+    )
+    for _ in range(2):
+        assert invoke(instance, monkeypatch, "serve").exit_code == 0
+    assert tokens[0] == tokens[1] == (instance / "admin_token").read_text()
+    assert len(tokens[0]) >= 40
+    assert (instance / "admin_token").stat().st_mode & 0o077 == 0
+    monkeypatch.setattr(
+        "imis_mock.command.run_server",
+        lambda host, port, workers, config: tokens.append(config.get("QA_ADMIN_TOKEN")),
+    )
+    assert invoke(instance, monkeypatch, "serve", "--no-admin-api").exit_code == 0
+    assert tokens[-1] is None
