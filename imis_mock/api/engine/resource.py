@@ -5,7 +5,7 @@ Every write runs in the request's transaction and commits only when the stored r
 caller may hold (access.owns); any failure rolls back, so a refused or failed write stores nothing.
 """
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from imis_mock.api.engine import access, bodies, filters, wire
@@ -70,18 +70,37 @@ def list_page(entity, caller: UserRecord, args: dict[str, list[str]]) -> tuple[d
     """A PagedResult of the rows the caller may read that match the filters.
 
     Return it with the query keys that were ignored (no such property), for the journal.
+    The count and the page select only primary keys (the filters' index suffices, whatever the
+    table's size); then the page's rows are loaded by key.
     """
     conditions, ignored = filters.conditions(entity, args)
     order = filters.ordering(entity, args)
     offset, limit = filters.paging(args)
     query = entity.query().where(access.visible(entity, caller), *conditions)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    keys = query.with_only_columns(*_primary_key(query))
+    total = db.session.scalar(select(func.count()).select_from(keys.subquery())) or 0
     rows = []
     if offset < total:
-        rows = db.session.scalars(query.order_by(*order).offset(offset).limit(limit)).all()
+        rows = _page_rows(entity, query, keys, order, offset, limit)
     items = [to_wire(entity, r) for r in rows]
     page = Page(items=items, offset=offset, limit=limit, total=total)
     return wire.paged_result(entity.item_type, items, page), ignored
+
+
+def _primary_key(query) -> tuple:
+    return tuple(inspect(query.column_descriptions[0]["entity"]).primary_key)
+
+
+def _page_rows(entity, query, keys, order: list, offset: int, limit: int) -> list:
+    pk = _primary_key(query)
+    if len(pk) != 1:
+        return db.session.scalars(query.order_by(*order).offset(offset).limit(limit)).all()
+    wanted = db.session.scalars(keys.order_by(*order).offset(offset).limit(limit)).all()
+    found = {
+        getattr(row, pk[0].key): row
+        for row in db.session.scalars(entity.query().where(pk[0].in_(wanted)))
+    }
+    return [found[key] for key in wanted if key in found]
 
 
 def fetch(entity, caller: UserRecord, key: str):
