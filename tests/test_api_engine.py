@@ -728,3 +728,23 @@ def test_metadata_describes_the_returned_record(api):
     assert {"Name": "JoinDate", "PropertyTypeName": "Date"}.items() <= attributes[2].items()
     record = api("GET", "/api/Party/23179").json()
     assert set(properties) <= set(record) | {"IsOrganization", "OrganizationName"}
+
+
+def test_member_keeps_membership_fields_and_nul_is_refused(app, api):
+    body = api("GET", "/api/Party/23179", user="jsmith").json()
+    body["AdditionalAttributes"]["$values"][0]["Value"] = "STAFF"
+    body["Status"]["PartyStatusId"] = "I"
+    stored = api("PUT", "/api/Party/23179", user="jsmith", json=body).json()
+    attributes = {a["Name"]: a["Value"] for a in stored["AdditionalAttributes"]["$values"]}
+    assert attributes["CustomerTypeCode"] == "M" and stored["Status"]["PartyStatusId"] == "A"
+    response = api("POST", "/api/Person", json={"PersonName": {"LastName": "Le\x00e"}})
+    assert response.status_code == 400
+    assert "not allowed" in response.json()["Errors"]["$values"][0]["Message"]
+
+
+def test_journal_on_the_qa_console(app, api):
+    api("GET", "/api/Party?shoesize=9&LastName=smith")
+    staff = app.test_client()
+    sign_in(staff, "MANAGER", "Staff-Demo-2026", site="staff")
+    page = staff.get("/staff/QA/Activity").get_data(as_text=True)
+    assert "ignored=[&#39;shoesize&#39;]" in page

@@ -34,7 +34,8 @@ def collection(entity: str):
 def item(entity: str, key: str):
     entry = catalog.find(entity)
     if request.method == "PUT":
-        return wire.json_response(resource.replace(entry, caller(), key, request.get_data()))
+        stored = resource.replace(entry, caller(), key, request.get_data())
+        return wire.json_response(stored, entry.replace_status)
     if request.method == "DELETE":
         resource.delete(entry, caller(), key)
         return wire.json_response(None)

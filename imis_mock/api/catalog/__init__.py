@@ -53,7 +53,8 @@ How to add an entity
 3. A GenericEntityData entity with `~a|b` keys (Activity, panel sources; reference §5, §7):
    identity="composite" with one key column per element (`key=(Row.party_id, Row.seqn)`; a
    one-element key still accepts a bare id), `object_type="Multi"`, `metadata=False` when iMIS
-   answers 501 for its metadata, and a to_wire built with wire.generic_entity():
+   answers 501 for its metadata, `replace_status=201` if PUT should answer 201 (§3.1), and a
+   to_wire built with wire.generic_entity():
 
        def activity_wire(row) -> dict:
            return generic_entity(

@@ -350,6 +350,10 @@ def _reader(kind: str | None):
 
 
 def write(read: dict, row: Contact | None, caller) -> Contact:
+    if row is not None and not access.is_staff(caller):
+        # [I] A member changes their own details, not their membership: CustomerTypeCode and
+        # the party status stay as staff set them.
+        read["values"].update(member_type=row.member_type, status=row.status)
     if row is None:
         return parties.create_party(
             read["values"], employer_imis_id=read["employer"], actor=caller.username

@@ -109,6 +109,9 @@ def text(value, label: str, *, limit: int | None = None, required: bool = False)
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise Invalid(f"{label} must be text.")
     result = str(value).strip()
+    if "\x00" in result:
+        # PostgreSQL cannot store a NUL in text; no iMIS field holds one.
+        raise Invalid(f"{label} contains a character that is not allowed.")
     if required and not result:
         raise Invalid(f"{label} is required.")
     if limit is not None and len(result) > limit:

@@ -87,6 +87,9 @@ class Entity:
     operations: dict[str, Callable] = field(default_factory=dict)
     # False: GET /api/metadata/{E} answers 501, as iMIS does for BO-backed sources [I].
     metadata: bool = True
+    # PUT's status: 200 [C: PM-ENT]; some clients expect 201 from GenericEntityData sources
+    # (reference §3.1), so such an entry may set 201.
+    replace_status: int = 200
     # BOEntityDefinition's ObjectTypeName: "Standard", "Single" or "Multi" [C: TS-migrate].
     object_type: str = "Standard"
     # Top-level properties that are collections, for metadata: name -> "collection" (of
