@@ -644,10 +644,12 @@ def test_token_and_pages_in_any_spelling(app, live_server):
     for path in ("/signin", "/SIGNIN/", "/SignIn", "/staff/signin", "/STAFF/SIGNIN/"):
         response = requests.get(live_server.url + path, allow_redirects=False, timeout=30)
         assert response.status_code == 200, path
-    # Query keys too: ?NEXT= is read as ?next=.
-    session = requests.Session()
-    page = session.get(live_server.url + "/SignIn", timeout=30)
-    assert page.status_code == 200
+    # Query keys too: ?NEXT= is read as ?next= (without it a member lands on the home page).
+    member = app.test_client()
+    response = member.post(
+        "/signin?NEXT=/MyAccount", data={"username": "jsmith", "password": MEMBER_PASSWORD}
+    )
+    assert response.status_code == 303 and response.headers["Location"].endswith("/MyAccount")
 
 
 def test_application_root(tmp_path, template_instance, monkeypatch):
@@ -748,3 +750,26 @@ def test_journal_on_the_qa_console(app, api):
     sign_in(staff, "MANAGER", "Staff-Demo-2026", site="staff")
     page = staff.get("/staff/QA/Activity").get_data(as_text=True)
     assert "ignored=[&#39;shoesize&#39;]" in page
+
+
+def test_party_find_by_alternate_id(api):
+    generic = {
+        "$type": "Asi.Soa.Core.DataContracts.GenericExecuteRequest, Asi.Contracts",
+        "OperationName": "FindByAlternateId",
+        "EntityTypeName": "Party",
+        "Parameters": {
+            "$values": [
+                {"$type": "System.String", "$value": "Id"},
+                {"$type": "System.String", "$value": "23180"},
+            ]
+        },
+        "UseJson": False,
+    }
+    response = api("POST", "/api/Party/_execute", json=generic)
+    assert response.status_code == 200
+    assert response.json()["Result"]["PartyId"] == "23180"
+    typed = {"OperationName": "FindByAlternateId", "AlternateId": {"IdType": "Id", "Id": "23179"}}
+    assert api("POST", "/api/Party/_execute", user="jsmith", json=typed).status_code == 200
+    assert api("POST", "/api/Party/_execute", user="jsmith", json=generic).status_code == 403
+    unknown = dict(generic, OperationName="Merge")
+    assert api("POST", "/api/Party/_execute", json=unknown).status_code == 400

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from imis_mock.api.engine import access, bodies
 from imis_mock.api.engine.bodies import Body
 from imis_mock.api.engine.entity import Entity, Prop
+from imis_mock.api.engine.errors import ApiError
 from imis_mock.api.engine.wire import (
     CORE,
     MEMBERSHIP,
@@ -367,6 +368,22 @@ def remove(row: Contact, caller) -> None:
     parties.delete_party(row, actor=caller.username)
 
 
+def find_by_alternate_id(caller, body: Body) -> dict:
+    """FindByAlternateId (§10.1): Parameters ["Id", "101"], or a PartyFindByAlternateIdRequest
+    with AlternateId {IdType, Id}. The mock knows one id type: the party id [I]."""
+    alternate = body.get("AlternateId")
+    if isinstance(alternate, Body):
+        id_type, value = alternate.get("IdType"), alternate.get("Id")
+    else:
+        values = body.items("Parameters")
+        id_type, value = (values + [None, None])[:2]
+    if not isinstance(id_type, str) or not isinstance(value, str | int):
+        raise ApiError("FindByAlternateId needs an id type and an id.")
+    if id_type.strip().lower() not in ("id", "partyid"):
+        raise ApiError(f"The alternate id type '{id_type}' is not supported.")
+    return party_data(_loader(None)(caller, str(value)))
+
+
 # --- Entries ---------------------------------------------------------------------------------
 
 IDENTITY = (
@@ -467,6 +484,7 @@ PARTY = Entity(
     accepts=(PERSON_DATA, ORGANIZATION_DATA, COMBO_PARTY, COMBO_PERSON, COMBO_ORGANIZATION),
     id_properties=("PartyId", "Id"),
     collections=COLLECTIONS,
+    operations={"findbyalternateid": find_by_alternate_id},
     to_wire=party_data,
     load=_loader(None),
     read=_reader(None),
