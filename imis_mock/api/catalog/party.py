@@ -485,6 +485,7 @@ PARTY = Entity(
     id_properties=("PartyId", "Id"),
     collections=COLLECTIONS,
     operations={"findbyalternateid": find_by_alternate_id},
+    records=(parties.PARTY_COLUMNS_SELECT, PartyRecord),
     to_wire=party_data,
     load=_loader(None),
     read=_reader(None),
@@ -506,6 +507,7 @@ PERSON = Entity(
     accepts=(COMBO_PARTY, COMBO_PERSON),
     id_properties=("PartyId", "Id"),
     collections=COLLECTIONS,
+    records=(parties.PARTY_COLUMNS_SELECT, PartyRecord),
     to_wire=person_data,
     load=_loader("person"),
     read=_reader("person"),
@@ -564,6 +566,7 @@ PARTY_SUMMARY = Entity(
     },
     owner=OWNER,
     member_writes=frozenset(),
+    records=(parties.PARTY_COLUMNS_SELECT, PartyRecord),
     to_wire=party_summary,
     load=_loader(None),
 )

@@ -97,6 +97,9 @@ class Entity:
     collections: dict[str, str] = field(default_factory=dict)
     # The model a plain entity stores (default read/write hooks); None with write hooks.
     model: type | None = None
+    # Optional, for speed: a Core select of the columns to_wire reads and a class that wraps one
+    # row. A list page then reads those rows instead of loading ORM objects.
+    records: tuple[Select, Callable] | None = None
     to_wire: Callable | None = None
     read: Callable | None = None
     write: Callable | None = None

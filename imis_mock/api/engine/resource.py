@@ -92,15 +92,16 @@ def _primary_key(query) -> tuple:
 
 
 def _page_rows(entity, query, keys, order: list, offset: int, limit: int) -> list:
+    """The page's rows: the keys of the page (the filters' index and the order, nothing else),
+    joined back to the full rows, in one statement."""
     pk = _primary_key(query)
-    if len(pk) != 1:
-        return db.session.scalars(query.order_by(*order).offset(offset).limit(limit)).all()
-    wanted = db.session.scalars(keys.order_by(*order).offset(offset).limit(limit)).all()
-    found = {
-        getattr(row, pk[0].key): row
-        for row in db.session.scalars(entity.query().where(pk[0].in_(wanted)))
-    }
-    return [found[key] for key in wanted if key in found]
+    page = keys.order_by(*order).offset(offset).limit(limit).subquery()
+    on = and_(*(c == page.c[c.key] for c in pk))
+    if entity.records is not None:
+        statement, record = entity.records
+        rows = db.session.execute(statement.join(page, on).order_by(*order))
+        return [record(row._mapping) for row in rows]
+    return db.session.scalars(query.join(page, on).order_by(*order)).all()
 
 
 def fetch(entity, caller: UserRecord, key: str):

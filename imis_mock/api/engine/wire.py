@@ -9,6 +9,7 @@ in shared/reference/imis-rest.md are guesses kept here, in one place.
 import json
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 
 from flask import current_app
 from flask.wrappers import Response
@@ -23,6 +24,7 @@ STRING_COLLECTION = (
 GENERIC_ENTITY = f"{CORE}.GenericEntityData, {CONTRACTS}"
 
 
+@cache
 def contract(namespace: str, name: str) -> str:
     """Return a data contract's `$type`: "Namespace.Name, Asi.Contracts"."""
     return f"{namespace}.{name}, {CONTRACTS}"
@@ -42,11 +44,12 @@ def typed(type_name: str, value) -> dict:
 
 
 def net_datetime(value: date | datetime | None) -> str | None:
+    """.NET's DateTime text: 2019-03-01T00:00:00 (whole seconds, no offset)."""
     if value is None:
         return None
     if not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day)
-    return value.strftime("%Y-%m-%dT%H:%M:%S")
+        return f"{value.isoformat()}T00:00:00"
+    return value.isoformat(timespec="seconds")[:19]
 
 
 def compact(obj: dict) -> dict:
