@@ -61,12 +61,15 @@ class IISRouting:
         self.wsgi_app = wsgi_app
         root = (app.config.get("IMIS_APP_ROOT") or "").strip().rstrip("/")
         self.root = ("/" + root.lstrip("/")).lower() if root else ""
-        self.pattern, self.templates = _compile(app)
+        self.exact, self.pattern, self.templates = _compile(app)
         self.canonical = lru_cache(maxsize=4096)(self._canonical)
 
     def __call__(self, environ: dict, start_response):
         path = environ.get("PATH_INFO") or "/"
-        environ["PATH_INFO"] = self.canonical(path)
+        canonical = self.canonical(path)
+        if canonical != path:
+            # A copy: the server's access log keeps the path as the client sent it.
+            environ = {**environ, "PATH_INFO": canonical}
         return self.wsgi_app(environ, start_response)
 
     def _canonical(self, path: str) -> str:
@@ -78,12 +81,13 @@ class IISRouting:
                 if rest.lower().split("/")[1] in {r.strip("/") for r in ROOTED}:
                     path = rest
         trimmed = path.rstrip("/") or "/"
-        match = self.pattern.fullmatch(trimmed)
+        # A spelling that names a rule exactly (/token and /Token are both rules) stays as sent.
+        match = self.exact.fullmatch(trimmed) or self.pattern.fullmatch(trimmed)
         if match is None:
             return path
         index = int(match.lastgroup[1:])
         statics, trailing = self.templates[index]
-        start = self.pattern.groupindex[match.lastgroup]
+        start = match.re.groupindex[match.lastgroup]
         values = match.groups()[start : start + len(statics) - 1]
         parts = [statics[0]]
         for value, static in zip(values, statics[1:], strict=True):
@@ -115,7 +119,8 @@ def _compile(app: Flask):
             body += f"((?-i:{regex}))" + re.escape(static)
         alternatives.append(f"(?P<r{index}>{body})")
         templates.append((statics, trailing))
-    return re.compile("|".join(alternatives), re.IGNORECASE), templates
+    joined = "|".join(alternatives)
+    return re.compile(joined), re.compile(joined, re.IGNORECASE), templates
 
 
 def init_app(app: Flask) -> None:
