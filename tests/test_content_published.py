@@ -32,7 +32,7 @@ ROOT_URLS = [
     "/About.aspx?ReturnUrl=//evil.example",
     # IIS serves a trailing slash and repeated slashes in place (imis_mock/routing.py).
     "/About.aspx/",
-    "//About.aspx",
+    "/About.aspx//",
 ]
 
 
