@@ -1,7 +1,7 @@
 """All models, imported here so that Alembic and the app see every table."""
 
 from imis_mock.models.audit import AuditEvent
-from imis_mock.models.contacts import GUEST_USERNAME, Contact, User, UserSession
+from imis_mock.models.contacts import GUEST_USERNAME, Contact, PartyStatus, User, UserSession
 from imis_mock.models.content import ContentFolder, ContentItem, ContentRecord
 from imis_mock.models.oauth import AccessToken, ClientApplication, RefreshToken
 from imis_mock.models.qa import FAULT_MODES, ClientFault
@@ -20,6 +20,7 @@ __all__ = [
     "ContentFolder",
     "ContentItem",
     "ContentRecord",
+    "PartyStatus",
     "RefreshToken",
     "SignInThrottle",
     "User",
