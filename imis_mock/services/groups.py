@@ -388,3 +388,11 @@ def remove_member(member: GroupMember, *, actor: str) -> None:
     audit.record(
         "group.member.remove", "success", actor=actor, detail={"member_id": member.imis_id}
     )
+
+
+def member_counts() -> dict[int, int]:
+    """Return the number of memberships of each group, by the group's row id."""
+    rows = db.session.execute(
+        select(GroupMember.group_id, func.count()).group_by(GroupMember.group_id)
+    )
+    return dict(rows.tuples().all())
