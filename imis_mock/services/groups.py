@@ -108,8 +108,9 @@ def create_role(
     if not name:
         raise ServiceError("Name is required.", "name")
     imis_id = guid(role_id, "RoleId", field="role_id") if role_id else new_guid()
-    if get_role(imis_id) is not None or get_role(name) is not None:
-        raise ServiceError(f"Role {name} already exists.", "name")
+    existing = get_role(imis_id) or get_role(name)
+    if existing is not None:
+        raise ServiceError(f"Role {existing.name} already exists.", "name")
     role = GroupRole(
         imis_id=imis_id,
         name=name,
@@ -395,4 +396,4 @@ def member_counts() -> dict[int, int]:
     rows = db.session.execute(
         select(GroupMember.group_id, func.count()).group_by(GroupMember.group_id)
     )
-    return dict(rows.tuples().all())
+    return {group_id: n for group_id, n in rows}
