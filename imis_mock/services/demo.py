@@ -244,7 +244,7 @@ ROLES = [
     {"role_id": "B2F6D1E3-8A4C-4DAB-9F32-6E7C8D9BA012", "name": "Vice Chair", "priority": 20},
     {"role_id": "C3A7E2F4-9B5D-4EBC-AF43-7F8D9EACB123", "name": "Secretary", "priority": 30},
 ]
-# Each group with (party, role names) of its members.
+# Each group with its members: (party, role names, join date).
 GROUPS = [
     {
         "group_id": "0B7E5C1A-2D3F-4A6B-8C9D-1E2F3A4B5C6D",
@@ -252,9 +252,9 @@ GROUPS = [
         "description": "The association's elected board",
         "group_class_id": COMMITTEE_CLASS["class_id"],
         "members": [
-            ("23179", ["Chair"]),
-            ("23180", ["Vice Chair", "Member"]),
-            ("23001", ["Secretary"]),
+            ("23179", ["Chair"], date(2024, 1, 15)),
+            ("23180", ["Vice Chair", "Member"], date(2022, 1, 15)),
+            ("23001", ["Secretary"], date(2024, 1, 15)),
         ],
     },
     {
@@ -262,7 +262,10 @@ GROUPS = [
         "name": "Ethics in Practice (online course)",
         "description": "People enrolled in the ETHICS101 course",
         "group_class_id": groups.PURCHASED_PRODUCTS_CLASS_ID,
-        "members": [("23179", ["Member"]), ("23181", ["Member"])],
+        "members": [
+            ("23179", ["Member"], date(2026, 10, 5)),
+            ("23181", ["Member"], date(2026, 11, 12)),
+        ],
     },
 ]
 
@@ -296,10 +299,12 @@ def load_groups() -> None:
         members = fields.pop("members")
         if groups.get_group(spec["group_id"]) is None:
             groups.create_group(actor=actor, **fields)
-        for party_id, role_names in members:
+        for party_id, role_names, joined in members:
             if not groups.list_members(group_id=spec["group_id"], party_id=party_id):
-                roles = [groups.RoleDates(role=name) for name in role_names]
-                groups.add_member(spec["group_id"], party_id, roles=roles, actor=actor)
+                roles = [groups.RoleDates(role=name, effective_date=joined) for name in role_names]
+                groups.add_member(
+                    spec["group_id"], party_id, roles=roles, join_date=joined, actor=actor
+                )
 
 
 def load(*, sample_app: bool = True) -> int:
