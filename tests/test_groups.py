@@ -396,3 +396,24 @@ def test_member_cannot_add_to_a_group(member_client, app):
     assert member_client.post(remove).status_code == 403
     with app.app_context():
         assert len(roles_by_party(BOARD)) == 3
+
+
+def test_update_one_detail_keeps_the_others(app):
+    with app.app_context():
+        [member] = groups.list_members(group_id=BOARD, party_id="23180")
+        vice, plain = member.details
+        spec = groups.RoleDates(role="Secretary", expiration_date="2027-01-14", is_active=False)
+        groups.update_detail(plain, spec, actor="MANAGER")
+        db.session.commit()
+        assert spec.detail_id is None  # the caller's spec is left as it was
+        first, second = groups.list_members(group_id=BOARD, party_id="23180")[0].details
+        assert (first.imis_id, first.role.name) == (vice.imis_id, "Vice Chair")
+        assert (second.imis_id, second.role.name, second.is_active) == (
+            plain.imis_id,
+            "Secretary",
+            False,
+        )
+        assert second.expiration_date.isoformat() == "2027-01-14T00:00:00"
+        assert second.contact_id == member.contact_id
+        with pytest.raises(ServiceError, match="Role Nobody does not exist."):
+            groups.update_detail(second, groups.RoleDates(role="Nobody"), actor="MANAGER")

@@ -119,3 +119,8 @@ class GroupMemberDetail(Base):
 
     member: Mapped[GroupMember] = relationship(back_populates="details")
     role: Mapped[GroupRole] = relationship()
+
+    @property
+    def contact_id(self) -> int:
+        """The party whose membership this is (the API's access rule reads it)."""
+        return self.member.contact_id

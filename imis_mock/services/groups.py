@@ -8,7 +8,7 @@ Functions flush; the caller commits. Ids are matched in any letter case, as SQL 
 """
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import Select, func, select
@@ -360,6 +360,17 @@ def update_member(
         actor=actor,
         detail={"member_id": member.imis_id, "roles": [d.role.name for d in member.details]},
     )
+
+
+def update_detail(detail: GroupMemberDetail, spec: RoleDates, *, actor: str) -> None:
+    """Change one role of a membership (its role, dates, status), keeping the others; flush."""
+    specs = [
+        replace(spec, detail_id=d.imis_id)
+        if d is detail
+        else RoleDates(d.role.imis_id, d.effective_date, d.expiration_date, d.is_active, d.imis_id)
+        for d in detail.member.details
+    ]
+    update_member(detail.member, roles=specs, actor=actor)
 
 
 def remove_detail(detail: GroupMemberDetail, *, actor: str) -> bool:
