@@ -32,6 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_errors(app)
     register_cli(app)
     register_diagnostics(app)
+    register_routing(app)
     register_fast_paths(app)
     return app
 
@@ -122,6 +123,13 @@ def register_diagnostics(app: Flask) -> None:
     from imis_mock.diagnostics import init_app
 
     init_app(app)
+
+
+def register_routing(app: Flask) -> None:
+    from imis_mock import routing
+
+    # Case-blind paths and query keys, slashes, the application root (see routing.py).
+    routing.init_app(app)
 
 
 def register_fast_paths(app: Flask) -> None:

@@ -53,3 +53,12 @@ AUDIT_WRITE_BEHIND = True
 # multi-worker tests can tell which gunicorn worker answered (FLASK_EXPOSE_WORKER_PID=true).
 # Real iMIS sends no such header: keep it off.
 EXPOSE_WORKER_PID = False
+
+# iMIS sites often live under an application root, e.g. https://host/Asi.Scheduler_SDKDemo/api
+# (ASI's Postman environment). Set it (FLASK_IMIS_APP_ROOT=/Asi.Scheduler_SDKDemo) to serve /token
+# and /api under that prefix too; they stay at the site root as well. See routing.py.
+IMIS_APP_ROOT = ""
+
+# Unknown filter keys on API lists are ignored and journalled, as the reference advises (§2.4);
+# True answers them 400 instead.
+API_STRICT_FILTERS = False

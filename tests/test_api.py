@@ -7,7 +7,8 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from imis_mock.api import json_response, shapes
+from imis_mock.api import json_response
+from imis_mock.api.catalog.party import party_data
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent, ClientApplication, Contact
 from imis_mock.services import accounts, audit, clock, secrets, tokens
@@ -114,7 +115,7 @@ def jsmith_user_data(app) -> dict:
         "$type": "Asi.Soa.Membership.DataContracts.UserData, Asi.Contracts",
         "EffectiveDate": effective,
         "ExpirationDate": "9999-12-31T00:00:00",
-        "IsDisabled": False,
+        "IsDisable": False,  # [C: PM-ENT 20.3.235]; the mock said IsDisabled before
         "IsAnonymous": False,
         "Roles": {
             "$type": "Asi.Soa.Membership.DataContracts.RoleDataCollection, Asi.Contracts",
@@ -179,6 +180,8 @@ def test_party_golden(app, api):
         },
         "PrimaryOrganization": {
             "$type": f"{ns}.PrimaryOrganizationInformationData, Asi.Contracts",
+            # The demo organization Versaton employs jsmith (behaviour §4's example has the key).
+            "OrganizationPartyId": "23100",
             "Name": "Versaton",
             "Title": "Analyst",
         },
@@ -340,15 +343,28 @@ def test_unknown_query_and_missing_name(api):
     assert response.get_json() == {"Message": "The parameter 'QueryName' is required."}
 
 
-@pytest.mark.parametrize("entity", ["Party", "person", "PARTYSUMMARY", "User"])
-def test_metadata(api, entity):
+@pytest.mark.parametrize(
+    ("entity", "name"),
+    [
+        ("Party", "PersonName"),
+        ("person", "PersonName"),
+        ("PARTYSUMMARY", "Name"),
+        ("User", "UserName"),
+    ],
+)
+def test_metadata(api, entity, name):
+    """Metadata describes the records the API returns (reference §5.4): PersonName is a nested
+    EntityDefinitionData, not the flat filter list the mock served before."""
     response = api.get(f"/api/metadata/{entity}", user="jsmith")
     assert response.status_code == 200
     body = response.get_json()
-    assert body["$type"] == "Asi.Soa.Core.DataContracts.BOEntityDefinitionData, Asi.Contracts"
+    assert body["$type"] == "Asi.Soa.Core.DataContracts.EntityDefinitionData, Asi.Contracts"
     assert body["EntityTypeName"].lower() == entity.lower()
-    names = [p["Name"] for p in body["Properties"]["$values"]]
-    assert ("UserName" if entity == "User" else "LastName") in names
+    properties = {p["Name"]: p for p in body["Properties"]["$values"]}
+    assert name in properties
+    if name == "PersonName":
+        nested = properties[name]["EntityDefinition"]["Properties"]["$values"]
+        assert {"Name": "LastName", "PropertyTypeName": "String"}.items() <= nested[3].items()
 
 
 def test_metadata_unknown_entity(api):
@@ -373,8 +389,8 @@ def test_party_read_with_core_is_byte_for_byte_the_orm_contacts_shape(app, api):
     """GET /api/Party/{id} reads the row with Core; the JSON is the Contact's, byte for byte."""
     with app.test_request_context():
         contacts = db.session.scalars(select(Contact).order_by(Contact.id)).all()
-        expected = {c.imis_id: json_response(shapes.person_data(c)).get_data() for c in contacts}
-    assert len(expected) == 5
+        expected = {c.imis_id: json_response(party_data(c)).get_data() for c in contacts}
+    assert len(expected) == 7  # five people with logins, Versaton and its Liam Ortiz
     for imis_id, body in expected.items():
         assert api.get(f"/api/Party/{imis_id}").get_data() == body
     assert api.get("/api/Party/23179", user="jsmith").get_data() == expected["23179"]
@@ -427,7 +443,7 @@ def test_staff_reads_everything(api):
     assert api.get("/api/User/23181").get_json()["UserName"] == "apatel"
     staff = api.get("/api/User/23001").get_json()
     assert staff["Roles"]["$values"][0]["RoleName"] == "SysAdmin"
-    assert api.get("/api/Party").get_json()["TotalCount"] == 5
+    assert api.get("/api/Party").get_json()["TotalCount"] == 7
     body = dict(FIND_BY_USERNAME, Parameters={"$values": ["RJONES"]})
     assert api.post("/api/User/_execute", json=body).get_json()["Result"]["UserId"] == "23180"
 
@@ -472,7 +488,7 @@ def test_disabled_users_token_is_refused(app, api):
     response = api.client.get("/api/User/23179", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
     # Staff still see the account, flagged.
-    assert api.get("/api/User/23179").get_json()["IsDisabled"] is True
+    assert api.get("/api/User/23179").get_json()["IsDisable"] is True
 
 
 def test_client_token_on_party_read_audited_then_revoked_then_client_deleted(app, api):
@@ -609,12 +625,21 @@ def ids(body):
 def test_paging_walks_the_list(api):
     status, first = page(api, "limit=2")
     assert status == 200
-    assert (first["Offset"], first["Limit"], first["Count"], first["TotalCount"]) == (0, 2, 2, 5)
+    assert (first["Offset"], first["Limit"], first["Count"], first["TotalCount"]) == (0, 2, 2, 7)
     assert first["HasNext"] is True and first["NextOffset"] == 2
     _, second = page(api, "limit=2&offset=2")
-    _, last = page(api, "LIMIT=2&Offset=4")
+    _, third = page(api, "limit=2&offset=4")
+    _, last = page(api, "LIMIT=2&Offset=6")
     assert last["Count"] == 1 and last["HasNext"] is False and last["NextOffset"] == 0
-    assert ids(first) + ids(second) + ids(last) == ["23001", "23179", "23180", "23181", "23182"]
+    assert ids(first) + ids(second) + ids(third) + ids(last) == [
+        "23001",
+        "23179",
+        "23180",
+        "23181",
+        "23182",
+        "23100",
+        "23183",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -630,7 +655,7 @@ def test_offset_past_the_end(api):
     status, body = page(api, "offset=99")
     assert status == 200
     assert body["Items"]["$values"] == [] and body["Count"] == 0
-    assert body["TotalCount"] == 5 and body["Offset"] == 99
+    assert body["TotalCount"] == 7 and body["Offset"] == 99
     assert body["HasNext"] is False and body["NextOffset"] == 0
 
 
@@ -670,17 +695,20 @@ def test_bad_paging_values(api, query, message):
         ("firstname=startsWith:a", ["23181"]),
         ("email=endsWith:@EXAMPLE.ORG&lastname=ne:smith", ["23001", "23180", "23181", "23182"]),
         ("lastname=contains:e", ["23001", "23180", "23181", "23182"]),
-        ("lastname=notContain:E", ["23179"]),
+        ("lastname=notContain:E", ["23179", "23100", "23183"]),  # the organization: no last name
         ("partyid=between:23180|23181", ["23180", "23181"]),
         ("id=in:23179|23182|nope", ["23179", "23182"]),
         ("organization=isEmpty:", ["23182"]),
-        ("postalcode=notEmpty:", ["23179", "23180", "23181"]),
-        ("customertypecode=NM", ["23182"]),
+        ("postalcode=notEmpty:", ["23179", "23180", "23181", "23100"]),
+        ("customertypecode=NM", ["23182", "23183"]),
         ("lastname=gt:r&lastname=le:smith", ["23001", "23179"]),
         ("lastname=contains:%25", []),
         ("firstname=eq:jane&firstname=eq:anika", []),
         ("OrderBy=LastName:Descending&limit=2", ["23179", "23001"]),
-        ("orderby=firstname", ["23181", "23179", "23182", "23001", "23180"]),
+        (
+            "orderby=firstname",
+            ["23100", "23181", "23179", "23183", "23182", "23001", "23180"],
+        ),
     ],
 )
 def test_filters(api, query, expected):
@@ -706,8 +734,6 @@ def test_person_by_email_and_user_filters(api):
     [
         ("/api/Party?lastname=foo:smith", "The operation 'foo' is not supported."),
         ("/api/Party?lastname=!like:smith", "The operation '!like' is not supported."),
-        ("/api/Party?shoesize=eq:9", "The property 'shoesize' cannot be used to filter this list."),
-        ("/api/User?password=x", "The property 'password' cannot be used to filter this list."),
         ("/api/Party?lastname=isTrue:", "The operation 'istrue' cannot be used with 'LastName'."),
         (
             "/api/Party?partyid=between:1",
@@ -715,9 +741,9 @@ def test_person_by_email_and_user_filters(api):
         ),
         (
             "/api/User?IsDisabled=contains:t",
-            "The operation 'contains' cannot be used with 'IsDisabled'.",
+            "The operation 'contains' cannot be used with 'IsDisable'.",
         ),
-        ("/api/User?IsDisabled=maybe", "The value 'maybe' is not valid for 'IsDisabled'."),
+        ("/api/User?IsDisabled=maybe", "The value 'maybe' is not valid for 'IsDisable'."),
         (
             "/api/Party?orderby=Shoe:Descending",
             "The property 'Shoe' cannot be used to order this list.",
@@ -728,6 +754,37 @@ def test_filter_errors(api, path, message):
     response = api.get(path)
     assert response.status_code == 400
     assert response.get_json() == {"Message": message}
+
+
+def test_unknown_filter_keys_are_ignored_and_journalled(app, api):
+    """Reference §2.4: unknown keys are ignored (clients send names that are not properties)
+    and shown in the QA console's journal; the mock answered 400 before."""
+    status, body = page(api, "shoesize=eq:9&lastname=smith")
+    assert status == 200 and ids(body) == ["23179"]
+    audit.flush()
+    with app.app_context():
+        event = db.session.scalars(
+            select(AuditEvent).filter_by(action="api.call").order_by(AuditEvent.id.desc())
+        ).first()
+        assert json.loads(event.detail)["ignored"] == ["shoesize"]
+    assert api.get("/api/User?password=x").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/Party?shoesize=eq:9",
+        "/api/User?password=x",
+    ],
+)
+def test_strict_filters_refuse_unknown_keys(app, api, path):
+    app.config["API_STRICT_FILTERS"] = True
+    response = api.get(path)
+    assert response.status_code == 400
+    name = path.split("?")[1].split("=")[0]
+    assert response.get_json() == {
+        "Message": f"The property '{name}' cannot be used to filter this list."
+    }
 
 
 def test_value_with_colon_that_is_not_an_operation_is_literal(api):

@@ -5,6 +5,7 @@ The same tests run on SQLite and on PostgreSQL (TEST_DATABASE_URL); see tests/da
 
 import logging
 import sqlite3
+import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -27,7 +28,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, SAWarning
 
 from imis_mock import database
 from imis_mock.errors import UNAVAILABLE_MESSAGE, handle_database_unavailable
@@ -283,7 +284,12 @@ def test_migrations_build_the_models_on_an_empty_database_and_go_down_and_up(
         upgrade()
         with db.engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True})
-            assert compare_metadata(context, db.metadata) == []
+            with warnings.catch_warnings():
+                # SQLite's reflection skips the expression index on lower(last_name) (with this
+                # warning); Alembic then leaves it out of the comparison on both sides.
+                warnings.filterwarnings("ignore", "Skipped unsupported reflection", SAWarning)
+                warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified")
+                assert compare_metadata(context, db.metadata) == []
         downgrade(revision="base")
         with db.engine.connect() as conn:
             assert inspect(conn).get_table_names() == ["alembic_version"]

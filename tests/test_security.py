@@ -67,7 +67,11 @@ def test_api_errors_are_json(client):
     response = client.get("/api/nothing-here")
     assert response.status_code == 404
     assert response.is_json
-    assert response.get_json() == {"Message": "The page you asked for does not exist."}
+    # ASP.NET Web API's answer for a route that does not exist (imis-rest.md §4.3).
+    assert response.get_json() == {
+        "Message": "No HTTP resource was found that matches the request URI "
+        "'http://localhost/api/nothing-here'."
+    }
 
 
 def test_oversized_body_is_refused(client):

@@ -9,33 +9,27 @@ Two ways in, as in iMIS:
 Anything else gets iMIS's 401. The blueprint is CSRF-exempt: the header is its CSRF check.
 """
 
-import json
+import traceback
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, g, has_request_context, request
 from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
+from imis_mock.api.engine import errors
+from imis_mock.api.engine.errors import ApiError
+from imis_mock.api.engine.wire import json_response
 from imis_mock.database import in_session_transaction, reads_only
 from imis_mock.extensions import db
 from imis_mock.models import GUEST_USERNAME
 from imis_mock.oauth.bearer import require_bearer
-from imis_mock.services import accounts, audit, clock
+from imis_mock.services import ServiceError, accounts, audit, clock
 from imis_mock.services.accounts import UserRecord
-from imis_mock.services.parties import ApiError
 
 bp = Blueprint("api", __name__)
 
 PUBLIC_ENDPOINTS = {"api.openapi"}
 VERIFICATION_HEADER = "RequestVerificationToken"
-
-
-def json_response(data, status: int = 200) -> Response:
-    """Serialize in the order the shapes were built ($type first), as Json.NET writes them."""
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return current_app.response_class(
-        body, status=status, content_type="application/json; charset=utf-8"
-    )
 
 
 def caller() -> UserRecord:
@@ -58,6 +52,8 @@ def _session_caller() -> UserRecord | None:
 
 @bp.before_request
 def identify_caller():
+    # What the journal (the api.call audit event) should say besides method and path.
+    g.api_notes = {}
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if "Authorization" not in request.headers:
@@ -89,7 +85,7 @@ def audit_call(response: Response) -> Response:
             client_id=g.get("api_client", ""),
             username=username,
             error_code="" if response.status_code < 400 else str(response.status_code),
-            detail={"method": request.method, "path": request.path},
+            detail={"method": request.method, "path": request.path, **g.get("api_notes", {})},
         )
         # End the request's transaction, if its reads needed one (the bearer check and the party
         # read run without); the event is written behind, in a batch of its own.
@@ -101,7 +97,27 @@ def audit_call(response: Response) -> Response:
 
 @bp.errorhandler(ApiError)
 def handle_api_error(error: ApiError):
-    return json_response({"Message": error.message}, error.status)
+    return json_response(error.body(), error.status)
+
+
+@bp.errorhandler(ServiceError)
+def handle_rule_broken(error: ServiceError):
+    """A service refused a write: iMIS's ValidationResultsData, 400."""
+    return json_response(errors.validation_results([error.message]), 400)
+
+
+def journal_failure(error: BaseException | None) -> None:
+    """Note an unhandled failure in the call's journal entry (the traceback is in the log).
+
+    Flask logs the exception and answers 500 through imis_mock/errors, which calls this; the
+    client sees only Web API's generic body.
+    """
+    db.session.rollback()
+    if error is not None and has_request_context():
+        frame = traceback.extract_tb(error.__traceback__)[-1:] if error.__traceback__ else []
+        where = f" at {frame[0].filename}:{frame[0].lineno}" if frame else ""
+        note = f"{type(error).__name__}: {error}"[:200] + where
+        g.setdefault("api_notes", {})["error"] = note
 
 
 from imis_mock.api import routes  # noqa: E402,F401

@@ -58,6 +58,22 @@ def render_error(code: int, message: str):
 def handle_http_error(error: HTTPException):
     # Unexpected exceptions arrive here as InternalServerError after Flask has logged them.
     code = error.code or 500
+    if wants_json() and code in (404, 405, 500):
+        # ASP.NET Web API's bodies, as iMIS sends them (reference §4.3).
+        from imis_mock.api import journal_failure
+        from imis_mock.api.engine import errors as api_errors
+        from imis_mock.api.engine.wire import json_response
+
+        if code == 500:
+            journal_failure(getattr(error, "original_exception", None))
+
+        body = {
+            404: lambda: api_errors.no_resource(request.url),
+            405: lambda: api_errors.method_not_allowed(request.method),
+            500: api_errors.unhandled,
+        }[code]()
+        allow = dict(error.get_headers()).get("Allow")
+        return json_response(body, code, headers={"Allow": allow} if allow else None)
     return render_error(code, MESSAGES.get(code, error.description or "Error"))
 
 

@@ -2,7 +2,7 @@
 
 from imis_mock.models.activities import Activity
 from imis_mock.models.audit import AuditEvent
-from imis_mock.models.contacts import GUEST_USERNAME, Contact, User, UserSession
+from imis_mock.models.contacts import GUEST_USERNAME, Contact, PartyStatus, User, UserSession
 from imis_mock.models.content import ContentFolder, ContentItem, ContentRecord
 from imis_mock.models.groups import Group, GroupClass, GroupMember, GroupMemberDetail, GroupRole
 from imis_mock.models.oauth import AccessToken, ClientApplication, RefreshToken
@@ -28,6 +28,7 @@ __all__ = [
     "ContentFolder",
     "ContentItem",
     "ContentRecord",
+    "PartyStatus",
     "RefreshToken",
     "SignInThrottle",
     "User",

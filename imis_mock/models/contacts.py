@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, func, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from imis_mock.models.base import Base, UTCDateTime, utcnow
 
@@ -22,19 +22,32 @@ class PartyNames:
 
     @property
     def full_name(self) -> str:
-        return " ".join(p for p in (self.prefix, self.first_name, self.last_name) if p)
+        if self.is_organization:
+            return self.organization
+        names = (self.prefix, self.first_name, self.middle_name, self.last_name)
+        full = " ".join(p for p in names if p)
+        return f"{full}, {self.suffix}" if self.suffix else full
 
     @property
     def display_name(self) -> str:
+        if self.is_organization:
+            return self.organization
         return f"{self.informal_name or self.first_name} {self.last_name}".strip()
 
     @property
     def sort_name(self) -> str:
+        if self.is_organization:
+            return self.organization
         return f"{self.last_name}, {self.first_name}"
 
 
 class Contact(PartyNames, Base):
-    """A person in the membership database: an iMIS party with an iMIS-style numeric ID."""
+    """A party in the membership database (a person or an organization), with a numeric ID.
+
+    An organization keeps its name in `organization` and leaves the person names empty. A person
+    who works for an organization on file links to it with `organization_party_id` (iMIS's
+    PrimaryOrganization.OrganizationPartyId); `organization` then repeats its name.
+    """
 
     __tablename__ = "contacts"
 
@@ -43,7 +56,13 @@ class Contact(PartyNames, Base):
     uniform_id: Mapped[str] = mapped_column(String(36), unique=True)
     prefix: Mapped[str] = mapped_column(String(20), default="")
     first_name: Mapped[str] = mapped_column(String(60))
+    middle_name: Mapped[str] = mapped_column(String(60), default="")
     last_name: Mapped[str] = mapped_column(String(60))
+    suffix: Mapped[str] = mapped_column(String(20), default="")
+    is_organization: Mapped[bool] = mapped_column(Boolean, default=False)
+    organization_party_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), default=None, index=True
+    )
     informal_name: Mapped[str] = mapped_column(String(60), default="")
     email: Mapped[str] = mapped_column(String(254), default="")
     phone: Mapped[str] = mapped_column(String(40), default="")
@@ -63,6 +82,22 @@ class Contact(PartyNames, Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     user: Mapped[User | None] = relationship(back_populates="contact")
+    employer: Mapped[Contact | None] = relationship(remote_side=[id])
+
+
+_employer = Contact.__table__.alias("employer")
+# The iMIS ID of the organization a person works for, loaded with the row (lists need no extra
+# query per row): PrimaryOrganization.OrganizationPartyId.
+Contact.employer_imis_id = column_property(
+    select(_employer.c.imis_id)
+    .where(_employer.c.id == Contact.organization_party_id)
+    .correlate_except(_employer)
+    .scalar_subquery()
+)
+
+# GET /api/Party?lastname=startsWith:S reads this index, so the filter's cost follows the matches,
+# not the table (api/engine/filters.py compares lower(column)).
+Index("ix_contacts_lower_last_name", func.lower(Contact.last_name))
 
 
 class User(UserMixin, Base):
@@ -120,3 +155,15 @@ class UserSession(Base):
     touches: Mapped[int] = mapped_column(Integer, default=0)
 
     user: Mapped[User] = relationship()
+
+
+class PartyStatus(Base):
+    """A party status code (iMIS's PartyStatus lookup table): "A" Active, "I" Inactive, ..."""
+
+    __tablename__ = "party_statuses"
+
+    code: Mapped[str] = mapped_column(String(1), primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    description: Mapped[str] = mapped_column(String(120), default="")
+    # iMIS 20.3.235 adds ActiveStatus ("Active" or "Inactive") to PartyStatusData [C: PM-ENT].
+    active_status: Mapped[str] = mapped_column(String(20), default="Active")

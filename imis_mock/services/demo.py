@@ -10,8 +10,8 @@ from flask import current_app
 from sqlalchemy import select
 
 from imis_mock.extensions import db
-from imis_mock.models import Activity, ContentFolder, ContentRecord
-from imis_mock.services import accounts, activities, clients, content, groups
+from imis_mock.models import Activity, Contact, ContentFolder, ContentRecord, PartyStatus
+from imis_mock.services import accounts, activities, clients, content, groups, parties
 
 STAFF_PASSWORD = "Staff-Demo-2026"
 MEMBER_PASSWORD = "Member-Demo-2026"
@@ -93,6 +93,68 @@ MEMBERS = [
         "country_code": "US",
     },
 ]
+
+
+# Party statuses (the REST API's PartyStatus lookup entity) and an organization with staff:
+# Versaton employs the member jsmith and Liam Ortiz, who has no login.
+PARTY_STATUSES = [
+    ("A", "Active", "Active", "Active"),
+    ("I", "Inactive", "Inactive", "Inactive"),
+    ("D", "Deceased", "Deceased", "Inactive"),
+]
+ORGANIZATION = {
+    "imis_id": "23100",
+    "organization": "Versaton",
+    "email": "info@versaton.example.org",
+    "phone": "(416) 555-0190",
+    "address_line": "100 King St W",
+    "city": "Toronto",
+    "region": "ON",
+    "postal_code": "M5X 1A9",
+    "country_code": "CA",
+    "member_type": "CM",
+    "join_date": date(1998, 1, 12),
+}
+ORGANIZATION_STAFF = {
+    "imis_id": "23183",
+    "prefix": "Mr.",
+    "first_name": "Liam",
+    "last_name": "Ortiz",
+    "email": "lortiz@versaton.example.org",
+    "phone": "(416) 555-0191",
+    "title": "Director",
+    "member_type": "NM",
+    "city": "Toronto",
+    "region": "ON",
+    "country_code": "CA",
+}
+
+
+def load_parties() -> None:
+    """Create the party statuses and the organization with its staff, if missing."""
+    for code, name, description, active in PARTY_STATUSES:
+        if db.session.get(PartyStatus, code) is None:
+            db.session.add(
+                PartyStatus(code=code, name=name, description=description, active_status=active)
+            )
+    organization = db.session.scalar(
+        select(Contact).where(Contact.imis_id == ORGANIZATION["imis_id"])
+    )
+    if organization is None:
+        organization = parties.create_party(
+            {"is_organization": True, **ORGANIZATION}, employer_imis_id=None, actor="MANAGER"
+        )
+        organization.imis_id = ORGANIZATION["imis_id"]
+    if db.session.scalar(select(Contact).where(Contact.imis_id == ORGANIZATION_STAFF["imis_id"])):
+        return
+    staff = parties.create_party(
+        ORGANIZATION_STAFF, employer_imis_id=organization.imis_id, actor="MANAGER"
+    )
+    staff.imis_id = ORGANIZATION_STAFF["imis_id"]
+    member = db.session.scalar(select(Contact).where(Contact.imis_id == MEMBERS[0]["imis_id"]))
+    if member is not None:
+        member.organization_party_id = organization.id
+    db.session.flush()
 
 
 # Content records (the demo has no client application and no Single Sign-On record).
@@ -322,6 +384,7 @@ def load(*, sample_app: bool = True) -> int:
         if accounts.get_user(member["username"]) is None:
             accounts.create_user(password=MEMBER_PASSWORD, staff=False, **member)
             created += 1
+    load_parties()
     load_content()
     load_activities()
     load_groups()

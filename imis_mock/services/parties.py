@@ -1,186 +1,52 @@
-"""Who may read which user and party through the REST API, and the iMIS query-string language.
+"""Parties (contacts) and their logins as the REST API reads and writes them.
 
-iMIS filters lists with `?Property=operation:value` (developer.imis.com "Advanced query
-operations"), pages them with `limit` and `offset`, and compares text without regard to letter
-case (SQL Server's default collation). Query-string names are matched regardless of case too.
-Everything here takes plain values and raises an ApiError; the API blueprint turns those into
-iMIS-shaped JSON.
+The API's catalog (imis_mock/api/catalog/party.py, user.py) turns iMIS's data contracts into the
+plain values these functions take, and back. Rules live here: what a party needs, which
+organization a person works for, what a login needs. Errors are ServiceErrors, which the API
+answers as ValidationResultsData (400); the caller commits.
 """
 
-import re
-from dataclasses import dataclass
+import uuid
 
-from sqlalchemy import ColumnElement, Select, bindparam, false, func, select, true
+from sqlalchemy import bindparam, delete, select
 
 from imis_mock.database import CompiledSelect
 from imis_mock.extensions import db
-from imis_mock.models import Contact, User
+from imis_mock.models import Contact, PartyStatus, User
 from imis_mock.models.contacts import PartyNames
-from imis_mock.services import ServiceError, accounts
+from imis_mock.services import ServiceError, accounts, audit
 from imis_mock.services.accounts import UserRecord
 
-# [I] Paging: iMIS's default page is 100 [C]; the cap of 500 and "limit=0 means the default" are
-# guesses, kept here so they are easy to change.
-DEFAULT_LIMIT = 100
-MAX_LIMIT = 500
-# ASP.NET binds limit/offset to Int32: anything larger cannot be a valid value.
-INT32_MAX = 2**31 - 1
-RESERVED_PARAMETERS = {"limit", "offset", "orderby"}
-
-# Every spelling developer.imis.com lists, mapped to one canonical operation.
-OPERATIONS = {
-    "between": "between",
-    "contains": "contains",
-    "endswith": "endswith",
-    "equal": "eq",
-    "eq": "eq",
-    "==": "eq",
-    "greaterthan": "gt",
-    "gt": "gt",
-    ">": "gt",
-    "greaterthanorequal": "ge",
-    "ge": "ge",
-    ">=": "ge",
-    "in": "in",
-    "isempty": "isempty",
-    "empty": "isempty",
-    "isfalse": "isfalse",
-    "false": "isfalse",
-    "istrue": "istrue",
-    "true": "istrue",
-    "lessthan": "lt",
-    "lt": "lt",
-    "<": "lt",
-    "lessthanorequal": "le",
-    "le": "le",
-    "<=": "le",
-    "notcontain": "notcontain",
-    "!contain": "notcontain",
-    "notempty": "notempty",
-    "!empty": "notempty",
-    "notequal": "ne",
-    "ne": "ne",
-    "!=": "ne",
-    "startswith": "startswith",
+# The columns a party write sets; anything else (ids, timestamps) the mock assigns.
+PARTY_COLUMNS = (
+    "is_organization",
+    "prefix",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "suffix",
+    "informal_name",
+    "email",
+    "phone",
+    "organization",
+    "organization_party_id",
+    "title",
+    "member_type",
+    "status",
+    "address_line",
+    "city",
+    "region",
+    "postal_code",
+    "country_code",
+    "join_date",
+)
+# Lengths of the contacts columns, for messages rather than database errors.
+LIMITS = {
+    c.name: c.type.length
+    for c in Contact.__table__.columns
+    if c.name in PARTY_COLUMNS and getattr(c.type, "length", None)
 }
-# A prefix that looks like an operation name (so `lastname=foo:smith` is an error rather than
-# a search for the text "foo:smith"); values such as "12:30" are taken literally.
-OPERATION_LIKE = re.compile(r"[A-Za-z!=<>]+")
-BOOLEAN_OPERATIONS = {"eq", "ne", "istrue", "isfalse"}
-# [I] The body of a 403: ASP.NET Web API's wording for a refused request.
-ACCESS_DENIED = "Authorization has been denied for this request."
-
-
-class ApiError(ServiceError):
-    """A refused API request; `status` is the HTTP status iMIS answers with."""
-
-    status = 400
-
-
-class AccessDenied(ApiError):
-    status = 403
-
-
-class NotFound(ApiError):
-    status = 404
-
-
-@dataclass(frozen=True)
-class Field:
-    """A filterable property: its iMIS name, the column behind it, and its kind."""
-
-    name: str
-    column: ColumnElement
-    kind: str = "string"  # "string" or "boolean"
-
-
-def _fields(*fields: Field) -> dict[str, Field]:
-    return {f.name.lower(): f for f in fields}
-
-
-PARTY_FIELDS = _fields(
-    Field("PartyId", Contact.imis_id),
-    Field("Id", Contact.imis_id),
-    Field("UniformId", Contact.uniform_id),
-    Field("FirstName", Contact.first_name),
-    Field("LastName", Contact.last_name),
-    Field("InformalName", Contact.informal_name),
-    Field("Email", Contact.email),
-    Field("Phone", Contact.phone),
-    Field("City", Contact.city),
-    Field("CountryCode", Contact.country_code),
-    Field("PostalCode", Contact.postal_code),
-    Field("Organization", Contact.organization),
-    Field("CustomerTypeCode", Contact.member_type),
-    Field("Status", Contact.status),
-)
-CONTACTS = Contact.__table__
-# A user's UserId is its contact's iMIS ID; GUEST has no contact and uses its username.
-USER_ID = func.coalesce(Contact.imis_id, User.username)
-USER_FIELDS = _fields(
-    Field("UserId", USER_ID),
-    Field("UserName", User.username),
-    Field("PartyId", Contact.imis_id),
-    Field("Email", Contact.email),
-    Field("IsDisabled", User.is_disabled, "boolean"),
-)
-
-
-@dataclass
-class Page:
-    """One page of a list, with what iMIS's PagedResult reports about it."""
-
-    items: list
-    offset: int
-    limit: int
-    total: int
-
-    @property
-    def has_next(self) -> bool:
-        return self.offset + len(self.items) < self.total
-
-    @property
-    def next_offset(self) -> int:
-        # iMIS reports NextOffset 0 on the last page [C-client].
-        return self.offset + len(self.items) if self.has_next else 0
-
-
-# --- Who may read what ----------------------------------------------------------------------
-
-
-def is_staff(caller: UserRecord) -> bool:
-    return caller.is_staff and not caller.is_guest
-
-
-def visible_contacts(caller: UserRecord) -> ColumnElement[bool]:
-    """Staff read every party; a member only their own; GUEST none."""
-    if is_staff(caller):
-        return true()
-    if caller.is_guest or caller.contact_id is None:
-        return false()
-    return Contact.id == caller.contact_id
-
-
-def visible_users(caller: UserRecord) -> ColumnElement[bool]:
-    """Staff read every user; anybody else only themselves (GUEST: the anonymous user)."""
-    return true() if is_staff(caller) else User.id == caller.id
-
-
-def _by_key(caller: UserRecord, fetch, what: str, key: str):
-    """Run a one-row lookup: others' rows give 403 (even missing ones), staff get 404.
-
-    `fetch(visible_only)` returns the row or None; with visible_only, only a row the caller may
-    read, so that a row the caller may not see and a missing row look alike (one query).
-    """
-    if not is_staff(caller):
-        row = fetch(True)
-        if row is None:
-            raise AccessDenied(ACCESS_DENIED)
-        return row
-    row = fetch(False)
-    if row is None:
-        raise NotFound(f"No {what} was found with the id '{key}'.")
-    return row
+DEFAULT_STATUSES = {"A": "Active", "I": "Inactive"}
 
 
 class PartyRecord(PartyNames):
@@ -195,212 +61,150 @@ class PartyRecord(PartyNames):
         self.__dict__.update(row)
 
 
+CONTACTS = Contact.__table__
+EMPLOYER_IMIS_ID = Contact.employer_imis_id.label("employer_imis_id")
 # Built and compiled once with bind parameters: building a statement on every call cost more
 # than running it.
-_PARTY = select(CONTACTS)
+_PARTY = select(*CONTACTS.c, EMPLOYER_IMIS_ID)
 _PARTY_BY_IMIS_ID = CompiledSelect(_PARTY.where(CONTACTS.c.imis_id == bindparam("p_imis_id")))
 _PARTY_BY_ID = CompiledSelect(_PARTY.where(CONTACTS.c.id == bindparam("p_id")))
-# visible_contacts() for one row: a member's own party only (GUEST, who has none, reads none).
 _OWN_PARTY_BY_IMIS_ID = CompiledSelect(
     _PARTY.where(CONTACTS.c.imis_id == bindparam("p_imis_id"), CONTACTS.c.id == bindparam("p_id"))
 )
 
 
-def _own_contact_id(caller: UserRecord) -> int | None:
-    return None if caller.is_guest else caller.contact_id
-
-
-def get_party(caller: UserRecord, party_id: str) -> PartyRecord:
-    """Return the party with this iMIS ID, if the caller may read it."""
-    imis_id = party_id.strip()
-
-    def fetch(visible_only: bool) -> dict | None:
-        if visible_only:
-            return _OWN_PARTY_BY_IMIS_ID.first(p_imis_id=imis_id, p_id=_own_contact_id(caller))
-        return _PARTY_BY_IMIS_ID.first(p_imis_id=imis_id)
-
-    return PartyRecord(_by_key(caller, fetch, "Party", party_id))
+def party_row(imis_id: str, *, own_contact_id: int | None = None) -> PartyRecord | None:
+    """Read one party by iMIS ID; with own_contact_id, only if it is that contact."""
+    if own_contact_id is None:
+        row = _PARTY_BY_IMIS_ID.first(p_imis_id=imis_id)
+    else:
+        row = _OWN_PARTY_BY_IMIS_ID.first(p_imis_id=imis_id, p_id=own_contact_id)
+    return PartyRecord(row) if row is not None else None
 
 
 def party_of(user: UserRecord) -> PartyRecord | None:
     """Return the user's own party, or None (GUEST and staff without a contact have none)."""
-    contact_id = _own_contact_id(user)
+    contact_id = None if user.is_guest else user.contact_id
     row = _PARTY_BY_ID.first(p_id=contact_id) if contact_id is not None else None
     return PartyRecord(row) if row is not None else None
 
 
-def _user_query() -> Select:
-    return select(User).outerjoin(Contact, User.contact_id == Contact.id)
+# --- Writes ----------------------------------------------------------------------------------
 
 
-def get_user(caller: UserRecord, user_id: str) -> User:
-    """Return the user with this UserId (its party's iMIS ID, or "GUEST"), if visible."""
-    query = _user_query().where(func.lower(USER_ID) == user_id.strip().lower())
-
-    def fetch(visible_only: bool) -> User | None:
-        return db.session.scalar(query.where(visible_users(caller)) if visible_only else query)
-
-    return _by_key(caller, fetch, "User", user_id)
+def status_names() -> dict[str, str]:
+    """Party status codes and names from the PartyStatus table (A and I when it is empty)."""
+    rows = db.session.execute(select(PartyStatus.code, PartyStatus.name)).all()
+    return {code: name for code, name in rows} or dict(DEFAULT_STATUSES)
 
 
-def find_by_username(caller: UserRecord, username: str) -> User | None:
-    """FindByUserName: the user (any letter case), None if staff ask for nobody; others 403."""
-    user = accounts.get_user(username) if username.strip() else None
-    if is_staff(caller):
-        return user
-    if user is None or user.id != caller.id:
-        raise AccessDenied(ACCESS_DENIED)
+def find_organization(imis_id: str) -> Contact:
+    organization = db.session.scalar(
+        select(Contact).where(Contact.imis_id == imis_id.strip(), Contact.is_organization)
+    )
+    if organization is None:
+        raise ServiceError(f"There is no organization with the id '{imis_id}'.")
+    return organization
+
+
+def _check(values: dict, employer_imis_id: str | None) -> dict:
+    """Apply the rules a party must meet; return the column values to store."""
+    values = {k: v for k, v in values.items() if k in PARTY_COLUMNS}
+    for name, limit in LIMITS.items():
+        text = values.get(name)
+        if isinstance(text, str) and len(text) > limit:
+            raise ServiceError(f"{name.replace('_', ' ').capitalize()} is too long (max {limit}).")
+    if values.get("is_organization"):
+        if not values.get("organization"):
+            raise ServiceError("Organization name is required.")
+        values.update(first_name="", middle_name="", last_name="", prefix="", suffix="")
+        values.update(informal_name="", title="", organization_party_id=None)
+    elif not values.get("last_name"):
+        raise ServiceError("Last name is required.")
+    email = values.get("email") or ""
+    if email and ("@" not in email or any(c.isspace() for c in email)):
+        raise ServiceError(f"'{email}' is not a valid email address.")
+    status = values.get("status") or "A"
+    if status not in status_names():
+        raise ServiceError(f"'{status}' is not a party status.")
+    values["status"] = status
+    values["member_type"] = values.get("member_type") or "NM"
+    if employer_imis_id and not values.get("is_organization"):
+        employer = find_organization(employer_imis_id)
+        values["organization_party_id"] = employer.id
+        values["organization"] = employer.organization
+    elif not values.get("is_organization"):
+        values["organization_party_id"] = None
+    if not values.get("is_organization") and not values.get("informal_name"):
+        values["informal_name"] = values.get("first_name", "")
+    return values
+
+
+def create_party(values: dict, *, employer_imis_id: str | None, actor: str) -> Contact:
+    """Add a new party (person or organization) with a fresh iMIS ID and UniformId."""
+    checked = _check(values, employer_imis_id)
+    contact = Contact(imis_id=accounts.next_imis_id(), uniform_id=str(uuid.uuid4()), **checked)
+    db.session.add(contact)
+    db.session.flush()
+    audit.record("contact.create", "success", actor=actor, detail={"imis_id": contact.imis_id})
+    return contact
+
+
+def replace_party(
+    contact: Contact, values: dict, *, employer_imis_id: str | None, actor: str
+) -> Contact:
+    """Replace a party's fields with the values of a full entity (missing ones become empty)."""
+    checked = _check(values, employer_imis_id)
+    changed = [k for k, v in checked.items() if getattr(contact, k) != v]
+    for name in changed:
+        setattr(contact, name, checked[name])
+    if changed:
+        audit.record(
+            "contact.update",
+            "success",
+            actor=actor,
+            username=contact.user.username if contact.user else "",
+            detail={"imis_id": contact.imis_id, "changed": changed},
+        )
+    return contact
+
+
+def delete_party(contact: Contact, *, actor: str) -> None:
+    """Delete a party; its login, sessions and tokens go with it (the database cascades)."""
+    detail = {"imis_id": contact.imis_id}
+    username = contact.user.username if contact.user else ""
+    contact_id = contact.id
+    db.session.expunge_all()
+    db.session.execute(delete(Contact).where(Contact.id == contact_id))
+    audit.record("contact.delete", "success", actor=actor, username=username, detail=detail)
+
+
+def create_login(party_imis_id: str, username: str, *, disabled: bool, actor: str) -> User:
+    """Create a user account for a party that has none. No password: iMIS sets passwords through
+    another operation [I, §3.5], so the login cannot sign in until one is set."""
+    contact = db.session.scalar(select(Contact).where(Contact.imis_id == party_imis_id.strip()))
+    if contact is None:
+        raise ServiceError(f"There is no party with the id '{party_imis_id}'.")
+    if contact.user is not None:
+        raise ServiceError(f"The party '{party_imis_id}' already has a user.")
+    name = accounts.validate_username(username)
+    if accounts.get_user(name) is not None:
+        raise ServiceError(f"The user name '{name}' is already used.")
+    user = User(
+        username=name,
+        username_key=accounts.username_key(name),
+        is_disabled=disabled,
+        contact=contact,
+    )
+    db.session.add(user)
+    db.session.flush()
+    audit.record(
+        "user.create", "success", actor=actor, username=name, detail={"imis_id": contact.imis_id}
+    )
     return user
 
 
-# --- Lists: filters, order and paging --------------------------------------------------------
-
-
-def parse_int(name: str, raw: str | None, default: int) -> int:
-    """Parse a limit or offset the way an Int32 parameter binds: digits only, 0..2^31-1."""
-    if raw is None or raw.strip() == "":
-        return default
-    text = raw.strip()
-    if not re.fullmatch(r"\+?[0-9]{1,10}", text) or int(text) > INT32_MAX:
-        if re.fullmatch(r"-[0-9]+", text):
-            raise ApiError(f"The parameter '{name}' cannot be negative.")
-        raise ApiError(f"The value '{raw}' is not valid for the parameter '{name}'.")
-    return int(text)
-
-
-def paging(args: dict[str, list[str]]) -> tuple[int, int]:
-    """Return (offset, limit) from lower-cased query arguments."""
-    offset = parse_int("offset", _last(args, "offset"), 0)
-    limit = parse_int("limit", _last(args, "limit"), DEFAULT_LIMIT)
-    if limit == 0:
-        limit = DEFAULT_LIMIT
-    return offset, min(limit, MAX_LIMIT)
-
-
-def _last(args: dict[str, list[str]], name: str) -> str | None:
-    values = args.get(name)
-    return values[-1] if values else None
-
-
-def lower_args(pairs) -> dict[str, list[str]]:
-    """Group query arguments by lower-cased name (iMIS matches names regardless of case)."""
-    grouped: dict[str, list[str]] = {}
-    for name, value in pairs:
-        grouped.setdefault(name.lower(), []).append(value)
-    return grouped
-
-
-def split_operation(raw: str) -> tuple[str, str]:
-    """Split "eq:smith" into ("eq", "smith"); a bare value means equality."""
-    prefix, sep, rest = raw.partition(":")
-    if not sep:
-        return "eq", raw
-    operation = OPERATIONS.get(prefix.lower())
-    if operation:
-        return operation, rest
-    if OPERATION_LIKE.fullmatch(prefix):
-        raise ApiError(f"The operation '{prefix}' is not supported.")
-    return "eq", raw
-
-
-def condition(field: Field, raw: str) -> ColumnElement[bool]:
-    """Build the SQL condition for one `Property=operation:value` filter."""
-    operation, value = split_operation(raw)
-    if field.kind == "boolean":
-        return _boolean_condition(field, operation, value)
-    if operation in ("istrue", "isfalse"):
-        raise ApiError(f"The operation '{operation}' cannot be used with '{field.name}'.")
-    column = func.lower(func.coalesce(field.column, ""))
-    text = value.lower()
-    if operation == "isempty":
-        return column == ""
-    if operation == "notempty":
-        return column != ""
-    if operation in ("between", "in"):
-        parts = text.split("|")
-        if operation == "between":
-            if len(parts) != 2:
-                raise ApiError(f"'between' needs two values separated by '|' for '{field.name}'.")
-            return column.between(parts[0], parts[1])
-        return column.in_(parts)
-    comparisons = {
-        "eq": lambda: column == text,
-        "ne": lambda: column != text,
-        "gt": lambda: column > text,
-        "ge": lambda: column >= text,
-        "lt": lambda: column < text,
-        "le": lambda: column <= text,
-        "contains": lambda: column.contains(text, autoescape=True),
-        "notcontain": lambda: ~column.contains(text, autoescape=True),
-        "startswith": lambda: column.startswith(text, autoescape=True),
-        "endswith": lambda: column.endswith(text, autoescape=True),
-    }
-    return comparisons[operation]()
-
-
-def _boolean_condition(field: Field, operation: str, value: str) -> ColumnElement[bool]:
-    if operation not in BOOLEAN_OPERATIONS:
-        raise ApiError(f"The operation '{operation}' cannot be used with '{field.name}'.")
-    if operation in ("istrue", "isfalse"):
-        return field.column.is_(operation == "istrue")
-    wanted = {"true": True, "false": False}.get(value.strip().lower())
-    if wanted is None:
-        raise ApiError(f"The value '{value}' is not valid for '{field.name}'.")
-    return field.column.is_(wanted) if operation == "eq" else field.column.is_not(wanted)
-
-
-def filters(args: dict[str, list[str]], fields: dict[str, Field]) -> list[ColumnElement[bool]]:
-    """Turn every non-paging query argument into a condition; unknown properties are errors."""
-    conditions = []
-    for name, values in args.items():
-        if name in RESERVED_PARAMETERS:
-            continue
-        field = fields.get(name)
-        if field is None:
-            raise ApiError(f"The property '{name}' cannot be used to filter this list.")
-        conditions.extend(condition(field, value) for value in values)
-    return conditions
-
-
-def ordering(args: dict[str, list[str]], fields: dict[str, Field], default) -> list:
-    """OrderBy=Property[:Descending], as iMIS spells it; the default keeps pages stable."""
-    raw = _last(args, "orderby")
-    if not raw:
-        return [default]
-    name, _, direction = raw.partition(":")
-    field = fields.get(name.strip().lower())
-    if field is None:
-        raise ApiError(f"The property '{name}' cannot be used to order this list.")
-    column = func.lower(func.coalesce(field.column, "")) if field.kind == "string" else field.column
-    descending = direction.strip().lower() in ("descending", "desc")
-    return [column.desc() if descending else column.asc(), default]
-
-
-def _page(query: Select, args: dict[str, list[str]], order: list) -> Page:
-    offset, limit = paging(args)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    items = []
-    if offset < total:
-        items = list(db.session.scalars(query.order_by(*order).offset(offset).limit(limit)))
-    return Page(items=items, offset=offset, limit=limit, total=total)
-
-
-def list_parties(caller: UserRecord, args: dict[str, list[str]]) -> Page:
-    """A page of the parties the caller may read that match the filters."""
-    query = select(Contact).where(visible_contacts(caller), *filters(args, PARTY_FIELDS))
-    return _page(query, args, ordering(args, PARTY_FIELDS, Contact.id))
-
-
-def list_users(caller: UserRecord, args: dict[str, list[str]]) -> Page:
-    """A page of the users the caller may read that match the filters."""
-    query = _user_query().where(visible_users(caller), *filters(args, USER_FIELDS))
-    return _page(query, args, ordering(args, USER_FIELDS, User.id))
-
-
-def page_of(rows: list, args: dict[str, list[str]]) -> Page:
-    """Page an already-built list (IQA rows)."""
-    offset, limit = paging(args)
-    return Page(items=rows[offset : offset + limit], offset=offset, limit=limit, total=len(rows))
+# --- IQA -------------------------------------------------------------------------------------
 
 
 def user_info_rows(caller: UserRecord) -> list[dict]:
@@ -425,13 +229,3 @@ def user_info_rows(caller: UserRecord) -> list[dict]:
 
 # IQA queries the mock knows, by lower-cased path.
 QUERIES = {"$/oauth2/userinfo": user_info_rows}
-
-
-def run_query(caller: UserRecord, name: str | None) -> list[dict]:
-    """Run a known IQA query for the caller; an unknown path is iMIS's not-found answer."""
-    if not name or not name.strip():
-        raise ApiError("The parameter 'QueryName' is required.")
-    query = QUERIES.get(name.strip().lower())
-    if query is None:
-        raise NotFound(f"The query '{name}' was not found.")
-    return query(caller)

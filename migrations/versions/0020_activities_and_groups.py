@@ -5,7 +5,7 @@ Also adds the rows iMIS ships with and clients name by id: the Purchased Product
 Member role (29AAE912-...). Other classes and roles are site data (see services/demo.py).
 
 Revision ID: 0020
-Revises: 0016
+Revises: 0030
 Create Date: 2026-12-04 14:23:25.639340
 
 """
@@ -18,7 +18,7 @@ import imis_mock.models.base
 
 # revision identifiers, used by Alembic.
 revision = '0020'
-down_revision = '0016'
+down_revision = '0030'
 branch_labels = None
 depends_on = None
 

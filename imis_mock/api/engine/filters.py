@@ -1,0 +1,268 @@
+"""The list query string: `?Property=operation:value` filters, OrderBy, limit and offset.
+
+One parser for every entity (developer.imis.com "Advanced query operations", reference §2). Keys
+are matched regardless of letter case; a key may be a property's JSON path
+(`PersonName.LastName`), its last segment when that is unambiguous, or an alias from the catalog
+entry (`lastname`). Text compares without regard to case, as SQL Server's default collation does.
+Every condition becomes SQL: the database filters, orders and pages, never Python.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from flask import current_app
+from sqlalchemy import ColumnElement, and_, func
+
+from imis_mock.api.engine.errors import ApiError
+
+# [I] Paging: iMIS's default page is 100 [C]; larger limits are clamped to 500 [C: TAP comment,
+# TS-migrate], and limit=0 means the default [I].
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 500
+# ASP.NET binds limit/offset to Int32: anything else cannot be a valid value (400).
+INT32_MAX = 2**31 - 1
+# Keys that are never property filters [I]; IQA's own are read by its view.
+RESERVED = {"limit", "offset", "orderby", "queryname", "querypath", "querydocumentversionkey"}
+RESERVED |= {"parameter"}
+
+# Every spelling developer.imis.com lists, mapped to one canonical operation.
+OPERATIONS = {
+    "between": "between",
+    "contains": "contains",
+    "endswith": "endswith",
+    "equal": "eq",
+    "eq": "eq",
+    "==": "eq",
+    "greaterthan": "gt",
+    "gt": "gt",
+    ">": "gt",
+    "greaterthanorequal": "ge",
+    "ge": "ge",
+    ">=": "ge",
+    "in": "in",
+    "isempty": "isempty",
+    "empty": "isempty",
+    "isfalse": "isfalse",
+    "false": "isfalse",
+    "istrue": "istrue",
+    "true": "istrue",
+    "lessthan": "lt",
+    "lt": "lt",
+    "<": "lt",
+    "lessthanorequal": "le",
+    "le": "le",
+    "<=": "le",
+    "notcontain": "notcontain",
+    "!contain": "notcontain",
+    "notempty": "notempty",
+    "!empty": "notempty",
+    "notequal": "ne",
+    "ne": "ne",
+    "!=": "ne",
+    "startswith": "startswith",
+}
+# A prefix that looks like an operation name (so `lastname=foo:smith` is an error rather than
+# a search for the text "foo:smith"); values such as "12:30" are taken literally.
+OPERATION_LIKE = re.compile(r"[A-Za-z!=<>]+")
+BOOLEAN_OPERATIONS = {"eq", "ne", "istrue", "isfalse"}
+# [I] No source shows the separator of `between` and `in`: both `|` and `,` are accepted.
+SEPARATOR = re.compile(r"[|,]")
+
+
+@dataclass
+class Page:
+    """One page of a list, with what iMIS's PagedResult reports about it."""
+
+    items: list
+    offset: int
+    limit: int
+    total: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.offset + len(self.items) < self.total
+
+    @property
+    def next_offset(self) -> int:
+        # NextOffset is Offset + Count while HasNext, and 0 on the last page [C-client].
+        return self.offset + len(self.items) if self.has_next else 0
+
+
+def lower_args(pairs) -> dict[str, list[str]]:
+    """Group query arguments by lower-cased name (iMIS matches names regardless of case)."""
+    grouped: dict[str, list[str]] = {}
+    for name, value in pairs:
+        grouped.setdefault(name.lower(), []).append(value)
+    return grouped
+
+
+def _last(args: dict[str, list[str]], name: str) -> str | None:
+    values = args.get(name)
+    return values[-1] if values else None
+
+
+def parse_int(name: str, raw: str | None, default: int) -> int:
+    """Parse a limit or offset the way an Int32 parameter binds: digits only, 0..2^31-1."""
+    if raw is None or raw.strip() == "":
+        return default
+    text = raw.strip()
+    if not re.fullmatch(r"\+?[0-9]{1,10}", text) or int(text) > INT32_MAX:
+        if re.fullmatch(r"-[0-9]+", text):
+            raise ApiError(f"The parameter '{name}' cannot be negative.")
+        raise ApiError(f"The value '{raw}' is not valid for the parameter '{name}'.")
+    return int(text)
+
+
+def paging(args: dict[str, list[str]]) -> tuple[int, int]:
+    """Return (offset, limit): limit defaults to 100 (also for 0) and is clamped to 500."""
+    offset = parse_int("offset", _last(args, "offset"), 0)
+    limit = parse_int("limit", _last(args, "limit"), DEFAULT_LIMIT) or DEFAULT_LIMIT
+    return offset, min(limit, MAX_LIMIT)
+
+
+def resolve(entity, key: str):
+    """Return the filterable property a query key names (any case), or None."""
+    return entity.filter_index().get(key.lower())
+
+
+def split_operation(raw: str) -> tuple[str, str]:
+    """Split "eq:smith" into ("eq", "smith"); a bare value means equality."""
+    prefix, sep, rest = raw.partition(":")
+    if not sep:
+        return "eq", raw
+    operation = OPERATIONS.get(prefix.lower())
+    if operation:
+        return operation, rest
+    if OPERATION_LIKE.fullmatch(prefix):
+        raise ApiError(f"The operation '{prefix}' is not supported.")
+    return "eq", raw
+
+
+def _text_column(prop) -> ColumnElement:
+    column = prop.column
+    nullable = getattr(column, "nullable", True)
+    # Not-null columns are compared as lower(column), the expression their indexes are built on.
+    return func.lower(column if nullable is False else func.coalesce(column, ""))
+
+
+def _after(text: str) -> str:
+    """The smallest string greater than every string starting with `text`."""
+    return text[:-1] + chr(ord(text[-1]) + 1)
+
+
+def _typed_value(prop, value: str):
+    """Convert a filter operand to the property's type; a bad one is a 400."""
+    text = value.strip()
+    try:
+        if prop.type == "Integer":
+            return int(text)
+        if prop.type in ("Decimal", "Monetary"):
+            return float(text)
+        if prop.type == "Date":
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except ValueError:
+        raise ApiError(f"The value '{value}' is not valid for '{prop.name}'.") from None
+    return text
+
+
+def condition(prop, raw: str) -> ColumnElement[bool]:
+    """Build the SQL condition for one `Property=operation:value` filter."""
+    operation, value = split_operation(raw)
+    if prop.type == "Boolean":
+        return _boolean_condition(prop, operation, value)
+    if operation in ("istrue", "isfalse"):
+        raise ApiError(f"The operation '{operation}' cannot be used with '{prop.label}'.")
+    if prop.type == "String":
+        column = _text_column(prop)
+        operand = value.lower()
+    else:
+        column = prop.column
+        if operation in ("isempty", "notempty"):
+            return column.is_(None) if operation == "isempty" else column.is_not(None)
+        if operation in ("contains", "notcontain", "startswith", "endswith"):
+            raise ApiError(f"The operation '{operation}' cannot be used with '{prop.label}'.")
+        operand = value
+    if operation == "isempty":
+        return column == ""
+    if operation == "notempty":
+        return column != ""
+    if operation in ("between", "in"):
+        parts = [p for p in SEPARATOR.split(operand)]
+        if prop.type != "String":
+            parts = [_typed_value(prop, p) for p in parts]
+        if operation == "between":
+            if len(parts) != 2:
+                raise ApiError(f"'between' needs two values separated by '|' for '{prop.label}'.")
+            return column.between(parts[0], parts[1])
+        return column.in_(parts)
+    if prop.type != "String":
+        operand = _typed_value(prop, operand)
+    if operation == "startswith" and operand:
+        # The range lets the database use an index on lower(column); LIKE keeps it exact under
+        # any collation.
+        return and_(
+            column >= operand,
+            column < _after(operand),
+            column.startswith(operand, autoescape=True),
+        )
+    comparisons = {
+        "eq": lambda: column == operand,
+        "ne": lambda: column != operand,
+        "gt": lambda: column > operand,
+        "ge": lambda: column >= operand,
+        "lt": lambda: column < operand,
+        "le": lambda: column <= operand,
+        "contains": lambda: column.contains(operand, autoescape=True),
+        "notcontain": lambda: ~column.contains(operand, autoescape=True),
+        "startswith": lambda: column.startswith(operand, autoescape=True),
+        "endswith": lambda: column.endswith(operand, autoescape=True),
+    }
+    return comparisons[operation]()
+
+
+def _boolean_condition(prop, operation: str, value: str) -> ColumnElement[bool]:
+    if operation not in BOOLEAN_OPERATIONS:
+        raise ApiError(f"The operation '{operation}' cannot be used with '{prop.label}'.")
+    if operation in ("istrue", "isfalse"):
+        return prop.column.is_(operation == "istrue")
+    wanted = {"true": True, "false": False}.get(value.strip().lower())
+    if wanted is None:
+        raise ApiError(f"The value '{value}' is not valid for '{prop.label}'.")
+    return prop.column.is_(wanted) if operation == "eq" else prop.column.is_not(wanted)
+
+
+def conditions(entity, args: dict[str, list[str]]) -> tuple[list[ColumnElement[bool]], list[str]]:
+    """Turn every non-reserved key into conditions (repeated keys ANDed).
+
+    Return the conditions and the keys that name no property: those are ignored [I, §2.4] and
+    journalled by the caller, unless API_STRICT_FILTERS makes them a 400.
+    """
+    found, unknown = [], []
+    for name, values in args.items():
+        if name in RESERVED:
+            continue
+        prop = resolve(entity, name)
+        if prop is None:
+            if current_app.config.get("API_STRICT_FILTERS"):
+                raise ApiError(f"The property '{name}' cannot be used to filter this list.")
+            unknown.append(name)
+            continue
+        found.extend(condition(prop, value) for value in values)
+    return found, unknown
+
+
+def ordering(entity, args: dict[str, list[str]]) -> list:
+    """OrderBy=Property[:Descending] [C: DEV v1.0.1]; the primary key keeps pages stable."""
+    default = list(entity.order)
+    raw = _last(args, "orderby")
+    if not raw:
+        return default
+    name, _, direction = raw.partition(":")
+    prop = resolve(entity, name.strip())
+    if prop is None:
+        raise ApiError(f"The property '{name}' cannot be used to order this list.")
+    column = _text_column(prop) if prop.type == "String" else prop.column
+    descending = direction.strip().lower() in ("descending", "desc")
+    return [column.desc() if descending else column.asc(), *default]

@@ -1,0 +1,278 @@
+"""The standard operations on any catalog entry: list, get, create, replace, delete, validate,
+execute, changelog. Views in api/routes.py call these; entries supply data and hooks.
+
+Every write runs in the request's transaction and commits only when the stored row is one the
+caller may hold (access.owns); any failure rolls back, so a refused or failed write stores nothing.
+"""
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.exc import IntegrityError
+
+from imis_mock.api.engine import access, bodies, filters, wire
+from imis_mock.api.engine.errors import (
+    ApiError,
+    Invalid,
+    Malformed,
+    NotFound,
+    validation_results,
+)
+from imis_mock.api.engine.filters import Page
+from imis_mock.extensions import db
+from imis_mock.services import ServiceError
+from imis_mock.services.accounts import UserRecord
+
+_CASE_BLIND = ("guid", "text", "slash")
+
+
+# --- Identity --------------------------------------------------------------------------------
+
+
+def key_parts(entity, key: str) -> list[str]:
+    """Split a URL id into the identity's elements: `~23179|2` for a composite key (§1.6)."""
+    key = key.strip()
+    if entity.identity == "composite":
+        if not key.startswith("~"):
+            return [key] if len(entity.key) == 1 else []
+        return key[1:].split("|")
+    return [key]
+
+
+def key_condition(entity, key: str):
+    """The SQL condition selecting the row a URL id names; None when the id cannot name one."""
+    parts = key_parts(entity, key)
+    if len(parts) != len(entity.key) or not all(parts):
+        return None
+    if entity.identity in _CASE_BLIND:
+        return and_(*(func.lower(c) == p.lower() for c, p in zip(entity.key, parts, strict=True)))
+    return and_(*(c == p for c, p in zip(entity.key, parts, strict=True)))
+
+
+def to_wire(entity, row) -> dict:
+    if entity.to_wire is not None:
+        return entity.to_wire(row)
+    return plain_wire(entity, row)
+
+
+def plain_wire(entity, row) -> dict:
+    """A plain entity's record: `$type`, then each top-level property with a column."""
+    data = {"$type": entity.item_type}
+    for prop in entity.properties:
+        if prop.column is not None and "." not in prop.name:
+            value = getattr(row, prop.column.key)
+            data[prop.name] = wire.net_datetime(value) if prop.type == "Date" else value
+    return wire.compact(data)
+
+
+# --- Reads -----------------------------------------------------------------------------------
+
+
+def list_page(entity, caller: UserRecord, args: dict[str, list[str]]) -> tuple[dict, list[str]]:
+    """A PagedResult of the rows the caller may read that match the filters.
+
+    Return it with the query keys that were ignored (no such property), for the journal.
+    """
+    conditions, ignored = filters.conditions(entity, args)
+    order = filters.ordering(entity, args)
+    offset, limit = filters.paging(args)
+    query = entity.query().where(access.visible(entity, caller), *conditions)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = []
+    if offset < total:
+        rows = db.session.scalars(query.order_by(*order).offset(offset).limit(limit)).all()
+    items = [to_wire(entity, r) for r in rows]
+    page = Page(items=items, offset=offset, limit=limit, total=total)
+    return wire.paged_result(entity.item_type, items, page), ignored
+
+
+def fetch(entity, caller: UserRecord, key: str):
+    """The ORM row a URL id names, with the 403/404 rule."""
+    where = key_condition(entity, key)
+
+    def one(visible_only: bool):
+        if where is None:
+            return None
+        query = entity.query().where(where)
+        if visible_only:
+            query = query.where(access.visible(entity, caller))
+        return db.session.scalars(query.limit(1)).first()
+
+    return access.by_key(caller, one, entity.name, key)
+
+
+def get_one(entity, caller: UserRecord, key: str) -> dict:
+    if entity.load is not None:
+        return to_wire(entity, entity.load(caller, key))
+    return to_wire(entity, fetch(entity, caller, key))
+
+
+# --- Writes ----------------------------------------------------------------------------------
+
+
+def _body(raw: bytes, entity) -> bodies.Body:
+    body = bodies.parse(raw)
+    if body is None:
+        raise Malformed()
+    bodies.check_type(body, entity.write_types)
+    return body
+
+
+def _read(entity, body, row):
+    if entity.read is not None:
+        return entity.read(body, row)
+    return plain_read(entity, body, row)
+
+
+def plain_read(entity, body, row) -> dict:
+    """A plain entity's write body: each top-level column property, converted to its type."""
+    values = {}
+    for prop in entity.properties:
+        if prop.column is None or "." in prop.name:
+            continue
+        raw = body.get(prop.name)
+        if prop.identity and row is not None:
+            continue
+        if prop.identity and (raw is None or raw == ""):
+            raise Invalid(f"{prop.name} is required.")
+        value = bodies.coerce(prop.type, raw, prop.name)
+        limit = getattr(prop.column.type, "length", None)
+        if isinstance(value, str) and limit and len(value) > limit:
+            raise Invalid(f"{prop.name} has at most {limit} characters.")
+        values[prop.column.key] = value
+    if row is None:
+        key = "|".join(str(values[p.column.key]) for p in entity.properties if p.identity)
+        key = f"~{key}" if entity.identity == "composite" else key
+        where = key_condition(entity, key)
+        if where is not None and db.session.scalars(entity.query().where(where)).first():
+            raise Invalid(f"A {entity.name} with the id '{key}' already exists.")
+    return values
+
+
+def _write(entity, values: dict, row, caller):
+    if entity.write is not None:
+        return entity.write(values, row, caller)
+    if row is None:
+        row = entity.model(**values)
+        db.session.add(row)
+    else:
+        for name, value in values.items():
+            setattr(row, name, value)
+    return row
+
+
+def _store(entity, caller: UserRecord, body, row):
+    """Read, write and flush; refuse (403) a result the caller may not hold. Caller commits."""
+    values = _read(entity, body, row)
+    stored = _write(entity, values, row, caller)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Two writers raced for one key, or a reference points nowhere: bad input, not a 500.
+        raise Invalid(f"The {entity.name} conflicts with a stored record.") from None
+    if not access.owns(entity, caller, stored):
+        raise access.AccessDenied()
+    return stored
+
+
+def create(entity, caller: UserRecord, raw: bytes) -> dict:
+    """POST /api/{E}: store a new row; answer it as GET would, its Identity filled in."""
+    access.check_write(entity, caller, "create")
+    body = _body(raw, entity)
+    try:
+        data = to_wire(entity, _store(entity, caller, body, None))
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return data
+
+
+def _check_body_id(entity, body, key: str) -> None:
+    """PUT carries the full entity with its id: a different id than the URL's is a 400."""
+    wanted = [p.lower() for p in key_parts(entity, key)]
+    for name in entity.id_properties:
+        value = body.get(name)
+        if value not in (None, "") and str(value).strip().lower() not in wanted:
+            raise Invalid(f"The {name} in the body ({value}) does not match the URL ({key}).")
+    elements = body.items("Identity.IdentityElements")
+    if elements and [str(e).strip().lower() for e in elements] != wanted:
+        raise Invalid(f"The Identity in the body does not match the URL ({key}).")
+
+
+def replace(entity, caller: UserRecord, key: str, raw: bytes) -> dict:
+    """PUT /api/{E}/{id}: replace the row with the full entity in the body."""
+    access.check_write(entity, caller, "replace")
+    body = _body(raw, entity)
+    try:
+        row = fetch(entity, caller, key)
+        _check_body_id(entity, body, key)
+        data = to_wire(entity, _store(entity, caller, body, row))
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return data
+
+
+def delete(entity, caller: UserRecord, key: str) -> None:
+    """DELETE /api/{E}/{id}: remove the row (200, empty body)."""
+    access.check_write(entity, caller, "delete")
+    try:
+        row = fetch(entity, caller, key)
+        if entity.remove is not None:
+            entity.remove(row, caller)
+        else:
+            db.session.delete(row)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def validate(entity, caller: UserRecord, raw: bytes) -> dict:
+    """POST /api/{E}/_validate: run the create without keeping it (§4.2)."""
+    body = _body(raw, entity)
+    results, normalised = validation_results([]), body.data
+    try:
+        if entity.has("create"):
+            access.check_write(entity, caller, "create")
+            normalised = to_wire(entity, _store(entity, caller, body, None))
+        elif entity.read is not None:
+            entity.read(body, None)
+    except Invalid as error:
+        results = validation_results(error.messages)
+    except ServiceError as error:
+        if isinstance(error, ApiError):
+            raise
+        results = validation_results([error.message])
+    finally:
+        db.session.rollback()
+    return {
+        "$type": wire.contract(wire.CORE, "ValidateResultsData"),
+        "IsValid": not results["Errors"]["$values"],
+        "ValidationResults": results,
+        "Entity": normalised,
+    }
+
+
+def execute(entity, caller: UserRecord, raw: bytes) -> dict:
+    """POST /api/{E}/_execute: dispatch on OperationName (§10.1); ParameterTypeName is ignored."""
+    body = bodies.parse(raw)
+    if body is None:
+        raise Malformed()
+    name = body.get("OperationName")
+    operation = entity.operations.get(name.lower()) if isinstance(name, str) else None
+    if operation is None:
+        raise ApiError(f"The operation '{name}' is not supported for {entity.name}.")
+    return wire.execute_result(operation(caller, body))
+
+
+def changelog(entity, caller: UserRecord, key: str, args: dict[str, list[str]]) -> dict:
+    """GET /api/{E}/{id}/changelog: a PagedResult of change rows [I: shape unknown]; the mock
+    keeps none, so after the row's access check the page is empty."""
+    if entity.has("get") or entity.has("list"):
+        fetch(entity, caller, key)
+    elif key_condition(entity, key) is None:
+        raise NotFound(f"No {entity.name} was found with the id '{key}'.")
+    offset, limit = filters.paging(args)
+    page = Page(items=[], offset=offset, limit=limit, total=0)
+    return wire.paged_result(wire.contract(wire.CORE, "ChangeLogData"), [], page)

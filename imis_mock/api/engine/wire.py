@@ -1,0 +1,152 @@
+"""The JSON iMIS's REST API sends: Json.NET with `$type` annotations (TypeNameHandling.Auto).
+
+Collections are `{"$type": ..., "$values": [...]}`, typed scalars `{"$type": "System.Boolean",
+"$value": true}`, strings bare; dates are .NET's `2019-03-01T00:00:00`. Properties without a value
+are left out, as Json.NET does with NullValueHandling.Ignore [I]. The `$type` strings marked [I]
+in shared/reference/imis-rest.md are guesses kept here, in one place.
+"""
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask import current_app
+from flask.wrappers import Response
+
+CONTRACTS = "Asi.Contracts"
+MEMBERSHIP = "Asi.Soa.Membership.DataContracts"
+CORE = "Asi.Soa.Core.DataContracts"
+EXPANDO = "System.Dynamic.ExpandoObject, System.Core"
+STRING_COLLECTION = (
+    "System.Collections.ObjectModel.Collection`1[[System.String, mscorlib]], mscorlib"
+)
+GENERIC_ENTITY = f"{CORE}.GenericEntityData, {CONTRACTS}"
+
+
+def contract(namespace: str, name: str) -> str:
+    """Return a data contract's `$type`: "Namespace.Name, Asi.Contracts"."""
+    return f"{namespace}.{name}, {CONTRACTS}"
+
+
+def generic_list(item_type: str) -> str:
+    """.NET's name for List<T>, as Json.NET writes it."""
+    return f"System.Collections.Generic.List`1[[{item_type}]], mscorlib"
+
+
+def collection(type_name: str, values: list) -> dict:
+    return {"$type": type_name, "$values": values}
+
+
+def typed(type_name: str, value) -> dict:
+    return {"$type": type_name, "$value": value}
+
+
+def net_datetime(value: date | datetime | None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    return value.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def compact(obj: dict) -> dict:
+    """Drop properties without a value (None or an empty string)."""
+    return {k: v for k, v in obj.items() if v is not None and v != ""}
+
+
+def paged_result(item_type: str | None, items: list, page) -> dict:
+    """iMIS's PagedResult; `item_type` None gives the non-generic one that IQA answers with."""
+    if item_type is None:
+        result_type = f"{CORE}.PagedResult, {CONTRACTS}"
+        list_type = generic_list("System.Object, mscorlib")
+    else:
+        result_type = f"{CORE}.PagedResult`1[[{item_type}]], {CONTRACTS}"
+        list_type = generic_list(item_type)
+    return {
+        "$type": result_type,
+        "Items": collection(list_type, items),
+        "Offset": page.offset,
+        "Limit": page.limit,
+        "Count": len(items),
+        "TotalCount": page.total,
+        "NextPageLink": None,
+        "HasNext": page.has_next,
+        "NextOffset": page.next_offset,
+    }
+
+
+def generic_property(name: str, value) -> dict:
+    """A GenericPropertyData; a property with no value has no `Value` key [C: PM-V2.1]."""
+    prop = {"$type": f"{CORE}.GenericPropertyData, {CONTRACTS}", "Name": name}
+    if value is not None:
+        prop["Value"] = value
+    return prop
+
+
+def property_collection(properties: list[dict]) -> dict:
+    return collection(f"{CORE}.GenericPropertyDataCollection, {CONTRACTS}", properties)
+
+
+def identity(entity: str, elements: list[str] | None) -> dict:
+    """IdentityData; a standalone parent has no IdentityElements [C: TS-migrate]."""
+    data = {"$type": f"{CORE}.IdentityData, {CONTRACTS}", "EntityTypeName": entity}
+    if elements is not None:
+        data["IdentityElements"] = collection(STRING_COLLECTION, list(elements))
+    return data
+
+
+def scalar(value):
+    """A property value as GenericEntityData carries it: typed unless it is text."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return typed("System.Boolean", value)
+    if isinstance(value, int):
+        return typed("System.Int32", value)
+    if isinstance(value, Decimal | float):
+        return typed("System.Decimal", float(value))
+    if isinstance(value, date):
+        return typed("System.DateTime", net_datetime(value))
+    return str(value)
+
+
+def generic_entity(
+    entity: str,
+    key: list[str],
+    properties: list[tuple[str, object]],
+    *,
+    parent: tuple[str, list[str] | None] | None = None,
+) -> dict:
+    """GenericEntityData (§7.2): Identity, the parent's identity, and a Properties bag."""
+    parent_name, parent_key = parent or ("Standalone", None)
+    return {
+        "$type": GENERIC_ENTITY,
+        "EntityTypeName": entity,
+        "PrimaryParentEntityTypeName": parent_name,
+        "Identity": identity(entity, key),
+        "PrimaryParentIdentity": identity(parent_name, parent_key),
+        "Properties": property_collection(
+            [generic_property(name, scalar(value)) for name, value in properties]
+        ),
+    }
+
+
+def expando(row: dict) -> dict:
+    """An IQA result row: an ExpandoObject with the query's display aliases."""
+    return {"$type": EXPANDO, **row}
+
+
+def execute_result(result) -> dict:
+    """The answer to POST /api/{Entity}/_execute [C-client: clients read `Result`]."""
+    return {"Result": result}
+
+
+def json_response(data, status: int = 200, headers: dict | None = None) -> Response:
+    """Serialize in the order the shapes were built ($type first), as Json.NET writes them."""
+    body = "" if data is None else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return current_app.response_class(
+        body,
+        status=status,
+        headers=headers,
+        content_type="application/json; charset=utf-8",
+    )
