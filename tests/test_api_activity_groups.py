@@ -51,10 +51,10 @@ class Http:
     def __init__(self, app, url):
         self.app, self.url, self.tokens = app, url, {}
 
-    def __call__(self, method, path, user="MANAGER", **kwargs):
+    def __call__(self, method, path, user="MANAGER", headers=None, **kwargs):
         if user not in self.tokens:
             self.tokens[user] = mint(self.app, user)
-        headers = {"Authorization": f"Bearer {self.tokens[user]}"}
+        headers = {"Authorization": f"Bearer {self.tokens[user]}", **(headers or {})}
         return requests.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
 
 
@@ -416,3 +416,51 @@ def test_member_reads_own_memberships_and_writes_none(http, app):
     assert count(app, GroupMember) == before
     summaries = http("GET", "/api/GroupMemberSummary?GroupID=" + BOARD, user="jsmith").json()
     assert [m["Party"]["Id"] for m in values(summaries)] == ["23179"]
+
+
+def test_activity_validate_and_malformed_bodies(http, app):
+    before = count(app, Activity)
+    good = activity_body(prop("ACTIVITY_TYPE", "DUES"), prop("PartyId", "23179"))
+    checked = http("POST", "/api/Activity/_validate", json=good).json()
+    assert checked["IsValid"] is True
+    assert bag(checked["Entity"])["ACTIVITY_TYPE"] == "DUES"
+    bad = activity_body(prop("PartyId", "23179"))
+    checked = http("POST", "/api/Activity/_validate", json=bad).json()
+    assert checked["IsValid"] is False
+    assert checked["ValidationResults"]["Errors"]["$values"][0]["Message"] == (
+        "ACTIVITY_TYPE is required."
+    )
+    malformed = http(
+        "POST",
+        "/api/Activity",
+        data=b'{"Properties": ',
+        headers={"Content-Type": "application/json"},
+    )
+    assert malformed.status_code == 400
+    assert malformed.json() == {"Message": "The request is invalid."}
+    wrong_type = dict(good, **{"$type": f"{MEMBERSHIP}.GroupData, Asi.Contracts"})
+    assert http("POST", "/api/Activity", json=wrong_type).status_code == 400
+    assert count(app, Activity) == before
+
+
+def test_put_group_member_detail(http):
+    [member] = values(http("GET", f"/api/GroupMember?GroupId={BOARD}&PartyId=23180").json())
+    vice, plain = member["MembershipDetails"]["$values"]
+    detail_id = plain["GroupMemberDetailId"]
+    body = dict(plain, Role={"Name": "Secretary"}, ExpirationDate="2027-01-14T00:00:00")
+    response = http("PUT", f"/api/GroupMemberDetail/{detail_id.lower()}", json=body)
+    assert response.status_code == 200
+    got = response.json()
+    assert (got["GroupMemberDetailId"], got["Role"]["Name"], got["ExpirationDate"]) == (
+        detail_id,
+        "Secretary",
+        "2027-01-14T00:00:00",
+    )
+    after = http("GET", f"/api/GroupMember/{member['GroupMemberId']}").json()
+    assert [d["Role"]["Name"] for d in after["MembershipDetails"]["$values"]] == [
+        "Vice Chair",
+        "Secretary",
+    ]
+    by_party = http("GET", "/api/GroupMemberDetail?PartyId=23180").json()
+    assert by_party["Count"] == 2
+    assert http("POST", "/api/GroupMemberDetail", json=body).status_code == 405
