@@ -1,6 +1,7 @@
-"""Command-line tools: flask --app app init-db | load-demo | create-user."""
+"""Command-line tools: flask --app app init-db | load-demo | create-user | api-entities."""
 
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -144,8 +145,33 @@ def faults_clear_command(client_id: str) -> None:
     click.echo(f"Fault cleared for {client_id}.")
 
 
+@click.command("api-entities")
+@click.option("--check", is_flag=True, help="Only report whether the list is up to date.")
+@click.option(
+    "--readme",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(__file__).resolve().parent.parent / "README.md",
+    show_default=True,
+)
+def api_entities_command(check: bool, readme: Path) -> None:
+    """Rewrite README.md's list of API entities from the catalog (imis_mock/api/catalog)."""
+    from imis_mock.api.describe import readme_with_entities
+
+    text = readme.read_text(encoding="utf-8")
+    fresh = readme_with_entities(text)
+    if fresh == text:
+        click.echo("README.md's API entity list is up to date.")
+        return
+    if check:
+        click.echo("README.md's API entity list is stale: run `flask --app app api-entities`.")
+        sys.exit(1)
+    readme.write_text(fresh, encoding="utf-8")
+    click.echo("README.md's API entity list was rewritten.")
+
+
 def init_app(app: Flask) -> None:
     for command in (
+        api_entities_command,
         init_db_command,
         load_demo_command,
         create_user_command,

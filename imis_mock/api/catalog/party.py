@@ -502,7 +502,11 @@ ORGANIZATION_ENTITY = Entity(
     key=(Contact.imis_id,),
     order=(Contact.id,),
     verbs=frozenset({"haspermission", "changelog", "metadata"}),
-    aliases=ALIASES,
+    aliases={
+        key: target
+        for key, target in ALIASES.items()
+        if not target.startswith(("PersonName.", "PrimaryOrganization."))
+    },
     owner=OWNER,
     member_writes=frozenset(),
     collections=COLLECTIONS,
