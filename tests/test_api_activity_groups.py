@@ -464,3 +464,29 @@ def test_put_group_member_detail(http):
     by_party = http("GET", "/api/GroupMemberDetail?PartyId=23180").json()
     assert by_party["Count"] == 2
     assert http("POST", "/api/GroupMemberDetail", json=body).status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("AMOUNT=gt:100", ["DUES", "DUES"]),
+        ("UNITS=ge:3", ["COURSE"]),
+        ("UNITS=between:1|2", ["COURSE"]),
+        ("EFFECTIVE_DATE=between:2026-01-01,2026-03-01", ["DUES", "DUES"]),
+        ("SOURCE_SYSTEM=LMS&OrderBy=EFFECTIVE_DATE:Descending", ["COURSE", "COURSE"]),
+        ("DESCRIPTION=contains:course completed&PartyId=23180", ["COURSE"]),
+        ("RECURRING_REQUEST=true", []),
+        ("THRU_DATE=isEmpty:&PartyId=23179", ["COURSE", "MEETING"]),
+        ("SEQN=le:2", ["DUES", "COURSE"]),
+    ],
+)
+def test_activity_filters_on_typed_properties(http, query, expected):
+    response = http("GET", f"/api/Activity?{query}")
+    assert response.status_code == 200, response.text
+    assert [bag(a)["ACTIVITY_TYPE"] for a in values(response.json())] == expected
+
+
+@pytest.mark.parametrize("query", ["AMOUNT=gt:lots", "EFFECTIVE_DATE=ge:yesterday", "SEQN=x"])
+def test_activity_filter_with_a_bad_value_is_a_400(http, query):
+    response = http("GET", f"/api/Activity?{query}")
+    assert response.status_code == 400, response.text

@@ -21,7 +21,6 @@ from imis_mock.services.activities import party
 
 # Rows iMIS ships with (created by migration 0020) that clients name by id.
 PURCHASED_PRODUCTS_CLASS_ID = "E88E66B1-9516-47F9-88DC-E2EB8A3EF13E"
-EVENT_CLASS_ID = "EVENT"
 MEMBER_ROLE_ID = "29AAE912-660E-4C53-B884-AD9EE27DEE0C"
 STATUS_CODES = {"A": "Active", "I": "Inactive"}
 
@@ -407,4 +406,4 @@ def member_counts() -> dict[int, int]:
     rows = db.session.execute(
         select(GroupMember.group_id, func.count()).group_by(GroupMember.group_id)
     )
-    return {group_id: n for group_id, n in rows}
+    return dict(rows.all())
