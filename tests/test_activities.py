@@ -306,3 +306,18 @@ def test_tabs_are_staff_only(client, tab):
 def test_unknown_contact_tabs_404(staff_client):
     assert staff_client.get("/staff/Contacts/99999/Activities").status_code == 404
     assert staff_client.get("/staff/Contacts/99999/Groups").status_code == 404
+
+
+def test_text_an_api_client_wrote_is_escaped_on_the_tab(staff_client, app):
+    with app.app_context():
+        activities.create_activity(
+            "23181",
+            actor="lms",
+            activity_type="COURSE",
+            description='<script>alert("x")</script>',
+            note="<b>bold</b>",
+        )
+        db.session.commit()
+    html = staff_client.get("/staff/Contacts/23181/Activities").get_data(as_text=True)
+    assert "<script>alert" not in html and "<b>bold</b>" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html

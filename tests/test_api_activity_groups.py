@@ -490,3 +490,11 @@ def test_activity_filters_on_typed_properties(http, query, expected):
 def test_activity_filter_with_a_bad_value_is_a_400(http, query):
     response = http("GET", f"/api/Activity?{query}")
     assert response.status_code == 400, response.text
+
+
+def test_group_filters_match_ids_in_any_case(http):
+    lower = http("GET", f"/api/GroupMember?groupid={BOARD.lower()}&PARTYID=23180").json()
+    assert lower["Count"] == 1
+    assert values(lower)[0]["Group"]["GroupId"] == BOARD
+    named = http("GET", "/api/Group?name=BOARD OF DIRECTORS").json()
+    assert [g["GroupId"] for g in values(named)] == [BOARD]
