@@ -10,8 +10,8 @@ from flask import current_app
 from sqlalchemy import select
 
 from imis_mock.extensions import db
-from imis_mock.models import Contact, ContentFolder, ContentRecord, PartyStatus
-from imis_mock.services import accounts, clients, content, parties
+from imis_mock.models import Activity, Contact, ContentFolder, ContentRecord, PartyStatus
+from imis_mock.services import accounts, activities, clients, content, groups, parties
 
 STAFF_PASSWORD = "Staff-Demo-2026"
 MEMBER_PASSWORD = "Member-Demo-2026"
@@ -233,6 +233,142 @@ def load_sample_app() -> None:
     content.publish_record(record, actor=STAFF["username"])
 
 
+# Activities: dues, a meeting, an application, and course completions as an LMS writes them
+# (SOURCE_SYSTEM "LMS", the course code as PRODUCT_CODE, the credit hours as UNITS).
+ACTIVITIES = [
+    {
+        "party_id": "23179",
+        "activity_type": "DUES",
+        "effective_date": date(2026, 1, 1),
+        "thru_date": date(2026, 12, 31),
+        "description": "2026 annual dues",
+        "source_system": "DUES",
+        "product_code": "REGULAR",
+        "amount": "150.00",
+    },
+    {
+        "party_id": "23179",
+        "activity_type": "COURSE",
+        "effective_date": date(2026, 11, 20),
+        "description": "Course completed: Ethics in Practice",
+        "source_system": "LMS",
+        "source_code": "LMS-ENROLL-88412",
+        "product_code": "ETHICS101",
+        "category": "CE",
+        "units": "3.00",
+        "note": "Completed with a score of 92%.",
+    },
+    {
+        "party_id": "23179",
+        "activity_type": "MEETING",
+        "effective_date": date(2026, 5, 14),
+        "description": "Attended Annual Conference 2026",
+        "source_system": "MEETING",
+        "product_code": "ANNCONF26",
+    },
+    {
+        "party_id": "23180",
+        "activity_type": "DUES",
+        "effective_date": date(2026, 3, 1),
+        "thru_date": date(2027, 2, 28),
+        "description": "2026 annual dues",
+        "source_system": "DUES",
+        "product_code": "REGULAR",
+        "amount": "150.00",
+    },
+    {
+        "party_id": "23180",
+        "activity_type": "COURSE",
+        "effective_date": date(2026, 10, 2),
+        "description": "Course completed: Patient Safety Essentials",
+        "source_system": "LMS",
+        "source_code": "LMS-ENROLL-87120",
+        "product_code": "SAFETY200",
+        "category": "CE",
+        "units": "1.50",
+    },
+    {
+        "party_id": "23182",
+        "activity_type": "ONLINEAPP",
+        "effective_date": date(2026, 9, 8),
+        "description": "Online membership application received",
+        "source_system": "WEB",
+    },
+]
+
+COMMITTEE_CLASS = {
+    "class_id": "6F1C2A4E-3B8D-4E2F-9A61-0C5D7B8E9F10",
+    "name": "Committee",
+    "description": "Committees of volunteers",
+}
+ROLES = [
+    {"role_id": "A1E5C0D2-7F3B-4C9A-8E21-5D6B7C8A9F01", "name": "Chair", "priority": 10},
+    {"role_id": "B2F6D1E3-8A4C-4DAB-9F32-6E7C8D9BA012", "name": "Vice Chair", "priority": 20},
+    {"role_id": "C3A7E2F4-9B5D-4EBC-AF43-7F8D9EACB123", "name": "Secretary", "priority": 30},
+]
+# Each group with its members: (party, role names, join date).
+GROUPS = [
+    {
+        "group_id": "0B7E5C1A-2D3F-4A6B-8C9D-1E2F3A4B5C6D",
+        "name": "Board of Directors",
+        "description": "The association's elected board",
+        "group_class_id": COMMITTEE_CLASS["class_id"],
+        "members": [
+            ("23179", ["Chair"], date(2024, 1, 15)),
+            ("23180", ["Vice Chair", "Member"], date(2022, 1, 15)),
+            ("23001", ["Secretary"], date(2024, 1, 15)),
+        ],
+    },
+    {
+        "group_id": "ETHICS101",
+        "name": "Ethics in Practice (online course)",
+        "description": "People enrolled in the ETHICS101 course",
+        "group_class_id": groups.PURCHASED_PRODUCTS_CLASS_ID,
+        "members": [
+            ("23179", ["Member"], date(2026, 10, 5)),
+            ("23181", ["Member"], date(2026, 11, 12)),
+        ],
+    },
+]
+
+
+def load_activities() -> None:
+    """Add the demo activities that are missing (matched on party, type and date)."""
+    for spec in ACTIVITIES:
+        fields = dict(spec)
+        contact = activities.party(fields.pop("party_id"))
+        exists = db.session.scalar(
+            select(Activity.id).where(
+                Activity.contact_id == contact.id,
+                Activity.activity_type == spec["activity_type"],
+                Activity.description == spec["description"],
+            )
+        )
+        if exists is None:
+            activities.create_activity(contact.imis_id, actor=STAFF["username"], **fields)
+
+
+def load_groups() -> None:
+    """Add the demo group class, roles, groups and memberships that are missing."""
+    actor = STAFF["username"]
+    if groups.get_group_class(COMMITTEE_CLASS["class_id"]) is None:
+        groups.create_group_class(actor=actor, **COMMITTEE_CLASS)
+    for spec in ROLES:
+        if groups.get_role(spec["role_id"]) is None:
+            groups.create_role(actor=actor, **spec)
+    for spec in GROUPS:
+        fields = dict(spec)
+        members = fields.pop("members")
+        if groups.get_group(spec["group_id"]) is None:
+            groups.create_group(actor=actor, **fields)
+        for party_id, role_names, joined in members:
+            if not groups.list_members(group_id=spec["group_id"], party_id=party_id):
+                roles = [groups.RoleDates(role=name, effective_date=joined) for name in role_names]
+                groups.add_member(
+                    spec["group_id"], party_id, roles=roles, join_date=joined, actor=actor
+                )
+
+
 def load(*, sample_app: bool = True) -> int:
     """Create the GUEST user, every missing demo account and the demo content.
 
@@ -250,6 +386,8 @@ def load(*, sample_app: bool = True) -> int:
             created += 1
     load_parties()
     load_content()
+    load_activities()
+    load_groups()
     if sample_app:
         load_sample_app()
     return created

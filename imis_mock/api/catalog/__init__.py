@@ -71,10 +71,16 @@ How to add an entity
    contacts.
 """
 
-from imis_mock.api.catalog import lookups, party, user
+from imis_mock.api.catalog import activity, groups, lookups, party, user
 from imis_mock.api.engine.entity import Entity
 
-ENTITIES: tuple[Entity, ...] = (*party.ENTITIES, *user.ENTITIES, *lookups.ENTITIES)
+ENTITIES: tuple[Entity, ...] = (
+    *party.ENTITIES,
+    *user.ENTITIES,
+    *lookups.ENTITIES,
+    *activity.ENTITIES,
+    *groups.ENTITIES,
+)
 _BY_NAME = {entity.name.lower(): entity for entity in ENTITIES}
 assert len(_BY_NAME) == len(ENTITIES), "two entries share a name"
 
