@@ -42,7 +42,7 @@ DEMO_SAMPLE_APP_URL = "http://localhost:5001/sso"
 
 # Refresh-token rotation at /token. False (iMIS as far as it is known): a redeemed refresh token
 # stays valid until its own expiry. True: a token is redeemed once; reuse is refused and revokes
-# its whole family. See services/oauth_server.py.
+# its whole family. See services/tokens.py.
 STRICT_REFRESH_TOKEN_ROTATION = False
 
 # Successful refreshes at /token and REST API calls are audited by a background writer in

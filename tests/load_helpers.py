@@ -72,10 +72,10 @@ def worker_pid(response: requests.Response) -> int:
 
 def mint_refresh_tokens(app: Flask, count: int, client_id: str = CLIENT_ID) -> list[str]:
     """Mint `count` refresh tokens (as hand-offs would) for the demo members, in turn."""
-    from imis_mock.services import oauth_server
+    from imis_mock.services import clients
 
     with app.app_context():
-        client = oauth_server.find_client(client_id)
+        client = clients.find_client(client_id)
         users = [accounts.get_user(name) for name in MEMBERS]
         minted = [
             tokens.issue_refresh_token(users[i % len(users)], client, source="sso")[0]

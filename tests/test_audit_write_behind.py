@@ -169,16 +169,7 @@ def stored_events(app) -> list[tuple]:
         return [(e.at, e.actor, e.action, e.outcome, e.username, e.ip, e.detail) for e in rows]
 
 
-def test_a_batch_is_stored_with_every_value_as_the_orm_stores_it(app, monkeypatch):
-    """SQLite gets one multi-row INSERT from the driver; the ORM reads back what it would write."""
-    on_driver = []
-    real_insert = audit._insert_on_driver
-
-    def spying_insert(engine, events):
-        on_driver.append(real_insert(engine, events))
-        return on_driver[-1]
-
-    monkeypatch.setattr(audit, "_insert_on_driver", spying_insert)
+def test_a_batch_is_stored_with_every_value_as_the_orm_stores_it(app):
     with app.test_request_context():
         events = [
             audit.event_values(
@@ -199,31 +190,3 @@ def test_a_batch_is_stored_with_every_value_as_the_orm_stores_it(app, monkeypatc
         for e in events
     ]
     assert stored_events(app)[-3:] == expected
-    with app.app_context():
-        sqlite = db.engine.dialect.name == "sqlite"
-    assert on_driver == ([True] if sqlite else [])
-
-
-@pytest.mark.database("sqlite", reason="SQLite's limit on the parameters of one statement")
-def test_a_batch_over_sqlites_parameter_limit_is_written_in_a_transaction(app, monkeypatch):
-    with app.app_context():
-        engine = db.engine
-        real_raw_connection = engine.raw_connection
-        lowered = []
-
-        def low_limit():
-            pooled = real_raw_connection()
-            driver = pooled.driver_connection
-            lowered.append((driver, driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 12)))
-            return pooled
-
-        events = [event(username=f"user{n}") for n in range(3)]
-        db.session.rollback()  # the clock's read; the writer thread has no transaction open
-        monkeypatch.setattr(engine, "raw_connection", low_limit)
-        try:
-            audit.write_batch(engine, events)
-        finally:
-            for driver, limit in lowered:
-                driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
-    assert lowered  # the driver's path was tried, and gave way
-    assert count(app) == 3

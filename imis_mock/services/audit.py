@@ -1,6 +1,6 @@
 """Write audit events. Callers pass masked values only; this module never sees a secret.
 
-Most events are written in the transaction of the change they record (record(), insert_event()).
+Most events are written in the transaction of the change they record (record()).
 The two that come with every SSO client's traffic, a successful /token request and every REST API
 call, are written behind instead (defer()): a thread of the process queues them and inserts them in
 batches, each in one transaction of its own, so those requests do not wait for an audit write and
@@ -19,12 +19,11 @@ import threading
 import time
 from datetime import datetime
 
-from flask import current_app, has_request_context, request
+from flask import current_app, g, has_app_context
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from imis_mock.database import sqlite_insert, sqlite_time, writer_queue
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent
 from imis_mock.services import clock
@@ -55,28 +54,6 @@ def record(
     if commit:
         db.session.commit()
     return event
-
-
-def insert_event(
-    action: str,
-    outcome: str,
-    *,
-    actor: str = "",
-    client_id: str = "",
-    username: str = "",
-    error_code: str = "",
-    detail: dict | None = None,
-) -> None:
-    """Insert an audit event in the current transaction without building an ORM object.
-
-    For hot paths (/token): the same row as record(), at a fraction of the cost. Caller commits.
-    """
-    insert_values(_values(action, outcome, actor, client_id, username, error_code, detail))
-
-
-def insert_values(values: dict) -> None:
-    """Insert an event built by event_values() in the current transaction. Caller commits."""
-    db.session.connection().execute(INSERT, values)
 
 
 INSERT = insert(AuditEvent.__table__)
@@ -123,8 +100,12 @@ def event_values(
     }
 
 
+REMOTE_ADDR = "audit_remote_addr"
+
+
 def _remote_addr() -> str:
-    return (request.remote_addr or "") if has_request_context() else ""
+    # Set for each request by the app factory (a service never reads the request itself).
+    return g.get(REMOTE_ADDR, "") if has_app_context() else ""
 
 
 def _values(action, outcome, actor, client_id, username, error_code, detail) -> dict:
@@ -151,7 +132,7 @@ def defer(values: dict) -> None:
     if current_app.config.get("AUDIT_WRITE_BEHIND", True):
         _behind.put(db.engine, values)
     else:
-        insert_values(values)
+        db.session.execute(INSERT, values)
         db.session.commit()
 
 
@@ -161,35 +142,10 @@ def flush(timeout: float | None = 10.0) -> bool:
 
 
 def write_batch(engine: Engine, events: list[dict]) -> None:
-    """Insert events in one transaction of their own (on SQLite, in turn on the writers' queue)."""
-    if engine.dialect.name != "sqlite":
-        with engine.begin() as connection:
-            connection.execute(INSERT, events)
-        return
-    with writer_queue(engine).turn():
-        if not _insert_on_driver(engine, events):
-            with engine.begin() as connection:  # an SQLite built with a low parameter limit
-                connection.execute(INSERT, events)
-
-
-def _insert_on_driver(engine: Engine, events: list[dict]) -> bool:
-    """Insert events on SQLite as one multi-row INSERT on the driver; False if too many.
-
-    In autocommit that is one transaction and one call into SQLite, which holds the write lock
-    only while it runs. Through the ORM's connection it was a BEGIN, a step per event and a
-    COMMIT, each giving up the GIL, and the refresh grants' writes (services/fast_refresh.py)
-    waited for the lock all that time.
-    """
-    pooled = engine.raw_connection()
-    try:
-        driver = pooled.driver_connection
-        if len(events) * len(COLUMNS) > driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER):
-            return False
-        values = [sqlite_time(e["at"]) if c == "at" else e[c] for e in events for c in COLUMNS]
-        driver.execute(sqlite_insert(AuditEvent.__tablename__, COLUMNS, len(events)), values)
-        return True
-    finally:
-        pooled.close()
+    """Insert events in one transaction of their own (its first statement is the write, so on
+    SQLite it waits for the write lock like any writer)."""
+    with engine.begin() as connection:
+        connection.execute(INSERT, events)
 
 
 class WriteBehind:
