@@ -50,6 +50,6 @@ STRICT_REFRESH_TOKEN_ROTATION = False
 AUDIT_WRITE_BEHIND = True
 
 # Test-only: send the answering worker's process ID in an X-Worker-PID header, so the
-# multi-worker tests can tell which gunicorn worker answered (FLASK_EXPOSE_WORKER_PID=true).
+# multi-worker tests can tell which server worker answered (FLASK_EXPOSE_WORKER_PID=true).
 # Real iMIS sends no such header: keep it off.
 EXPOSE_WORKER_PID = False

@@ -109,7 +109,7 @@ def test_a_batch_is_dropped_with_an_error_after_the_retries(app, slow_writer, mo
 
 
 def test_events_still_queued_are_written_when_the_process_exits(instance):
-    """A normal exit (gunicorn's worker on SIGTERM, the end of a CLI command) writes the queue."""
+    """A normal exit (a server worker on SIGTERM, the end of a CLI command) writes the queue."""
     script = textwrap.dedent(
         """
         from imis_mock import create_app

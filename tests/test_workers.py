@@ -1,7 +1,7 @@
-"""Two gunicorn workers: a session, a token, the throttling counter, the clock and the fault
+"""Two server workers: a session, a token, the throttling counter, the clock and the fault
 counters each work whichever worker answers.
 
-gunicorn runs as `make run` runs it (2 gthread workers). Which worker takes a new connection is
+serve.py runs as `make run` runs it (granian, 2 workers). Which worker takes a new connection is
 the kernel's choice: an idle server hands a lone request to the same worker again and again, but
 parallel requests spread over both. So each check sends its requests in parallel bursts, every
 request on a new connection, and reads the test-only X-Worker-PID header (EXPOSE_WORKER_PID) of
@@ -67,7 +67,7 @@ def on_both_workers(send: Send) -> list[requests.Response]:
 
 
 class Mock:
-    """The mock under gunicorn; every request on a new connection (no requests.Session)."""
+    """The mock under serve.py; every request on a new connection (no requests.Session)."""
 
     def __init__(self, url: str):
         self.url = url
@@ -104,7 +104,7 @@ def mock(app, instance, tmp_path) -> Iterator[Mock]:
     # No FLASK_SECRET_KEY: every worker reads instance/secret_key (here the tests' key, which
     # the client secrets stored above were hashed with).
     (instance / "secret_key").write_text(TEST_SECRET)
-    with mock_server(instance, tmp_path / "gunicorn.log", FLASK_SECRET_KEY="") as server:
+    with mock_server(instance, tmp_path / "server.log", FLASK_SECRET_KEY="") as server:
         yield Mock(server.url)
 
 

@@ -5,12 +5,12 @@ The two that come with every SSO client's traffic, a successful /token request a
 call, are written behind instead (defer()): a thread of the process queues them and inserts them in
 batches, each in one transaction of its own, so those requests do not wait for an audit write and
 the API's GET requests write nothing at all. An event reaches the database within about a fifth of
-a second (the QA console's activity pages flush this process's queue before they read). The cost:
-events still queued when a process is killed with SIGKILL are lost (a normal stop writes them
-first). AUDIT_WRITE_BEHIND = False writes each of them in its request instead.
+a second (the QA console's activity pages flush this process's queue before they read). A normal
+stop (SIGTERM to the server, the end of a CLI command) writes the queue first; kill -9 loses the
+events of the last fifth of a second or so (never the tokens, which are committed before the
+answer). AUDIT_WRITE_BEHIND = False writes each of them in its request instead.
 """
 
-import atexit
 import json
 import logging
 import os
@@ -170,9 +170,9 @@ class WriteBehind:
     def put(self, engine: Engine, values: dict) -> None:
         with self._changed:
             if self._pid != os.getpid():
-                # First use in this process (gunicorn forks its workers): start its writer.
+                # First use in this process (the server forks its workers): start its writer.
                 self._pid, self._queued, self._writing = os.getpid(), [], 0
-                threading.Thread(target=self._run, name="audit-write-behind", daemon=True).start()
+                threading.Thread(target=self._run, name="audit-write-behind", daemon=False).start()
             self._queued.append((engine, values))
             if len(self._queued) in (1, self.BATCH):
                 self._changed.notify_all()  # the writer waits for a first event, or a full batch
@@ -191,13 +191,24 @@ class WriteBehind:
                 self._flushing -= 1
 
     def _run(self) -> None:
+        # Not a daemon (said explicitly: a thread started from granian's threads would inherit
+        # daemon=True): when the process ends normally (a worker stopped by SIGTERM, the end of a
+        # CLI command), Python waits for this thread, which writes what is queued, then ends.
+        # atexit would not do: granian's workers, like multiprocessing's, skip it.
+        main = threading.main_thread()
         while True:
             with self._changed:
-                self._changed.wait_for(lambda: self._queued)
-                # Let a batch gather (each transaction takes the writers' turn once), unless
-                # somebody waits in flush().
+                while not self._queued:
+                    if not main.is_alive():
+                        return
+                    self._changed.wait(self.LINGER_SECONDS)
+                # Let a batch gather (each transaction takes the write lock once), unless
+                # somebody waits in flush() or the process is ending.
                 self._changed.wait_for(
-                    lambda: self._flushing or len(self._queued) >= self.BATCH, self.LINGER_SECONDS
+                    lambda: (
+                        self._flushing or len(self._queued) >= self.BATCH or not main.is_alive()
+                    ),
+                    self.LINGER_SECONDS,
                 )
                 batch, self._queued = self._queued[: self.BATCH], self._queued[self.BATCH :]
                 self._writing = len(batch)
@@ -228,5 +239,3 @@ class WriteBehind:
 
 
 _behind = WriteBehind()
-# A normal stop (gunicorn's worker exit, the end of a CLI command) writes what is still queued.
-atexit.register(flush)
