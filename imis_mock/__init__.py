@@ -87,7 +87,6 @@ def register_extensions(app: Flask) -> None:
         # The audit service records the caller's address without reading the request itself.
         g.setdefault(audit.REMOTE_ADDR, request.remote_addr or "")
 
-    app.teardown_appcontext(database.release_read_connection)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     init_login(app)

@@ -135,14 +135,12 @@ class CompiledSelect:
     def first(self, **params) -> dict | None:
         """Run the statement; return its first row as a dict, or None.
 
-        In the session's transaction if it has one (it sees the session's own writes); otherwise
-        on the request's read connection, without the ORM session's transaction at all.
+        In the session's transaction (it sees the session's own writes; begun DEFERRED if new,
+        so on SQLite it takes no lock): a request holds one connection at a time, so threads
+        waiting for the pool never hold one another's.
         """
-        if in_session_transaction():
-            connection = db.session.connection()
-            dialect, pooled = connection.dialect, connection.connection
-        else:
-            connection, dialect, pooled = None, db.engine.dialect, _read_connection()
+        connection = db.session.connection()
+        dialect, pooled = connection.dialect, connection.connection
         sql, text, positions, processors = self._for(dialect)
         values = sql.construct_params(params)
         if positions is not None:
@@ -155,7 +153,7 @@ class CompiledSelect:
             # What SQLAlchemy does with a driver error: a dropped connection is not pooled again.
             dropped = dialect.is_disconnect(error, pooled.dbapi_connection, cursor)
             if dropped:
-                (connection or pooled).invalidate(error)
+                connection.invalidate(error)
             raise DBAPIError.instance(
                 text,
                 values,
@@ -193,34 +191,6 @@ def engine_options(uri: str, options: dict) -> dict:
     return {"pool_pre_ping": True, **options}
 
 
-READ_CONNECTION = "database_read_connection"
-
-
 def in_session_transaction() -> bool:
     """True if the request's ORM session has begun a transaction (without creating a session)."""
     return db.session.registry.has() and db.session().in_transaction()
-
-
-def _read_connection():
-    """The request's pooled connection for reads outside the ORM session, checked out once.
-
-    On SQLite each statement on it is a transaction of its own (the driver runs in autocommit);
-    on PostgreSQL its implicit transaction is rolled back when the pool takes it back.
-    """
-    connection = g.get(READ_CONNECTION)
-    if connection is None:
-        try:
-            connection = db.engine.raw_connection()
-        except db.engine.dialect.loaded_dbapi.Error as error:
-            raise DBAPIError.instance(
-                None, None, error, db.engine.dialect.loaded_dbapi.Error, dialect=db.engine.dialect
-            ) from error
-        g.setdefault(READ_CONNECTION, connection)
-    return connection
-
-
-def release_read_connection(exception: BaseException | None = None) -> None:
-    """Return the request's read connection to the pool (at the end of the app context)."""
-    connection = g.pop(READ_CONNECTION, None)
-    if connection is not None:
-        connection.close()
