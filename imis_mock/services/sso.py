@@ -25,6 +25,7 @@ def start_handoff(user: User, client: ClientApplication, *, content: str = "") -
         },
     )
     db.session.commit()
+    tokens.prune_if_due()  # new tokens come with hand-offs; old ones go with them
     return raw
 
 

@@ -15,7 +15,7 @@ stretch a hand-off's lifetime beyond the client's "Refresh token lifetime (minut
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import NamedTuple
 
@@ -36,7 +36,14 @@ from sqlalchemy import (
 
 from imis_mock.database import CompiledSelect, writing
 from imis_mock.extensions import db
-from imis_mock.models import AccessToken, ClientApplication, ClientFault, RefreshToken, User
+from imis_mock.models import (
+    AccessToken,
+    AppSetting,
+    ClientApplication,
+    ClientFault,
+    RefreshToken,
+    User,
+)
 from imis_mock.services import audit, clock, secrets
 from imis_mock.services.accounts import UserRecord
 
@@ -579,17 +586,20 @@ def is_active(model: type[RefreshToken] | type[AccessToken], now: datetime) -> C
     return and_(model.revoked_at.is_(None), model.expires_at > now)
 
 
-# A revoked token is kept this long after its revocation, so the QA console can still show it.
+# A token expired or revoked this long ago is deleted: kept a while, the QA console can still show
+# it. The automatic prune runs at most once per PRUNE_EVERY, after a hand-off.
 PRUNE_GRACE = timedelta(hours=1)
+PRUNE_EVERY = timedelta(hours=1)
+PRUNED_KEY = "tokens_pruned_at"
 
 
-def prune(now: datetime | None = None) -> tuple[int, int]:
+def prune() -> tuple[int, int]:
     """Delete tokens expired or revoked more than PRUNE_GRACE ago; commit; return the counts.
 
-    Refresh tokens go first with their access tokens (ON DELETE SET NULL keeps those that are
-    still alive). Returns (refresh tokens, access tokens) deleted.
+    Returns (refresh tokens, access tokens) deleted. Access tokens go first; a refresh token
+    deleted sets the refresh_token_id of the access tokens still alive to NULL.
     """
-    cutoff = (now or clock.now()) - PRUNE_GRACE
+    cutoff = clock.now() - PRUNE_GRACE
     with writing():
         access = db.session.execute(
             delete(AccessToken).where(
@@ -602,6 +612,38 @@ def prune(now: datetime | None = None) -> tuple[int, int]:
             )
         ).rowcount
     return refresh, access
+
+
+def prune_if_due() -> bool:
+    """Prune if no worker has for PRUNE_EVERY (real time); True if this call pruned.
+
+    The claim is one conditional write of the last prune's time, so of several workers that find
+    it due at once, one prunes.
+    """
+    now = datetime.now(UTC)
+    last = db.session.get(AppSetting, PRUNED_KEY)
+    if last is not None and now - datetime.fromisoformat(last.value) < PRUNE_EVERY:
+        return False
+    with writing():
+        if last is None:
+            claimed = db.session.execute(
+                insert(AppSetting).from_select(
+                    ["key", "value"],
+                    select(literal(PRUNED_KEY), literal(now.isoformat())).where(
+                        ~select(AppSetting.key).where(AppSetting.key == PRUNED_KEY).exists()
+                    ),
+                )
+            ).rowcount
+        else:
+            claimed = db.session.execute(
+                update(AppSetting)
+                .where(AppSetting.key == PRUNED_KEY, AppSetting.value == last.value)
+                .values(value=now.isoformat())
+            ).rowcount
+    if claimed != 1:
+        return False
+    prune()
+    return True
 
 
 def active_refresh_token_counts() -> dict[int, int]:
