@@ -158,6 +158,7 @@ class WriteBehind:
 
     BATCH = 500
     LINGER_SECONDS = 0.2
+    POLL_SECONDS = 0.1  # how soon the thread notices that the process is ending
     RETRY_SECONDS = (0.1, 0.5, 1, 2, 5)
 
     def __init__(self):
@@ -201,15 +202,17 @@ class WriteBehind:
                 while not self._queued:
                     if not main.is_alive():
                         return
-                    self._changed.wait(self.LINGER_SECONDS)
+                    self._changed.wait(self.POLL_SECONDS)
                 # Let a batch gather (each transaction takes the write lock once), unless
                 # somebody waits in flush() or the process is ending.
-                self._changed.wait_for(
-                    lambda: (
-                        self._flushing or len(self._queued) >= self.BATCH or not main.is_alive()
-                    ),
-                    self.LINGER_SECONDS,
-                )
+                deadline = time.monotonic() + self.LINGER_SECONDS
+                while (
+                    not self._flushing
+                    and len(self._queued) < self.BATCH
+                    and main.is_alive()
+                    and time.monotonic() < deadline
+                ):
+                    self._changed.wait(min(self.POLL_SECONDS, deadline - time.monotonic()))
                 batch, self._queued = self._queued[: self.BATCH], self._queued[self.BATCH :]
                 self._writing = len(batch)
             try:
