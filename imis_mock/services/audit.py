@@ -24,6 +24,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from imis_mock.database import writers_turn
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent
 from imis_mock.services import clock
@@ -142,9 +143,9 @@ def flush(timeout: float | None = 10.0) -> bool:
 
 
 def write_batch(engine: Engine, events: list[dict]) -> None:
-    """Insert events in one transaction of their own (its first statement is the write, so on
-    SQLite it waits for the write lock like any writer)."""
-    with engine.begin() as connection:
+    """Insert events in one transaction of their own (on SQLite, in the writers' turn)."""
+    sqlite = engine.dialect.name == "sqlite"
+    with writers_turn(engine.url.database if sqlite else ""), engine.begin() as connection:
         connection.execute(INSERT, events)
 
 
