@@ -26,7 +26,11 @@ MAX_CONTENT_LENGTH = 64 * 1024
 # Flask-WTF: CSRF tokens last as long as the session, so a form left open does not fail.
 WTF_CSRF_TIME_LIMIT = None
 
-# werkzeug's password hashing method (the tests use a cheaper one to stay quick).
+# werkzeug's password hashing method for new passwords (the tests use a cheaper one to stay
+# quick). Sign-in cost for load tests: FLASK_PASSWORD_HASH_METHOD=pbkdf2:sha256:1 on a new
+# database (`flask init-db` and `flask load-demo` then store cheap hashes) makes every sign-in
+# and password grant cheap, so a load test measures the mock rather than scrypt. Never in a
+# database real passwords go into: a stored hash keeps the method it was made with.
 PASSWORD_HASH_METHOD = "scrypt"
 
 # Where a member lands after signing in when there is no `next` and no site setting.
