@@ -48,9 +48,30 @@ def record(
     error_code: str = "",
     detail: dict | None = None,
     commit: bool = False,
-) -> AuditEvent:
-    """Add an audit event to the session (and commit it when asked)."""
-    event = AuditEvent(**_values(action, outcome, actor, client_id, username, error_code, detail))
+    behind: bool = False,
+    at: datetime | None = None,
+    ip: str | None = None,
+) -> AuditEvent | None:
+    """Record an audit event: in the session's transaction (committed when asked), or written
+    behind (`behind`: the caller has committed its changes; see the module docstring).
+
+    `at` defaults to the application clock's now, `ip` to the current request's address.
+    """
+    values = event_values(
+        action,
+        outcome,
+        at=at or clock.now(),
+        actor=actor,
+        client_id=client_id,
+        username=username,
+        error_code=error_code,
+        detail=detail,
+        ip=ip,
+    )
+    if behind:
+        defer(values)
+        return None
+    event = AuditEvent(**values)
     db.session.add(event)
     if commit:
         db.session.commit()
@@ -58,18 +79,6 @@ def record(
 
 
 INSERT = insert(AuditEvent.__table__)
-# The columns event_values() fills, in the table's order.
-COLUMNS = (
-    "at",
-    "actor",
-    "action",
-    "outcome",
-    "client_id",
-    "username",
-    "error_code",
-    "ip",
-    "detail",
-)
 
 
 def event_values(
@@ -109,24 +118,12 @@ def _remote_addr() -> str:
     return g.get(REMOTE_ADDR, "") if has_app_context() else ""
 
 
-def _values(action, outcome, actor, client_id, username, error_code, detail) -> dict:
-    return event_values(
-        action,
-        outcome,
-        at=clock.now(),
-        actor=actor,
-        client_id=client_id,
-        username=username,
-        error_code=error_code,
-        detail=detail,
-    )
-
-
 log = logging.getLogger(__name__)
 
 
 def defer(values: dict) -> None:
-    """Have an event built by event_values() written behind (see the module docstring).
+    """Have an event built by event_values() written behind: record(behind=True) does both (the
+    API's middleware still calls these two until it moves to record()).
 
     The caller has committed its own changes: without write-behind, this commits the session.
     """

@@ -398,17 +398,16 @@ def _audit_success(client_id, username, grant_type, refresh_raw, now, ip) -> Non
     detail = {"grant_type": grant_type}
     if refresh_raw:
         detail["refresh_token"] = secrets.fingerprint(refresh_raw)
-    audit.defer(
-        audit.event_values(
-            ACTION,
-            "success",
-            at=now,
-            actor=client_id or username,
-            client_id=client_id,
-            username=username,
-            detail=detail,
-            ip=ip,
-        )
+    audit.record(
+        ACTION,
+        "success",
+        at=now,
+        actor=client_id or username,
+        client_id=client_id,
+        username=username,
+        detail=detail,
+        ip=ip,
+        behind=True,
     )
 
 
