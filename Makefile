@@ -53,9 +53,9 @@ run: $(VENV)/.run-deps
 	FLASK_DEMO_SAMPLE_APP_URL=http://localhost:$(SAMPLE_PORT)/sso $(FLASK) load-demo --if-empty
 	@echo "Mock iMIS: http://127.0.0.1:$(PORT)/   Sample app: http://localhost:$(SAMPLE_PORT)/"
 	PORT=$(SAMPLE_PORT) WEB_CONCURRENCY=1 SAMPLE_IMIS_URL=http://127.0.0.1:$(PORT) \
-	  $(VENV)/bin/gunicorn -c gunicorn.conf.py sample:app & sample=$$!; \
+	  $(VENV)/bin/python serve.py sample:app & sample=$$!; \
 	trap 'kill $$sample 2>/dev/null' EXIT INT TERM; \
-	PORT=$(PORT) WEB_CONCURRENCY=$(WORKERS) $(VENV)/bin/gunicorn -c gunicorn.conf.py app:app
+	PORT=$(PORT) WEB_CONCURRENCY=$(WORKERS) $(VENV)/bin/python serve.py app:app
 
 ## test: lint, check formatting, run the whole suite on SQLite, then on PostgreSQL when
 ## TEST_DATABASE_URL is set (in CI, where CI=true, it must be: .ci/run sets it)
@@ -73,7 +73,8 @@ test: lock-check
 	  echo "PostgreSQL skipped: TEST_DATABASE_URL is not set (see README.md, Tests)."; \
 	fi
 
-## bench: requests/s of POST /token (refresh grant) against a hello-world Flask app, under wrk
+## bench: requests/s of the mock's hot paths, served as `make run` serves them, against
+## hello-world Flask on granian (2 workers), under wrk; see docs/serving.md
 bench: $(VENV)/.run-deps
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) \
 		|| sudo sh -c 'apt-get update -qq && apt-get install -y -qq wrk'

@@ -1,4 +1,4 @@
-"""Entry point: `flask --app app ...` and `gunicorn app:app`."""
+"""Entry point: `flask --app app ...` and `python serve.py app:app`."""
 
 from imis_mock import create_app
 

@@ -1,4 +1,4 @@
-"""Entry point for the sample third-party app: `gunicorn sample:app` (make run starts it)."""
+"""Entry point for the sample third-party app: `python serve.py sample:app` (make run starts it)."""
 
 from sample_app import create_app
 

@@ -3,7 +3,7 @@ on a table of 100,000 parties, each beside the by-id GET on the same database.
 
 The filtered list must cost the same whatever the table's size (issue 15): the filter is SQL
 (api/engine/filters.py) on an index of lower(last_name), and the page is the first 100 matches.
-Both mocks run as bench/run.py runs the mock (gunicorn, the project's config) on scratch SQLite
+Both mocks run as bench/run.py runs the mock (as `make run` serves it) on scratch SQLite
 instances; a staff token reads every party. BENCH_CASES=lists picks only these.
 """
 
@@ -83,7 +83,7 @@ def _cases(token: str, label: str) -> list[dict]:
             "path": f"/api/Party/{run.PARTY}",
             "extra": header,
             "env": {},
-            "target": run.TARGET,
+            "target": run.TARGETS["sqlite"],
             "load": load,
         },
         {
@@ -106,9 +106,7 @@ def measure(hello: str, base_env: dict) -> list[dict]:
         try:
             token = _prepare(instance, base_env, fill)
             port = run.free_port()
-            process = run.start(
-                "app:app", port, {**base_env, "IMIS_INSTANCE_PATH": str(instance)}, run.ROOT
-            )
+            process = run.start_mock(port, {**base_env, "IMIS_INSTANCE_PATH": str(instance)})
             mock = f"http://127.0.0.1:{port}"
             try:
                 subprocess.run(

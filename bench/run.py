@@ -1,33 +1,24 @@
-"""`make bench`: requests per second of the mock's hot paths, each beside a hello-world Flask app.
+"""`make bench`: requests per second of the mock's hot paths beside hello-world Flask.
 
-Both apps run under gunicorn with the project's gunicorn.conf.py and the same settings (2 workers,
-gthread with 4 threads, the access log written to /dev/null as `make run` writes it to the
-terminal; BENCH_ACCESS_LOG="" turns it off for both), in the same run. For every case wrk loads
-hello-world, then the mock, with the same threads, connections and duration, BENCH_ROUNDS times
-(default 3, BENCH_DURATION each, default 4s): each round compares the two under the load the
-shared machine had at that moment, and the round with the median ratio is reported (every
-round's ratio is printed below the table). Each measurement waits for the last one's leftovers
-first (settle(): the disk writes and queued requests the mock left behind), which otherwise
-slowed hello-world's next round. The mock gets a scratch instance folder (SQLite, the demo data,
-a client application "BenchApp").
+The mock is served exactly as `make run` serves it (serve.py: granian, 2 workers, its threads and
+its access log, written to /dev/null here). The yardstick is hello-world Flask (bench/hello.py) on
+the fastest server measured here: granian, 2 workers, `--interface wsgi`, its defaults otherwise
+(docs/serving.md). For every case wrk loads hello-world, then the mock, with the same threads,
+connections and duration, BENCH_ROUNDS times (default 3, BENCH_DURATION each, default 4s): each
+round compares the two under the load the shared machine had at that moment, and the round with
+the median ratio is reported beside the mock's p50 and p99 (every round's ratio is printed below
+the table). Each measurement waits for the last one's leftovers first (settle()).
 
-Cases (BENCH_CASES picks some, e.g. BENCH_CASES=refresh,api):
-- refresh  POST /token, refresh_token grant, credentials in the body (target ratio >= 0.40).
-           Default rotation: every request redeems the same refresh token and succeeds.
-- api      GET /api/Party/{id} with a valid bearer token (target ratio >= 0.40).
-- password POST /token, password grant (scrypt, deliberately slow: no target).
-- signin   POST /SignIn with the CSRF token, as a browser sends it: the session cookie and the
-           token come from one GET /SignIn before the run and are sent again on every POST
-           (Flask-WTF's token stays valid for that session), so each POST is checked for CSRF,
-           hashes the password and starts a new signed-in session (scrypt: no target).
-- flow     Whole SSO flows (bench/sso_flow.lua): GET and POST /SignIn, the record page with the
-           hand-off, /token, one API call; one flow at a time per connection. The hello-world
-           figure is its requests/s divided by the 5 requests of a flow.
+Cases (BENCH_CASES picks some, e.g. BENCH_CASES=refresh,api): CASES below, a list; each entry
+names what wrk sends and its target ratio. The mock runs on a scratch instance (the demo data and
+a client application "BenchApp") in up to three set-ups, each its own server:
+- SQLite, the default password hash (scrypt): every case.
+- SQLite with the cheap password hash of load tests (PASSWORD_HASH_METHOD=pbkdf2:sha256:1, see
+  imis_mock/config.py): the cases that hash a password (password, signin, flow).
+- PostgreSQL, with BENCH_DATABASE_URL set (a postgresql+psycopg:// URL whose role may create
+  databases, e.g. the tests' TEST_DATABASE_URL): the cases in BENCH_PG_CASES (default
+  refresh,api), on a scratch database dropped afterwards.
 Only correct passwords are sent, so sign-in throttling (failures per username) never applies.
-
-PostgreSQL: with BENCH_DATABASE_URL set (a postgresql+psycopg:// URL whose role may create
-databases, e.g. the tests' TEST_DATABASE_URL), the cases in BENCH_PG_CASES (default refresh,api)
-run again with the mock on a scratch PostgreSQL database, dropped afterwards.
 """
 
 import os
@@ -51,14 +42,15 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CONNECTIONS = os.environ.get("BENCH_CONNECTIONS", "16")
 THREADS = os.environ.get("BENCH_THREADS", "2")
 FLOW_CONNECTIONS = os.environ.get("BENCH_FLOW_CONNECTIONS", "8")
-WORKERS = os.environ.get("BENCH_WORKERS", "2")
-ACCESS_LOG = os.environ.get("BENCH_ACCESS_LOG", "/dev/null")
-CASES = os.environ.get("BENCH_CASES", "refresh,api,password,signin,flow,lists").split(",")
+WORKERS = "2"  # as `make run` and the yardstick
 PG_URL = os.environ.get("BENCH_DATABASE_URL", "")
 PG_CASES = os.environ.get("BENCH_PG_CASES", "refresh,api").split(",")
+CHEAP_HASH = {"FLASK_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1"}
+HASHING_CASES = ["password", "signin", "flow"]
 CLIENT_ID, SECRET = "BenchApp", "Bench-secret-0123456789"
 MEMBER, PASSWORD, PARTY = "jsmith", "Member-Demo-2026", "23179"
-TARGET = 0.40
+# Targets (issue 21): ratios to hello-world; PostgreSQL's own; flows against hello-world / 5.
+TARGETS = {"sqlite": 0.30, "pg": 0.15, "flow": 0.20}
 
 
 def free_port() -> int:
@@ -96,17 +88,24 @@ with app.app_context():
     return {"refresh": refresh, "access": access}
 
 
-def start(target: str, port: int, env: dict, cwd: Path) -> subprocess.Popen:
-    command = [
-        str(VENV_BIN / "gunicorn"),
-        "-c",
-        str(ROOT / "gunicorn.conf.py"),
-        "--error-logfile",
-        "-",
-        target,
-    ]
-    env = {**env, "PORT": str(port), "WEB_CONCURRENCY": WORKERS, "GUNICORN_ACCESS_LOG": ACCESS_LOG}
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL)
+def start_mock(port: int, env: dict) -> subprocess.Popen:
+    """The mock as `make run` serves it (its access log to /dev/null)."""
+    env = {**env, "PORT": str(port), "WEB_CONCURRENCY": WORKERS}
+    command = [sys.executable, str(ROOT / "serve.py"), "app:app"]
+    return _wait_until_up(subprocess.Popen(command, cwd=ROOT, env=env, **_QUIET), port)
+
+
+def start_hello(port: int, env: dict) -> subprocess.Popen:
+    """The yardstick: hello-world Flask on granian, 2 workers, WSGI, granian's defaults."""
+    command = [str(VENV_BIN / "granian"), "--interface", "wsgi", "--workers", WORKERS]
+    command += ["--host", "127.0.0.1", "--port", str(port), "hello:app"]
+    return _wait_until_up(subprocess.Popen(command, cwd=BENCH, env=env, **_QUIET), port)
+
+
+_QUIET = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+
+
+def _wait_until_up(process: subprocess.Popen, port: int) -> subprocess.Popen:
     for _ in range(200):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
@@ -114,7 +113,7 @@ def start(target: str, port: int, env: dict, cwd: Path) -> subprocess.Popen:
         except OSError:
             time.sleep(0.05)
     process.terminate()
-    raise SystemExit(f"{target} did not start on port {port}")
+    raise SystemExit(f"{process.args} did not start on port {port}")
 
 
 def _cpu_times() -> tuple[int, int]:
@@ -175,68 +174,97 @@ def signin_form(base: str) -> tuple[str, str]:
     return cookie, urlencode({"username": MEMBER, "password": PASSWORD, "csrf_token": token})
 
 
-def cases(mock: str, minted: dict[str, str], keys: list[str], label: str = "") -> list[dict]:
-    """What each chosen case sends: wrk's path, extra arguments, environment; its ratio target."""
-    form = ["-s", str(BENCH / "post_form.lua")]
-    refresh = {
-        "grant_type": "refresh_token",
-        "client_id": CLIENT_ID,
-        "client_secret": SECRET,
-        "refresh_token": minted["refresh"],
-    }
-    password = {"grant_type": "password", "username": MEMBER, "password": PASSWORD}
-    known = {
-        "refresh": {
-            "name": "POST /token refresh_token",
-            "extra": form,
-            "env": lambda: {"BENCH_PATH": "/token", "BENCH_BODY": urlencode(refresh)},
-            "target": TARGET,
-        },
-        "api": {
-            "name": "GET /api/Party/{id} (bearer)",
-            "path": f"/api/Party/{PARTY}",
-            "extra": ["-H", f"Authorization: Bearer {minted['access']}"],
-            "target": TARGET,
-        },
-        "password": {
-            "name": "POST /token password",
-            "extra": form,
-            "env": lambda: {"BENCH_PATH": "/token", "BENCH_BODY": urlencode(password)},
-        },
-        "signin": {
-            "name": "POST /SignIn (with CSRF)",
-            "extra": form,
-            "env": lambda: (
-                dict(zip(("BENCH_COOKIE", "BENCH_BODY"), signin_form(mock), strict=True))
-                | {"BENCH_PATH": "/SignIn"}
-            ),
-        },
-        "flow": {
-            "name": "SSO flows (5 requests each)",
-            "extra": ["-s", str(BENCH / "sso_flow.lua")],
-            "env": lambda: {
-                "BENCH_USER": MEMBER,
-                "BENCH_PASSWORD": PASSWORD,
-                "BENCH_CLIENT_ID": "SampleApp",
-                "BENCH_CLIENT_SECRET": "sample-app-demo-secret",
-                "BENCH_RECORD": "/SampleApp.aspx",
-                "BENCH_PARTY": PARTY,
+def _form(path: str, fields: dict) -> dict:
+    return {"BENCH_PATH": path, "BENCH_BODY": urlencode(fields)}
+
+
+# What each case sends: a name, wrk's path and extra arguments, the environment of wrk's script
+# (a function of the mock's URL and the tokens minted for it), the target's kind, wrk's load.
+FORM = ["-s", str(BENCH / "post_form.lua")]
+CASES = [
+    {
+        "key": "refresh",
+        "name": "POST /token refresh_token",
+        "extra": FORM,
+        "env": lambda mock, minted: _form(
+            "/token",
+            {
+                "grant_type": "refresh_token",
+                "client_id": CLIENT_ID,
+                "client_secret": SECRET,
+                "refresh_token": minted["refresh"],
             },
-            # One connection per wrk thread: the script keeps one flow's state per thread.
-            "load": (FLOW_CONNECTIONS, FLOW_CONNECTIONS),
+        ),
+        "target": "sqlite",
+    },
+    {
+        "key": "api",
+        "name": "GET /api/Party/{id} (bearer)",
+        "path": f"/api/Party/{PARTY}",
+        "extra": lambda minted: ["-H", f"Authorization: Bearer {minted['access']}"],
+        "target": "sqlite",
+    },
+    {
+        "key": "password",
+        "name": "POST /token password",
+        "extra": FORM,
+        "env": lambda mock, minted: _form(
+            "/token", {"grant_type": "password", "username": MEMBER, "password": PASSWORD}
+        ),
+    },
+    {
+        # As a browser sends it: the session cookie and the CSRF token come from one GET /SignIn
+        # before the run and are sent again on every POST (Flask-WTF's token stays valid for that
+        # session), so each POST is checked for CSRF, hashes the password and starts a session.
+        "key": "signin",
+        "name": "POST /SignIn (with CSRF)",
+        "extra": FORM,
+        "env": lambda mock, minted: (
+            dict(zip(("BENCH_COOKIE", "BENCH_BODY"), signin_form(mock), strict=True))
+            | {"BENCH_PATH": "/SignIn"}
+        ),
+    },
+    {
+        # Whole SSO flows (bench/sso_flow.lua): GET and POST /SignIn, the record page with the
+        # hand-off, /token, one API call; one flow at a time per connection, so one connection
+        # per wrk thread. Compared with hello-world's requests/s divided by 5.
+        "key": "flow",
+        "name": "SSO flows (5 requests each)",
+        "extra": ["-s", str(BENCH / "sso_flow.lua")],
+        "env": lambda mock, minted: {
+            "BENCH_USER": MEMBER,
+            "BENCH_PASSWORD": PASSWORD,
+            "BENCH_CLIENT_ID": "SampleApp",
+            "BENCH_CLIENT_SECRET": "sample-app-demo-secret",
+            "BENCH_RECORD": "/SampleApp.aspx",
+            "BENCH_PARTY": PARTY,
         },
-    }
+        "load": (FLOW_CONNECTIONS, FLOW_CONNECTIONS),
+        "per_request": 5,
+    },
+]
+
+
+def chosen_cases(mock: str, minted: dict, keys: list[str], setup: str, label: str) -> list[dict]:
+    """The cases named in `keys`, ready for wrk against this mock; targets for this set-up."""
     chosen = []
-    for key in (key.strip() for key in keys):
-        case = known[key]
+    for case in CASES:
+        if case["key"] not in keys:
+            continue
+        extra = case.get("extra", [])
+        target = case.get("target")
+        if case.get("per_request"):
+            target = "flow" if setup == "cheap" else None
+        elif target and setup == "pg":
+            target = "pg"
         chosen.append(
             {
-                "key": key,
+                **case,
                 "name": case["name"] + label,
                 "path": case.get("path", ""),
-                "extra": case["extra"],
-                "env": case["env"]() if "env" in case else {},
-                "target": case.get("target"),
+                "extra": extra(minted) if callable(extra) else extra,
+                "env": case["env"](mock, minted) if "env" in case else {},
+                "target": TARGETS[target] if target else None,
                 "load": case.get("load", (THREADS, CONNECTIONS)),
             }
         )
@@ -254,8 +282,8 @@ def run_case(case: dict, hello: str, mock: str) -> dict:
     for _ in range(ROUNDS):
         base = wrk(f"{hello}/", load=case["load"])
         result = wrk(f"{mock}{case['path']}", *case["extra"], env=case["env"], load=case["load"])
-        if case["key"] == "flow":
-            base["flows"] = base["rps"] / 5
+        if case.get("per_request"):
+            base["flows"] = base["rps"] / case["per_request"]
             ratio = result["flows"] / base["flows"]
         else:
             ratio = result["rps"] / base["rps"]
@@ -271,10 +299,11 @@ def run_case(case: dict, hello: str, mock: str) -> dict:
 def report(results: list[dict]) -> None:
     print(
         f"\nwrk -t{THREADS} -c{CONNECTIONS} -d{DURATION} (flows: -t{FLOW_CONNECTIONS} "
-        f"-c{FLOW_CONNECTIONS}); gunicorn {WORKERS} workers, the same config for both apps; "
-        f"{ROUNDS} rounds of hello-world then the mock, the median round shown"
+        f"-c{FLOW_CONNECTIONS}); the mock as `make run` serves it (serve.py), hello-world on "
+        f"granian --interface wsgi --workers {WORKERS}; {ROUNDS} rounds of hello-world then the "
+        "mock, the median round shown"
     )
-    head = f"{'case':30} {'mock':>9} {'p50':>9} {'p99':>9} {'errors':>6} {'hello':>9} {'ratio':>6}"
+    head = f"{'case':40} {'mock':>8} {'p50':>8} {'p99':>8} {'errors':>6} {'hello':>8} {'ratio':>6}"
     print(head + "  target")
     for r in results:
         mock, hello, case = r["mock"], r["hello"], r["case"]
@@ -282,28 +311,32 @@ def report(results: list[dict]) -> None:
         base = hello["flows"] if hello["flows"] is not None else hello["rps"]
         errors = mock["errors"] + mock["failed"]
         target = f">= {case['target']:.2f}" if case["target"] else "-"
+        if case["target"]:
+            target += "  met" if r["ratio"] >= case["target"] else "  NOT met"
         print(
-            f"{case['name']:30} {rate:>9.1f} {mock['p50']:>9} {mock['p99']:>9} {errors:>6} "
-            f"{base:>9.1f} {r['ratio']:>6.2f}  {target}"
+            f"{case['name']:40} {rate:>8.1f} {mock['p50']:>8} {mock['p99']:>8} {errors:>6} "
+            f"{base:>8.1f} {r['ratio']:>6.2f}  {target}"
         )
-    print("mock and hello are requests/s (flows/s for the SSO flows); p50 and p99 are the mock's")
+    print("mock and hello are requests/s (flows/s for the SSO flows, hello-world's requests/s / 5)")
+    print("p50 and p99 are the mock's latencies in its median round")
     for r in results:
         ratios = ", ".join(f"{ratio:.2f}" for ratio in r["ratios"])
-        print(f"{r['case']['name']:30} ratio of each round: {ratios}")
+        print(f"{r['case']['name']:40} ratio of each round: {ratios}")
 
 
-def measure(hello: str, instance: Path, base_env: dict, database_env: dict, keys, label: str):
-    """Start the mock on one database, run the chosen cases beside hello-world, stop it."""
+def measure(hello: str, instance: Path, base_env: dict, setup: str, keys: list[str]) -> list:
+    """Start the mock in one set-up, run the chosen cases beside hello-world, stop it."""
+    database_env, label = SETUPS[setup]
     minted = prepare_mock(instance, database_env)
     port = free_port()
     mock_env = {**base_env, "IMIS_INSTANCE_PATH": str(instance), **database_env}
-    process = start("app:app", port, mock_env, ROOT)
+    process = start_mock(port, mock_env)
     mock = f"http://127.0.0.1:{port}"
     try:
         # Warm up (imports, first connections), then measure case by case.
         subprocess.run(["wrk", "-t1", "-c2", "-d1s", f"{mock}/"], check=True, capture_output=True)
         results = []
-        for case in cases(mock, minted, keys, label):
+        for case in chosen_cases(mock, minted, keys, setup, label):
             results.append(run_case(case, hello, mock))
             print(f"{case['name']}: done", file=sys.stderr)
         return results
@@ -330,36 +363,51 @@ def scratch_postgresql() -> tuple[str, object]:
     return url, drop
 
 
+SETUPS: dict[str, tuple[dict, str]] = {
+    "sqlite": ({}, ""),
+    "cheap": (CHEAP_HASH, " [cheap hash]"),
+    "pg": ({}, " [PG]"),  # the scratch database's URL is added in main()
+}
+
+
 def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: `make bench` installs it with apt-get")
+    every = [case["key"] for case in CASES] + ["lists"]  # lists: bench/api_cases.py
+    keys = os.environ.get("BENCH_CASES", ",".join(every)).split(",")
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
     hello_port = free_port()
     hello = f"http://127.0.0.1:{hello_port}"
-    hello_process = start("hello:app", hello_port, base_env, BENCH)
+    hello_process = start_hello(hello_port, base_env)
     subprocess.run(["wrk", "-t1", "-c2", "-d1s", f"{hello}/"], check=True, capture_output=True)
-    sqlite_instance = Path(tempfile.mkdtemp(prefix="imis-bench-"))
-    pg_instance = Path(tempfile.mkdtemp(prefix="imis-bench-pg-"))
+    folders = []
+    results = []
     try:
-        results = measure(
-            hello, sqlite_instance, base_env, {}, [c for c in CASES if c != "lists"], ""
-        )
-        if "lists" in CASES:
+        plan = [("sqlite", keys), ("cheap", [key for key in keys if key in HASHING_CASES])]
+        if PG_URL:
+            plan.append(("pg", [key for key in keys if key in PG_CASES]))
+        for setup, setup_keys in plan:
+            if not setup_keys:
+                continue
+            folders.append(Path(tempfile.mkdtemp(prefix=f"imis-bench-{setup}-")))
+            if setup != "pg":
+                results += measure(hello, folders[-1], base_env, setup, setup_keys)
+                continue
+            url, drop = scratch_postgresql()
+            SETUPS["pg"] = ({"FLASK_SQLALCHEMY_DATABASE_URI": url}, SETUPS["pg"][1])
+            try:
+                results += measure(hello, folders[-1], base_env, setup, setup_keys)
+            finally:
+                drop()
+        if "lists" in keys:
             import api_cases  # GET /api/Party filtered, on the demo data and 100,000 parties
 
             results += api_cases.measure(hello, base_env)
-        if PG_URL:
-            url, drop = scratch_postgresql()
-            try:
-                database_env = {"FLASK_SQLALCHEMY_DATABASE_URI": url}
-                results += measure(hello, pg_instance, base_env, database_env, PG_CASES, " [PG]")
-            finally:
-                drop()
     finally:
         hello_process.terminate()
         hello_process.wait(timeout=30)
-        shutil.rmtree(sqlite_instance, ignore_errors=True)
-        shutil.rmtree(pg_instance, ignore_errors=True)
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
     report(results)
     if any(r["mock"]["errors"] or r["mock"]["failed"] for r in results):
         raise SystemExit("the mock answered some requests with an error")

@@ -4,7 +4,7 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, g, request
 
 from imis_mock import config as default_config
 
@@ -83,9 +83,16 @@ def register_extensions(app: Flask) -> None:
     )
     from imis_mock.auth import init_login
     from imis_mock.extensions import csrf, db, migrate
+    from imis_mock.services import audit
 
     db.init_app(app)
-    app.teardown_appcontext(database.release_read_connection)
+    app.before_request(database.mark_writing_request)
+
+    @app.before_request
+    def remember_remote_addr() -> None:
+        # The audit service records the caller's address without reading the request itself.
+        g.setdefault(audit.REMOTE_ADDR, request.remote_addr or "")
+
     migrate.init_app(app, db, directory=str(resource_dir("migrations")))
     csrf.init_app(app)
     init_login(app)
@@ -142,7 +149,7 @@ def register_routing(app: Flask) -> None:
 
 
 def register_fast_paths(app: Flask) -> None:
-    from imis_mock.oauth.fast_token import FastToken
+    from imis_mock.oauth.server import TokenFastPath
 
-    # The refresh grant's success at /token, answered before Flask (see oauth/fast_token.py).
-    app.wsgi_app = FastToken(app)
+    # The refresh grant's success at /token, answered before Flask (see oauth/server.py).
+    app.wsgi_app = TokenFastPath(app)

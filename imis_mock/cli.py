@@ -1,4 +1,5 @@
-"""Command-line tools: flask --app app init-db | load-demo | create-user | api-entities."""
+"""Command-line tools: flask --app app init-db | load-demo | create-user | prune-tokens |
+api-entities ..."""
 
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
 from imis_mock.extensions import db
-from imis_mock.services import ServiceError, accounts, demo, qa
+from imis_mock.services import ServiceError, accounts, demo, qa, tokens
 from imis_mock.services.clients import find_client
 
 
@@ -21,6 +22,14 @@ def init_db_command() -> None:
     accounts.ensure_guest()
     db.session.commit()
     click.echo("Database is at the latest schema.")
+
+
+@click.command("prune-tokens")
+@with_appcontext
+def prune_tokens_command() -> None:
+    """Delete tokens that expired or were revoked more than an hour ago."""
+    refresh, access = tokens.prune()
+    click.echo(f"Deleted {refresh} refresh tokens and {access} access tokens.")
 
 
 @click.command("load-demo")
@@ -173,6 +182,7 @@ def init_app(app: Flask) -> None:
     for command in (
         api_entities_command,
         init_db_command,
+        prune_tokens_command,
         load_demo_command,
         create_user_command,
         issue_refresh_token_command,

@@ -20,7 +20,7 @@ import click
 from flask import Flask
 from flask_migrate import upgrade
 
-from imis_mock import create_app
+from imis_mock import create_app, serving
 from imis_mock.extensions import db
 from imis_mock.services import ServiceError, accounts, admin, demo, scenario
 
@@ -110,34 +110,15 @@ def stored_admin_token(instance: Path) -> str:
 
 
 def run_server(host: str, port: int, workers: int, config: dict) -> None:
-    """Serve the mock until stopped: gunicorn, as `make run` does (the one place to switch).
+    """Serve the mock until stopped, with the server `make run` uses (imis_mock/serving.py).
 
-    Each worker creates its own app from the same environment (IMIS_INSTANCE_PATH, and the
-    configuration passed here), as `gunicorn app:app` does.
+    Each worker creates its own app from the environment (IMIS_INSTANCE_PATH, and the
+    configuration passed here as FLASK_* variables, which create_app reads as JSON).
     """
-    from gunicorn.app.base import BaseApplication
-
-    class Server(BaseApplication):
-        def load_config(self):
-            settings = {
-                "bind": f"{host}:{port}",
-                "workers": workers,
-                "worker_class": "gthread",
-                "threads": 4,
-                "accesslog": "-",
-                "errorlog": "-",
-                # Not the query string: a token pasted into a URL stays out of the log.
-                "access_log_format": '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms',
-                "control_socket_disable": True,
-            }
-            for key, value in settings.items():
-                if key in self.cfg.settings:
-                    self.cfg.set(key, value)
-
-        def load(self):
-            return create_app(config or None)
-
-    Server().run()
+    for key, value in config.items():
+        os.environ[f"FLASK_{key}"] = json.dumps(value)
+    os.environ.update(HOST=host, PORT=str(port), WEB_CONCURRENCY=str(workers))
+    serving.server("imis_mock.wsgi:app").serve()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -35,7 +35,11 @@ MAX_CONTENT_LENGTH = 64 * 1024
 # Flask-WTF: CSRF tokens last as long as the session, so a form left open does not fail.
 WTF_CSRF_TIME_LIMIT = None
 
-# werkzeug's password hashing method (the tests use a cheaper one to stay quick).
+# werkzeug's password hashing method for new passwords (the tests use a cheaper one to stay
+# quick). Sign-in cost for load tests: FLASK_PASSWORD_HASH_METHOD=pbkdf2:sha256:1 on a new
+# database (`flask init-db` and `flask load-demo` then store cheap hashes) makes every sign-in
+# and password grant cheap, so a load test measures the mock rather than scrypt. Never in a
+# database real passwords go into: a stored hash keeps the method it was made with.
 PASSWORD_HASH_METHOD = "scrypt"
 
 # Where a member lands after signing in when there is no `next` and no site setting.
@@ -51,7 +55,7 @@ DEMO_SAMPLE_APP_URL = "http://localhost:5001/sso"
 
 # Refresh-token rotation at /token. False (iMIS as far as it is known): a redeemed refresh token
 # stays valid until its own expiry. True: a token is redeemed once; reuse is refused and revokes
-# its whole family. See services/oauth_server.py.
+# its whole family. See services/tokens.py.
 STRICT_REFRESH_TOKEN_ROTATION = False
 
 # Successful refreshes at /token and REST API calls are audited by a background writer in
@@ -59,7 +63,7 @@ STRICT_REFRESH_TOKEN_ROTATION = False
 AUDIT_WRITE_BEHIND = True
 
 # Test-only: send the answering worker's process ID in an X-Worker-PID header, so the
-# multi-worker tests can tell which gunicorn worker answered (FLASK_EXPOSE_WORKER_PID=true).
+# multi-worker tests can tell which server worker answered (FLASK_EXPOSE_WORKER_PID=true).
 # Real iMIS sends no such header: keep it off.
 EXPOSE_WORKER_PID = False
 

@@ -1,7 +1,7 @@
 """Test-only diagnostics: which worker process answered a request.
 
 With EXPOSE_WORKER_PID on (off by default), every response carries `X-Worker-PID`, the process
-ID of the gunicorn worker that answered. The load and multi-worker tests use it to show that
+ID of the server worker that answered. The load and multi-worker tests use it to show that
 requests land on every worker. Real iMIS sends no such header, so it stays off outside tests.
 """
 

@@ -1,6 +1,7 @@
 import logging
 from logging.config import fileConfig
 
+import sqlalchemy
 from alembic import context
 from flask import current_app
 
@@ -64,6 +65,25 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+# The chain was renumbered to read in order (issue 21). A database last upgraded before that is
+# stamped with an old id; these (the old ids that no longer exist) move to their new ones.
+RENUMBERED = {"0013": "0005", "0014": "0006", "0015": "0007", "0016": "0008"}
+
+
+def renumber_old_revision(connection):
+    if not sqlalchemy.inspect(connection).has_table("alembic_version"):
+        connection.rollback()  # end the inspection's transaction: Alembic begins its own
+        return
+    for old, new in RENUMBERED.items():
+        connection.execute(
+            sqlalchemy.text(
+                "UPDATE alembic_version SET version_num = :new WHERE version_num = :old"
+            ),
+            {"old": old, "new": new},
+        )
+    connection.commit()
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -89,6 +109,7 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        renumber_old_revision(connection)
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():

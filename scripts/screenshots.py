@@ -31,7 +31,7 @@ from tests.e2e.flows import (  # noqa: E402
     staff_nav,
     staff_sign_in,
 )
-from tests.servers import Gunicorn, flask_cli, free_port  # noqa: E402
+from tests.servers import Server, flask_cli, free_port  # noqa: E402
 
 IMAGES = ROOT / "screenshots"
 RECORD_TITLE = "Launch Sample App"  # the demo's Single Sign-On record, /SampleApp.aspx
@@ -89,14 +89,14 @@ def main() -> None:
         flask_cli(instance, "init-db", env=env)
         env["FLASK_DEMO_SAMPLE_APP_URL"] = f"http://localhost:{sample_port}/sso"
         flask_cli(instance, "load-demo", env=env)
-        with Gunicorn(
+        with Server(
             "app:app", mock_env(instance), log=folder / "mock.log", port=port(5000)
         ) as mock:
             sample_env = {
                 "SAMPLE_INSTANCE_PATH": str(folder / "sample"),
                 "SAMPLE_IMIS_URL": mock.url,
             }
-            with Gunicorn(
+            with Server(
                 "sample:app",
                 sample_env,
                 log=folder / "sample.log",

@@ -1,7 +1,7 @@
 """The tests' databases: SQLite files, or PostgreSQL databases when TEST_DATABASE_URL is set.
 
 A database belongs to an instance folder, as the SQLite file instance/imis.db does, so that
-`make_app(instance)`, the CLI and gunicorn subprocesses (see `instance_env`) all find the same one.
+`make_app(instance)`, the CLI and server subprocesses (see `instance_env`) all find the same one.
 
 Each test starts from the template: a database migrated once per run, with the demo data.
 - SQLite: the test gets a copy of the template file.
@@ -87,7 +87,7 @@ def close_connections() -> None:
 
 
 def instance_env(instance: Path) -> dict[str, str]:
-    """The environment that points a `flask` or gunicorn subprocess at an instance folder."""
+    """The environment that points a `flask` or server subprocess at an instance folder."""
     return {"IMIS_INSTANCE_PATH": str(instance), "FLASK_SQLALCHEMY_DATABASE_URI": uri_for(instance)}
 
 

@@ -1,6 +1,7 @@
-"""Helpers for the load, crash and multi-worker tests: the mock under gunicorn, many SSO clients.
+"""Helpers for the load, crash and multi-worker tests: the mock as `make run` serves it, many
+SSO clients.
 
-Every server here is `gunicorn -c gunicorn.conf.py app:app` as `make run` starts it (gthread, 2
+Every server here is `python serve.py app:app` (granian) as `make run` starts it (2
 workers) on 127.0.0.1, with the test-only X-Worker-PID header on (EXPOSE_WORKER_PID), so a test
 can tell which worker answered. Nothing here asserts on speed: durations and deadlines only bound
 how long a test may run before it stops (or fails).
@@ -24,7 +25,7 @@ from imis_mock.models import AccessToken, RefreshToken
 from imis_mock.services import accounts, secrets, tokens
 from tests import databases
 from tests.conftest import TEST_SECRET
-from tests.servers import Gunicorn
+from tests.servers import Server
 
 CLIENT_ID = "LoadApp"
 CLIENT_SECRET = "LoadApp-secret-1"
@@ -50,9 +51,9 @@ def load_seconds() -> float:
     return 30.0 if os.environ.get("CI", "").lower() == "true" else 5.0
 
 
-def mock_server(instance: Path, log: Path, *, workers: int = 2, **env: str) -> Gunicorn:
-    """The mock under gunicorn on the instance's database, with X-Worker-PID on."""
-    return Gunicorn(
+def mock_server(instance: Path, log: Path, *, workers: int = 2, **env: str) -> Server:
+    """The mock under serve.py (granian) on the instance's database, with X-Worker-PID on."""
+    return Server(
         "app:app",
         {
             **databases.instance_env(instance),
@@ -72,10 +73,10 @@ def worker_pid(response: requests.Response) -> int:
 
 def mint_refresh_tokens(app: Flask, count: int, client_id: str = CLIENT_ID) -> list[str]:
     """Mint `count` refresh tokens (as hand-offs would) for the demo members, in turn."""
-    from imis_mock.services import oauth_server
+    from imis_mock.services import clients
 
     with app.app_context():
-        client = oauth_server.find_client(client_id)
+        client = clients.find_client(client_id)
         users = [accounts.get_user(name) for name in MEMBERS]
         minted = [
             tokens.issue_refresh_token(users[i % len(users)], client, source="sso")[0]

@@ -7,7 +7,8 @@ from flask_login import current_user
 from imis_mock.extensions import db
 from imis_mock.oauth.bearer import require_bearer
 from imis_mock.oauth.handoff import handoff_response
-from imis_mock.services import accounts, oauth_server, sso
+from imis_mock.services import accounts, sso
+from imis_mock.services.clients import find_client
 
 SECRET = "MyApp-secret-1"
 OTHER_SECRET = "Other-secret-2"
@@ -17,7 +18,7 @@ def add_test_routes(app: Flask) -> Flask:
     """Stand in for the published content page (issue 4), and a bearer-protected probe."""
 
     def sso_page(client_id: str):
-        client = oauth_server.find_client(client_id)
+        client = find_client(client_id)
         viewer = current_user if current_user.is_authenticated else accounts.ensure_guest()
         return handoff_response(client, viewer, content=f"test/{client_id}")
 
@@ -34,6 +35,6 @@ def mint(app: Flask, username: str = "jsmith", client_id: str = "MyApp") -> str:
     """Mint a refresh token the way the hand-off does."""
     with app.app_context():
         user = accounts.get_user(username)
-        raw = sso.start_handoff(user, oauth_server.find_client(client_id))
+        raw = sso.start_handoff(user, find_client(client_id))
         db.session.commit()
         return raw

@@ -1,4 +1,5 @@
-"""Real servers for end-to-end tests: gunicorn in a subprocess on 127.0.0.1 and a free port."""
+"""Real servers for end-to-end tests: serve.py (granian) in a subprocess on 127.0.0.1 and a free
+port, as `make run` serves the mock and the sample app."""
 
 import os
 import selectors
@@ -38,8 +39,8 @@ def flask_cli(instance: Path, *args: str, env: dict | None = None, stdin: str | 
     return result.stdout
 
 
-class Gunicorn:
-    """gunicorn serving `target` (e.g. "app:app") with the project's gunicorn.conf.py.
+class Server:
+    """serve.py serving `target` (e.g. "app:app") as `make run` does.
 
     For the mock, pass `env=databases.instance_env(instance)` so it uses the test's database.
     """
@@ -66,10 +67,10 @@ class Gunicorn:
         self.log_path = log
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> "Gunicorn":
+    def start(self) -> "Server":
         self.log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(
-            [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", self.target],
+            [sys.executable, "serve.py", self.target],
             cwd=ROOT,
             env=self.env,
             stdout=self.log,
@@ -108,7 +109,7 @@ class Gunicorn:
         if getattr(self, "log", None):
             self.log.close()
 
-    def __enter__(self) -> "Gunicorn":
+    def __enter__(self) -> "Server":
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -13,14 +13,14 @@ from sqlalchemy.exc import OperationalError
 
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent
-from imis_mock.services import accounts, audit, clock, tokens
+from imis_mock.services import accounts, audit, tokens
 from tests import databases
 from tests.conftest import make_app
 from tests.servers import ROOT
 
 
 def event(action: str = "api.call", username: str = "jsmith") -> dict:
-    return audit.event_values(action, "success", at=clock.now(), actor=username, username=username)
+    return audit.event_values(action, "success", actor=username, username=username)
 
 
 def count(app, action: str = "api.call") -> int:
@@ -109,7 +109,7 @@ def test_a_batch_is_dropped_with_an_error_after_the_retries(app, slow_writer, mo
 
 
 def test_events_still_queued_are_written_when_the_process_exits(instance):
-    """A normal exit (gunicorn's worker on SIGTERM, the end of a CLI command) writes the queue."""
+    """A normal exit (a server worker on SIGTERM, the end of a CLI command) writes the queue."""
     script = textwrap.dedent(
         """
         from imis_mock import create_app
@@ -118,7 +118,7 @@ def test_events_still_queued_are_written_when_the_process_exits(instance):
         app = create_app()
         with app.test_request_context():
             for _ in range(5):
-                audit.defer(audit.event_values("api.call", "success", at=clock.now()))
+                audit.defer(audit.event_values("api.call", "success"))
         """
     )
     subprocess.run(
@@ -169,22 +169,12 @@ def stored_events(app) -> list[tuple]:
         return [(e.at, e.actor, e.action, e.outcome, e.username, e.ip, e.detail) for e in rows]
 
 
-def test_a_batch_is_stored_with_every_value_as_the_orm_stores_it(app, monkeypatch):
-    """SQLite gets one multi-row INSERT from the driver; the ORM reads back what it would write."""
-    on_driver = []
-    real_insert = audit._insert_on_driver
-
-    def spying_insert(engine, events):
-        on_driver.append(real_insert(engine, events))
-        return on_driver[-1]
-
-    monkeypatch.setattr(audit, "_insert_on_driver", spying_insert)
+def test_a_batch_is_stored_with_every_value_as_the_orm_stores_it(app):
     with app.test_request_context():
         events = [
             audit.event_values(
                 "api.call",
                 "success",
-                at=clock.now(),
                 actor=f"user{n}",
                 username=f"user{n}",
                 detail={"n": n},
@@ -199,31 +189,3 @@ def test_a_batch_is_stored_with_every_value_as_the_orm_stores_it(app, monkeypatc
         for e in events
     ]
     assert stored_events(app)[-3:] == expected
-    with app.app_context():
-        sqlite = db.engine.dialect.name == "sqlite"
-    assert on_driver == ([True] if sqlite else [])
-
-
-@pytest.mark.database("sqlite", reason="SQLite's limit on the parameters of one statement")
-def test_a_batch_over_sqlites_parameter_limit_is_written_in_a_transaction(app, monkeypatch):
-    with app.app_context():
-        engine = db.engine
-        real_raw_connection = engine.raw_connection
-        lowered = []
-
-        def low_limit():
-            pooled = real_raw_connection()
-            driver = pooled.driver_connection
-            lowered.append((driver, driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 12)))
-            return pooled
-
-        events = [event(username=f"user{n}") for n in range(3)]
-        db.session.rollback()  # the clock's read; the writer thread has no transaction open
-        monkeypatch.setattr(engine, "raw_connection", low_limit)
-        try:
-            audit.write_batch(engine, events)
-        finally:
-            for driver, limit in lowered:
-                driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
-    assert lowered  # the driver's path was tried, and gave way
-    assert count(app) == 3

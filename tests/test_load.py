@@ -1,4 +1,4 @@
-"""Load and crash tests: 50 SSO clients against gunicorn with 2 workers, on SQLite and PostgreSQL.
+"""Load and crash tests: 50 SSO clients against the real server (2 workers), SQLite and PostgreSQL.
 
 Each client redeems refresh tokens at /token and reads the REST API with the access tokens, as a
 third-party app does. The tests check that nothing fails under that load (no 5xx, no "database is
@@ -56,7 +56,7 @@ def assert_clean_log(log_text: str) -> None:
 
 
 def test_fifty_clients_refresh_and_call_the_api(load_app, instance, tmp_path):
-    log = tmp_path / "gunicorn.log"
+    log = tmp_path / "server.log"
     with mock_server(instance, log) as server:
         clients = SsoClients(server.url, mint_refresh_tokens(load_app, CLIENTS))
         tally = clients.run_for(load_seconds())
@@ -70,7 +70,7 @@ def test_fifty_clients_refresh_and_call_the_api(load_app, instance, tmp_path):
 
 
 def test_kill_one_worker_mid_run(load_app, instance, tmp_path):
-    log = tmp_path / "gunicorn.log"
+    log = tmp_path / "server.log"
     with mock_server(instance, log) as server:
         clients = SsoClients(server.url, mint_refresh_tokens(load_app, CLIENTS)).start()
         try:
@@ -79,7 +79,7 @@ def test_kill_one_worker_mid_run(load_app, instance, tmp_path):
                 before = set(clients.tally.pids)
                 victim = clients.tally.pids.most_common(1)[0][0]
             os.kill(victim, signal.SIGKILL)
-            # gunicorn's master starts a new worker; go on until it has answered too.
+            # granian respawns the worker; go on until it has answered too.
             clients.wait_for_answers(
                 ANSWERS_BEFORE_KILL + ANSWERS_AFTER_KILL,
                 lambda: set(clients.tally.pids) - before,
@@ -95,7 +95,7 @@ def test_kill_one_worker_mid_run(load_app, instance, tmp_path):
 
 
 def test_kill_the_whole_server_mid_run_and_restart(load_app, instance, tmp_path):
-    log = tmp_path / "gunicorn.log"
+    log = tmp_path / "server.log"
     server = mock_server(instance, log).start()
     clients = SsoClients(server.url, mint_refresh_tokens(load_app, CLIENTS)).start()
     try:
@@ -117,7 +117,7 @@ def test_kill_the_whole_server_mid_run_and_restart(load_app, instance, tmp_path)
 def test_password_guessing_beside_sso_clients(load_app, instance, tmp_path):
     """Wrong passwords at /token, each hashed with scrypt as in production, while SSO clients
     refresh and call the API: the hashing must not hold up the database for everyone else."""
-    log = tmp_path / "gunicorn.log"
+    log = tmp_path / "server.log"
     statuses: Counter = Counter()
     lock = threading.Lock()
 

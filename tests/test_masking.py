@@ -2,7 +2,7 @@
 
 Full flows run over real HTTP (set-up through the Staff site, hand-offs, /token successes and
 failures, API calls, fault injection, the QA console's own forms), once against the in-thread server
-with the app's logging captured, once against gunicorn with its access and error log. Then every
+with the app's logging captured, once against serve.py with its access and error log. Then every
 QA console page, every audit row, the log output and a dump of the database are searched for every
 secret, token and password that went over the wire. Simulate SSO is left out: showing its freshly
 minted token once is its purpose.
@@ -36,7 +36,7 @@ from tests.flow_helpers import (
     sign_in,
     staff_sets_up_sso,
 )
-from tests.servers import Gunicorn
+from tests.servers import Server
 
 QA_PAGES = [
     "/staff/QA/Activity",
@@ -197,14 +197,14 @@ def test_nothing_secret_in_pages_audit_logs_or_database(csrf_server, csrf_app, c
     assert sum(hashlib.sha256(value.encode()).hexdigest() in dump for value in seen) >= 6
 
 
-def test_nothing_secret_in_the_gunicorn_logs(app, instance, tmp_path):
-    log = tmp_path / "gunicorn.log"
+def test_nothing_secret_in_the_server_logs(app, instance, tmp_path):
+    log = tmp_path / "server.log"
     env = {**databases.instance_env(instance), "FLASK_SECRET_KEY": TEST_SECRET}
-    with Gunicorn("app:app", env, workers=2, log=log) as server:
+    with Server("app:app", env, workers=2, log=log) as server:
         seen, pages = run_flows(server.url, query_strings=True)
     for page in pages:
         assert_nothing_leaks("a QA console page", page, seen)
     text = log.read_text()
     assert '"POST /token HTTP/1.1" 400' in text  # access log lines are there
-    assert_nothing_leaks("the gunicorn log", text, seen)
+    assert_nothing_leaks("the server log", text, seen)
     assert_nothing_leaks("the database", database_dump(app), seen)

@@ -1,16 +1,17 @@
-"""SQLite tuning in imis_mock/database.py: the writers' queue, read-only transactions and the
-background checkpoints."""
+"""Transactions and the write-ahead log on SQLite (imis_mock/database.py): reads take no lock,
+writing() and unsafe requests take the write lock from their start, the log stays bounded."""
 
+import os
 import secrets
 import sqlite3
-import threading
 
 import pytest
 
-from imis_mock.database import Checkpointer, begin_read_only, checkpointer, writer_queue
+from imis_mock.database import WAL_SIZE_LIMIT, writing
 from imis_mock.extensions import db
+from imis_mock.models import AppSetting
 
-pytestmark = pytest.mark.database("sqlite", reason="SQLite's write lock and its writers' queue")
+pytestmark = pytest.mark.database("sqlite", reason="SQLite's write lock and its log")
 
 
 def write_lock_is_free(app) -> bool:
@@ -26,89 +27,55 @@ def write_lock_is_free(app) -> bool:
         other.close()
 
 
-def test_transactions_take_the_write_lock_unless_read_only(app):
-    with app.app_context():
+def test_reads_take_no_lock(app):
+    with app.test_request_context("/", method="GET"):
+        app.preprocess_request()
         db.session.execute(db.select(db.literal(1)))
-        assert not write_lock_is_free(app)
-        db.session.rollback()
-        begin_read_only(db.session())
-        db.session.execute(db.select(db.literal(1)))
+        assert db.session().in_transaction()
         assert write_lock_is_free(app)
         db.session.rollback()
-        db.session.execute(db.select(db.literal(1)))  # the next transaction is a normal one
+
+
+def test_a_write_request_takes_the_lock_from_its_first_statement(app):
+    with app.test_request_context("/SignIn", method="POST"):
+        app.preprocess_request()
+        db.session.execute(db.select(db.literal(1)))
         assert not write_lock_is_free(app)
         db.session.rollback()
 
 
-def test_writers_take_turns(app):
+def test_writing_takes_the_lock_first_and_commits_at_its_end(app):
     with app.app_context():
-        queue = writer_queue(db.engine)
-    inside, waiting, entered, leave = [], threading.Event(), threading.Event(), threading.Event()
-
-    def second_writer():
-        waiting.set()
-        with queue.turn():
-            inside.append("second")
-            entered.set()
-
-    with queue.turn():
-        inside.append("first")
-        thread = threading.Thread(target=second_writer)
-        thread.start()
-        waiting.wait()
-        assert not entered.wait(0.2)  # still the first writer's turn
-        leave.set()
-    assert entered.wait(30)
-    thread.join()
-    assert inside == ["first", "second"]
+        db.session.execute(db.select(db.literal(1)))  # a reader's transaction, ended first
+        with writing():
+            assert not write_lock_is_free(app)
+            db.session.add(AppSetting(key="written", value="1"))
+        assert write_lock_is_free(app)
+        assert not db.session().in_transaction()
+        assert db.session.get(AppSetting, "written").value == "1"
 
 
-def log_pages(database: str) -> int:
-    """Pages in the write-ahead log's current cycle (a PASSIVE checkpoint reports them)."""
-    other = sqlite3.connect(database, isolation_level=None)
-    try:
-        return other.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
-    finally:
-        other.close()
-
-
-def write_pages(app, rows: int) -> None:
+def test_writing_rolls_back_when_its_block_raises(app):
     with app.app_context():
-        for _ in range(rows):
-            db.session.execute(
-                db.text("INSERT INTO app_settings (key, value) VALUES (:key, :value)"),
-                {"key": f"filler-{secrets.token_hex(8)}", "value": "x" * 3000},
-            )
-            db.session.commit()
+        with pytest.raises(RuntimeError), writing():
+            db.session.add(AppSetting(key="dropped", value="1"))
+            raise RuntimeError("no")
+        assert write_lock_is_free(app)
+        assert db.session.get(AppSetting, "dropped") is None
 
 
-def test_app_connections_leave_checkpoints_to_the_background_thread(app):
+def test_the_log_is_checkpointed_by_sqlite_itself_and_stays_bounded(app):
+    """SQLite's own checkpoint runs in the commits: no thread of the app is needed for it."""
     with app.app_context():
-        assert db.session.execute(db.text("PRAGMA wal_autocheckpoint")).scalar() == 0
+        assert db.session.execute(db.text("PRAGMA wal_autocheckpoint")).scalar() > 0
         database = db.engine.url.database
-        db.session.rollback()
-    assert database in checkpointer.databases
-
-
-def test_a_long_log_is_restarted_from_the_beginning(app, monkeypatch):
-    """A log written and read all the time never starts again by itself; RESTART makes it."""
-    with app.app_context():
-        database = db.engine.url.database
-    write_pages(app, 20)
+        for _ in range(3000):  # about 4 pages each: several times the checkpoint's 1000
+            with writing():
+                db.session.add(AppSetting(key=secrets.token_hex(8), value="x" * 3000))
+    assert os.path.getsize(f"{database}-wal") <= WAL_SIZE_LIMIT
     reader = sqlite3.connect(database, isolation_level=None)
-    reader.execute("BEGIN")
-    reader.execute("SELECT count(*) FROM app_settings").fetchone()  # a reader on the log
     try:
-        monkeypatch.setattr(Checkpointer, "RESTART_PAGES", 10_000)
-        assert checkpointer.checkpoint(database) == "passive"
-        write_pages(app, 1)
-        assert log_pages(database) >= 20  # copied back, yet the log goes on growing
-        monkeypatch.setattr(Checkpointer, "RESTART_PAGES", 20)
-        monkeypatch.setattr(Checkpointer, "BUSY_TIMEOUT_SECONDS", 0)
-        assert checkpointer.checkpoint(database) == ""  # gives way while the reader is there
+        pages = reader.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
     finally:
-        reader.execute("ROLLBACK")
         reader.close()
-    assert checkpointer.checkpoint(database) == "restart"
-    write_pages(app, 1)
-    assert log_pages(database) < 10  # the next writer started the log from its beginning
+    assert pages < 2000  # the log started again from its beginning, more than once

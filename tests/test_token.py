@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from imis_mock.extensions import db
 from imis_mock.models import AccessToken, AuditEvent, ClientApplication, RefreshToken
-from imis_mock.services import accounts, audit, clock, oauth_server, secrets, tokens
+from imis_mock.services import accounts, audit, clients, clock, secrets, tokens
 from tests.conftest import MEMBER_PASSWORD, LiveServer, create_client_application
 from tests.oauth_helpers import OTHER_SECRET, SECRET, add_test_routes, mint
 
@@ -302,7 +302,7 @@ def test_deleted_client(oauth_app, client):
     raw = mint(oauth_app)
     access = client.post("/token", data=refresh_form(raw)).get_json()["access_token"]
     with oauth_app.app_context():
-        db.session.delete(oauth_server.find_client("MyApp"))
+        db.session.delete(clients.find_client("MyApp"))
         db.session.commit()
         assert db.session.scalar(select(RefreshToken)) is None
     assert_error(client.post("/token", data=refresh_form(raw)), 400, "invalid_client")
@@ -314,7 +314,7 @@ def test_replaced_secret(oauth_app, client):
     access = client.post("/token", data=refresh_form(raw)).get_json()["access_token"]
     with oauth_app.app_context():
         # What the Client applications screen does when staff replace the secret.
-        application = oauth_server.find_client("MyApp")
+        application = clients.find_client("MyApp")
         application.secret_hash = secrets.client_secret_hash("Replaced-secret-3")
         tokens.revoke_client_access_tokens(application)
         db.session.commit()
@@ -335,8 +335,8 @@ def test_default_rotation_keeps_the_old_token(oauth_app, client):
     assert first["access_token"] != second["access_token"]
     assert client.post("/token", data=refresh_form(first["refresh_token"])).status_code == 200
     with oauth_app.app_context():
-        old = oauth_server.find_refresh_token(raw)
-        new = oauth_server.find_refresh_token(first["refresh_token"])
+        old = tokens.find_refresh_token(raw)
+        new = tokens.find_refresh_token(first["refresh_token"])
         assert new.family == old.family
         assert new.expires_at == old.expires_at  # rotation does not extend the hand-off
 

@@ -1,132 +1,70 @@
-"""The refresh grant's SQLite fast path (services/fast_refresh.py) against the general path."""
+"""POST /token's two paths (oauth/server.py): the middleware in front of Flask answers the refresh
+grant's success exactly as Flask would; both reach the same rules (services/tokens.py), on every
+database; the redemption's guarded write stops what changed since the token was read."""
 
 import json
-import re
-import sqlite3
 import threading
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from imis_mock.extensions import db
 from imis_mock.models import AccessToken, AuditEvent, RefreshToken
-from imis_mock.services import audit, clock, fast_refresh, oauth_server
-from tests.conftest import create_client_application
-from tests.oauth_helpers import SECRET, add_test_routes, mint
+from imis_mock.oauth.server import TokenFastPath
+from imis_mock.services import audit, clock, tokens
+from tests.conftest import create_client_application, make_app
+from tests.oauth_helpers import SECRET, mint
 
-pytestmark = pytest.mark.database("sqlite", reason="the fast path serves SQLite only")
-
-STORED_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$")
+TOKEN_FIELDS = ["access_token", "token_type", "expires_in", "refresh_token", "userName"]
+TOKEN_FIELDS += ["as:client_id", ".issued", ".expires"]
 
 
 @pytest.fixture
 def oauth_app(app):
     create_client_application(app, "MyApp", SECRET, lifetime=30)
-    return add_test_routes(app)
+    return app
 
 
-def refresh_form(raw: str) -> dict:
-    return {
+def form(raw: str, **changes) -> dict:
+    fields = {
         "grant_type": "refresh_token",
         "client_id": "MyApp",
         "client_secret": SECRET,
         "refresh_token": raw,
     }
+    fields.update(changes)
+    return {name: value for name, value in fields.items() if value is not None}
 
 
-def redeem(app, raw: str, *, fast: bool, monkeypatch) -> dict:
-    """Redeem through the fast path, or with it switched off (Authlib and the ORM session)."""
-    with monkeypatch.context() as patch:
-        if fast:
-            # The general path must not be needed for a plain success.
-            patch.setattr(oauth_server, "refresh", None)
-        else:
-            patch.setattr(fast_refresh, "applies", lambda: False)
-        response = app.test_client().post("/token", data=refresh_form(raw))
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return json.loads(response.get_data(as_text=True))
-
-
-def rows_of(app, raw: str, body: dict) -> tuple:
-    """What a redemption left in the database, without ids, hashes or times."""
-    audit.flush()
-    with app.app_context():
-        old = oauth_server.find_refresh_token(raw)
-        new = oauth_server.find_refresh_token(body["refresh_token"])
-        access = db.session.scalars(
-            select(AccessToken).where(AccessToken.refresh_token_id == new.id)
-        ).one()
-        event = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
-        return (
-            (new.family == old.family, new.expires_at == old.expires_at, old.used_at is not None),
-            (access.grant_type, access.user_id, access.client_application_id),
-            (access.expires_at - access.issued_at, access.revoked_at),
-            (event.action, event.outcome, event.actor, event.client_id, event.username),
-            (event.error_code, event.ip, sorted(json.loads(event.detail))),
-        )
-
-
-def test_fast_and_general_paths_answer_and_store_alike(oauth_app, monkeypatch):
-    results = []
-    for fast in (True, False):
-        raw = mint(oauth_app)
-        body = redeem(oauth_app, raw, fast=fast, monkeypatch=monkeypatch)
-        results.append(([k for k in body], body["userName"], body["as:client_id"]))
-        results.append(rows_of(oauth_app, raw, body))
-    assert results[0] == results[2]
-    assert results[1] == results[3]
-
-
-def test_fast_path_stores_times_as_sqlalchemy_does(oauth_app, monkeypatch):
-    raw = mint(oauth_app)
-    redeem(oauth_app, raw, fast=True, monkeypatch=monkeypatch)
-    audit.flush()
-    with oauth_app.app_context():
-        stored = [
-            *db.session.execute(text("SELECT issued_at, expires_at, used_at FROM refresh_tokens")),
-            *db.session.execute(text("SELECT issued_at, expires_at FROM access_tokens")),
-            *db.session.execute(text("SELECT at FROM audit_events")),
-        ]
-    values = [value for row in stored for value in row if value is not None]
-    assert len(values) > 6 and all(STORED_TIME.match(value) for value in values)
-
-
-def test_fast_path_follows_the_shared_clock(oauth_app, monkeypatch):
-    raw = mint(oauth_app)
-    with oauth_app.test_request_context():
-        clock.advance(10)
-    body = redeem(oauth_app, raw, fast=True, monkeypatch=monkeypatch)
-    issued = datetime.strptime(body[".issued"], "%a, %d %b %Y %H:%M:%S GMT").replace(tzinfo=UTC)
-    assert issued > datetime.now(UTC) + timedelta(minutes=9)
-    with oauth_app.app_context():
-        new = db.session.scalars(select(RefreshToken).where(RefreshToken.source == "refresh"))
-        assert new.one().issued_at.replace(microsecond=0) == issued
-
-
-def test_fast_path_steps_aside_when_the_session_holds_a_transaction(oauth_app):
-    with oauth_app.test_request_context():
-        assert fast_refresh.applies()
-        db.session.connection()  # on SQLite this transaction holds the write lock
-        assert not fast_refresh.applies()
-        db.session.rollback()
-
-
-@contextmanager
-def driver_of(app):
-    """A pooled driver connection of the app, as the fast path uses one."""
-    with app.app_context():
-        connection = db.engine.raw_connection()
+def post(app, data, *, flask_only: bool = False, **kwargs):
+    """POST /token through the middleware, or straight to Flask's own WSGI app."""
+    client = app.test_client()
+    if flask_only:
+        original = app.wsgi_app
+        app.wsgi_app = original.wsgi_app
         try:
-            yield connection.driver_connection
+            return client.post("/token", data=data, **kwargs)
         finally:
-            connection.close()
+            app.wsgi_app = original
+    return client.post("/token", data=data, **kwargs)
 
 
-def checked(driver, raw: str, *, strict: bool = False) -> fast_refresh.Redemption | None:
-    sql = fast_refresh._statements()
-    return fast_refresh._check(driver, sql, "MyApp", SECRET, raw, strict)
+@pytest.fixture
+def answered(monkeypatch) -> list:
+    """Which requests the middleware answered itself (True) or handed to Flask (False)."""
+    seen = []
+    real = TokenFastPath.answer
+
+    def spy(self, environ):
+        result = real(self, environ)
+        seen.append(result is not None)
+        return result
+
+    monkeypatch.setattr(TokenFastPath, "answer", spy)
+    return seen
 
 
 def count(app, model) -> int:
@@ -134,135 +72,240 @@ def count(app, model) -> int:
         return db.session.scalar(select(func.count()).select_from(model))
 
 
-def test_under_strict_rotation_a_token_checked_twice_is_written_once(oauth_app):
-    """Both pass the check; the second write's guard sees the first redemption's claim."""
-    raw = mint(oauth_app)
-    with driver_of(oauth_app) as driver:
-        first, second = checked(driver, raw, strict=True), checked(driver, raw, strict=True)
-        fast_refresh._write(driver, first)
-        fast_refresh._write(driver, second)
-    assert first.issued
-    assert not second.issued  # left to the general path, which refuses and revokes
-    assert count(oauth_app, AccessToken) == 1
+@pytest.mark.parametrize("expose_pid", [False, True])
+def test_the_answer_is_flasks_header_by_header(instance, monkeypatch, expose_pid, answered):
+    app = make_app(instance, monkeypatch, EXPOSE_WORKER_PID=expose_pid)
+    create_client_application(app, "MyApp", SECRET, lifetime=30)
+    fast = post(app, form(mint(app)))
+    slow = post(app, form(mint(app)), flask_only=True)
+    assert answered == [True]  # the Flask-only request never reached the middleware
+    assert fast.status == slow.status == "200 OK"
+    names = [name for name, _ in fast.headers]
+    assert names == [name for name, _ in slow.headers]
+    for name, value in slow.headers:
+        if name != "Content-Length":
+            assert fast.headers[name] == value, name
+    fast_body, slow_body = json.loads(fast.data), json.loads(slow.data)
+    assert list(fast_body) == list(slow_body) == TOKEN_FIELDS
+    assert fast.data.startswith(b'{"access_token":"')  # compact, in OWIN's order
+    same = ["token_type", "expires_in", "userName", "as:client_id"]
+    assert [fast_body[key] for key in same] == [slow_body[key] for key in same]
 
 
-def test_under_default_rotation_a_token_checked_twice_is_written_twice(oauth_app):
-    """Only the first write records the token's first use; the second changes fewer rows."""
-    raw = mint(oauth_app)
-    with driver_of(oauth_app) as driver:
-        first, second = checked(driver, raw), checked(driver, raw)
-        assert first.claim is not None and second.claim is not None  # both checked before use
-        fast_refresh._write(driver, first)
-        fast_refresh._write(driver, second)
-    assert first.issued and second.issued
-    assert count(oauth_app, AccessToken) == 2
-    with oauth_app.app_context():
-        claimed = db.session.scalars(
-            select(RefreshToken.used_at).where(RefreshToken.source == "refresh")
+def stored(app, raw: str, body: dict) -> tuple:
+    """What a redemption left in the database, without ids, hashes or times."""
+    audit.flush()
+    with app.app_context():
+        old = tokens.find_refresh_token(raw)
+        new = tokens.find_refresh_token(body["refresh_token"])
+        access = db.session.scalars(
+            select(AccessToken).where(AccessToken.refresh_token_id == new.id)
+        ).one()
+        event = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+        return (
+            (new.family == old.family, new.expires_at == old.expires_at, old.used_at is not None),
+            (new.source, access.grant_type, access.user_id == old.user_id),
+            (access.expires_at - access.issued_at, access.revoked_at),
+            (event.action, event.outcome, event.actor, event.client_id, event.username),
+            (event.error_code, event.ip, sorted(json.loads(event.detail))),
         )
-        assert list(claimed) == [None, None]  # the rotated tokens are unused
-        assert db.session.scalar(select(func.count()).where(RefreshToken.used_at.is_not(None))) == 1
 
 
-def test_a_connection_inside_a_transaction_writes_nothing(oauth_app):
-    """The one statement commits itself only in autocommit; inside a transaction it would not."""
-    with driver_of(oauth_app) as driver:
-        redemption = checked(driver, mint(oauth_app))
-        driver.execute("BEGIN")
-        fast_refresh._write(driver, redemption)
-        driver.rollback()
-    assert not redemption.issued
-    assert count(oauth_app, AccessToken) == 0
+def test_both_paths_store_alike(oauth_app, answered):
+    results = []
+    for flask_only in (False, True):
+        raw = mint(oauth_app)
+        response = post(oauth_app, form(raw), flask_only=flask_only)
+        assert response.status_code == 200
+        results.append(stored(oauth_app, raw, response.get_json()))
+    assert answered == [True]
+    assert results[0] == results[1]
+    assert results[0][1] == ("refresh", "refresh_token", True)
 
 
-def test_the_view_that_writes_redemptions_lives_only_in_the_connection(oauth_app):
-    """A TEMP view and trigger: the database file's schema (the migrations') has neither."""
-    with driver_of(oauth_app) as driver:
-        fast_refresh._write(driver, checked(driver, mint(oauth_app)))
-        temp = driver.execute("SELECT type, name FROM sqlite_temp_master ORDER BY type").fetchall()
-        main = driver.execute(
-            "SELECT name FROM sqlite_master WHERE name LIKE 'fast_refresh%'"
-        ).fetchall()
-    assert temp == [
-        ("trigger", "fast_refresh_redemptions_insert"),
-        ("view", "fast_refresh_redemptions"),
-    ]
-    assert main == []
+def test_the_tokens_work_and_the_request_is_audited_with_its_address(oauth_app, answered):
+    response = post(oauth_app, form(mint(oauth_app)), environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert answered == [True] and response.status_code == 200
+    body = response.get_json()
+    again = post(oauth_app, form(body["refresh_token"]))
+    assert again.status_code == 200
+    probe = oauth_app.test_client().get(
+        "/api/Party/23179", headers={"Authorization": f"Bearer {body['access_token']}"}
+    )
+    assert probe.status_code == 200
+    audit.flush()
+    with oauth_app.app_context():
+        event = db.session.scalars(select(AuditEvent).filter_by(action="oauth.token")).first()
+        assert (event.outcome, event.client_id, event.ip) == ("success", "MyApp", "192.0.2.7")
+
+
+def test_the_fast_path_follows_the_shared_clock(oauth_app, answered):
+    raw = mint(oauth_app)
+    with oauth_app.test_request_context():
+        clock.advance(10)
+    body = post(oauth_app, form(raw)).get_json()
+    assert answered == [True]
+    issued = datetime.strptime(body[".issued"], "%a, %d %b %Y %H:%M:%S GMT").replace(tzinfo=UTC)
+    assert issued > datetime.now(UTC) + timedelta(minutes=9)
+    with oauth_app.app_context():
+        new = db.session.scalars(select(RefreshToken).where(RefreshToken.source == "refresh"))
+        assert new.one().issued_at.replace(microsecond=0) == issued
+
+
+@pytest.mark.parametrize(
+    ("request_kwargs", "status", "error"),
+    [
+        ({"query_string": "client_secret=x"}, 400, "invalid_request"),
+        ({"headers": {"Authorization": "Basic TXlBcHA6TXlBcHAtc2VjcmV0LTE="}}, 400, None),
+        ({"content_type": "application/json"}, 400, "invalid_request"),
+    ],
+    ids=["query string", "Basic authentication", "JSON body"],
+)
+def test_requests_it_does_not_answer_go_to_flask(
+    oauth_app, answered, request_kwargs, status, error
+):
+    data = form(mint(oauth_app))
+    if "content_type" in request_kwargs:
+        data = json.dumps(data)
+    response = post(oauth_app, data, **request_kwargs)
+    assert answered in ([], [False])
+    assert response.status_code == status
+    if error:
+        assert response.get_json()["error"] == error
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "error"),
+    [
+        ({"client_secret": "wrong-secret"}, 400, "invalid_client"),
+        ({"client_id": "Nobody"}, 400, "invalid_client"),
+        ({"refresh_token": "not-a-token"}, 400, "invalid_grant"),
+        ({"refresh_token": ""}, 400, "invalid_request"),
+        ({"grant_type": "password"}, 400, "invalid_request"),
+        ({"grant_type": "authorization_code"}, 400, "unsupported_grant_type"),
+    ],
+)
+def test_refusals_are_flasks_with_the_body_replayed(oauth_app, answered, changes, status, error):
+    response = post(oauth_app, form(mint(oauth_app), **changes))
+    assert answered == [False]  # looked at, then handed to Flask, which read the same body
+    assert response.status_code == status
+    assert response.get_json()["error"] == error
+
+
+def test_a_refused_token_changes_nothing_before_flask_answers(oauth_app, answered):
+    raw = mint(oauth_app)
+    with oauth_app.test_request_context():
+        clock.advance(31)
+    before = count(oauth_app, RefreshToken)
+    response = post(oauth_app, form(raw))
+    assert answered == [False]
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"
+    assert count(oauth_app, RefreshToken) == before and count(oauth_app, AccessToken) == 0
+
+
+def test_a_repeated_parameter_goes_to_flask(oauth_app, answered):
+    body = urlencode([*form(mint(oauth_app)).items(), ("Client_Secret", SECRET)])
+    response = oauth_app.test_client().post(
+        "/token", data=body, content_type="application/x-www-form-urlencoded"
+    )
+    assert answered == [False]
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_request"
+
+
+def test_an_oversized_body_is_not_read_and_flask_refuses_it(oauth_app, answered):
+    response = post(oauth_app, form(mint(oauth_app), padding="x" * 20_000))
+    assert answered == [False]
+    assert response.status_code == 413
+
+
+def test_letter_case_of_names_is_ignored_as_flask_does(oauth_app, answered):
+    raw = mint(oauth_app)
+    data = {"Grant_type": "refresh_token", "Client_ID": "MyApp", "CLIENT_SECRET": SECRET}
+    response = post(oauth_app, {**data, "Refresh_Token": raw, "scope": "ignored"})
+    assert answered == [True] and response.status_code == 200
+
+
+# The redemption itself (tokens.redeem), called as both paths call it: with the client and the
+# token read before, and another request changing things in between.
+
+
+def read(app, raw: str) -> tokens.RefreshRequest:
+    with app.app_context():
+        return tokens.read_refresh_request("MyApp", raw)
+
+
+def redeem(app, request: tokens.RefreshRequest) -> dict:
+    with app.test_request_context():
+        return tokens.redeem(request.token, request.client)
 
 
 @pytest.mark.parametrize(
     "change",
     [
-        "UPDATE refresh_tokens SET revoked_at = '2020-01-01 00:00:00.000000'",
-        "UPDATE users SET is_disabled = 1",
+        "UPDATE refresh_tokens SET revoked_at = issued_at",
+        "UPDATE users SET is_disabled = TRUE",
         "UPDATE client_applications SET secret_hash = 'replaced'",
-        "INSERT INTO client_faults (client_application_id, mode, remaining, delay_seconds, "
-        "created_at) SELECT id, 'invalid_grant', 1, 0, '2026-01-01 00:00:00.000000' "
-        "FROM client_applications",
     ],
-    ids=["token revoked", "user disabled", "secret replaced", "fault armed"],
+    ids=["token revoked", "user disabled", "secret replaced"],
 )
-def test_a_change_between_the_check_and_the_write_stops_the_write(oauth_app, change):
-    """The write's guard repeats the checks another request could have undone meanwhile."""
-    raw = mint(oauth_app)
-    tokens_before = count(oauth_app, RefreshToken)
-    with driver_of(oauth_app) as driver:
-        redemption = checked(driver, raw)
-        assert redemption is not None
-        with oauth_app.app_context():
-            db.session.execute(text(change))
-            db.session.commit()
-        fast_refresh._write(driver, redemption)
-    assert not redemption.issued
-    assert count(oauth_app, RefreshToken) == tokens_before
+def test_a_change_between_the_read_and_the_write_stops_the_write(oauth_app, change):
+    request = read(oauth_app, mint(oauth_app))
+    before = count(oauth_app, RefreshToken)
+    with oauth_app.app_context():
+        db.session.execute(text(change))
+        db.session.commit()
+    with pytest.raises(tokens.TokenError) as refused:
+        redeem(oauth_app, request)
+    assert refused.value.error == "invalid_grant"
+    assert count(oauth_app, RefreshToken) == before
     assert count(oauth_app, AccessToken) == 0
 
 
-def test_a_failed_write_writes_nothing_and_leaves_the_request_to_the_general_path(oauth_app):
-    """One statement, one transaction: the refresh token is not kept without its access token."""
-    with driver_of(oauth_app) as driver:
-        redemption = checked(driver, mint(oauth_app))
-        tokens_before = count(oauth_app, RefreshToken)
-        redemption.access["user_id"] = None  # the access token cannot be stored
-        with pytest.raises(sqlite3.IntegrityError):
-            fast_refresh._write(driver, redemption)
-    assert not redemption.issued
-    assert count(oauth_app, RefreshToken) == tokens_before  # the rotated token rolled back
-    assert count(oauth_app, AccessToken) == 0
-
-
-def test_a_failed_write_answers_through_the_general_path(oauth_app, monkeypatch):
-    """redeem() gives None on a database error in the write, so Flask's path answers."""
+def test_under_strict_rotation_a_token_read_twice_is_redeemed_once(oauth_app):
+    oauth_app.config["STRICT_REFRESH_TOKEN_ROTATION"] = True
     raw = mint(oauth_app)
-
-    def failing_write(driver, redemption):
-        raise sqlite3.OperationalError("database is locked")
-
-    monkeypatch.setattr(fast_refresh, "_write", failing_write)
-    with oauth_app.test_request_context():
-        assert fast_refresh.redeem("MyApp", SECRET, raw, strict=False) is None
-    answer = oauth_app.test_client().post("/token", data=refresh_form(raw))
-    assert answer.status_code == 200  # written by the general path
+    first, second = read(oauth_app, raw), read(oauth_app, raw)
+    body = redeem(oauth_app, first)
+    with pytest.raises(tokens.TokenReused):
+        redeem(oauth_app, second)
+    with oauth_app.app_context():
+        rotated = tokens.find_refresh_token(body["refresh_token"])
+        assert rotated.revoked_at is not None  # reuse revoked the whole family
     assert count(oauth_app, AccessToken) == 1
 
 
-def test_concurrent_redemptions_all_succeed(oauth_app, monkeypatch):
+def test_under_default_rotation_a_token_read_twice_is_redeemed_twice(oauth_app):
+    raw = mint(oauth_app)
+    first, second = read(oauth_app, raw), read(oauth_app, raw)
+    assert first.token.used_at is None and second.token.used_at is None
+    redeem(oauth_app, first)
+    redeem(oauth_app, second)
+    assert count(oauth_app, AccessToken) == 2
+    with oauth_app.app_context():
+        used = db.session.scalar(select(func.count()).where(RefreshToken.used_at.is_not(None)))
+        assert used == 1  # only the presented token's first use is recorded
+
+
+def test_a_failed_write_keeps_nothing(oauth_app):
+    """The rotated refresh token is not kept without its access token."""
+    request = read(oauth_app, mint(oauth_app))
+    broken = tokens.RefreshRequest(request.client, request.token._replace(user_id=None), False)
+    before = count(oauth_app, RefreshToken)
+    with pytest.raises(IntegrityError):
+        redeem(oauth_app, broken)  # the access token cannot be stored without its user
+    assert count(oauth_app, RefreshToken) == before
+    assert count(oauth_app, AccessToken) == 0
+
+
+def test_concurrent_redemptions_all_succeed(oauth_app, answered):
     """Eight threads at once through the fast path: every one answered, nothing lost."""
     raws = [mint(oauth_app) for _ in range(8)]
-    writes = []
-    real_write = fast_refresh._write
-
-    def counting_write(driver, redemption):
-        real_write(driver, redemption)
-        writes.append(redemption.issued)
-
-    monkeypatch.setattr(fast_refresh, "_write", counting_write)
     start = threading.Barrier(len(raws))
     results = []
 
     def redeem_one(raw):
         start.wait()
-        results.append(oauth_app.test_client().post("/token", data=refresh_form(raw)).status_code)
+        results.append(oauth_app.test_client().post("/token", data=form(raw)).status_code)
 
     threads = [threading.Thread(target=redeem_one, args=(raw,)) for raw in raws]
     for thread in threads:
@@ -270,5 +313,27 @@ def test_concurrent_redemptions_all_succeed(oauth_app, monkeypatch):
     for thread in threads:
         thread.join()
     assert results == [200] * len(raws)
-    assert writes == [True] * len(raws)  # each one written by the fast path
+    assert answered == [True] * len(raws)
     assert count(oauth_app, AccessToken) == len(raws)
+
+
+def test_the_schema_has_no_triggers_or_views(oauth_app):
+    """The rules live in services/tokens.py, not in the database."""
+    post(oauth_app, form(mint(oauth_app)))
+    with oauth_app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            found = db.session.execute(
+                text(
+                    "SELECT name FROM sqlite_master WHERE type IN ('trigger', 'view') "
+                    "UNION SELECT name FROM sqlite_temp_master"
+                )
+            ).all()
+        else:
+            found = db.session.execute(
+                text(
+                    "SELECT trigger_name FROM information_schema.triggers "
+                    "UNION SELECT table_name FROM information_schema.views "
+                    "WHERE table_schema = current_schema()"
+                )
+            ).all()
+    assert found == []

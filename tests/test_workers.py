@@ -1,7 +1,7 @@
-"""Two gunicorn workers: a session, a token, the throttling counter, the clock and the fault
+"""Two server workers: a session, a token, the throttling counter, the clock and the fault
 counters each work whichever worker answers.
 
-gunicorn runs as `make run` runs it (2 gthread workers). Which worker takes a new connection is
+serve.py runs as `make run` runs it (granian, 2 workers). Which worker takes a new connection is
 the kernel's choice: an idle server hands a lone request to the same worker again and again, but
 parallel requests spread over both. So each check sends its requests in parallel bursts, every
 request on a new connection, and reads the test-only X-Worker-PID header (EXPOSE_WORKER_PID) of
@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 
 from imis_mock.extensions import db
 from imis_mock.models import SignInThrottle
-from imis_mock.services import clock, demo, oauth_server, qa
+from imis_mock.services import clients, clock, demo, qa
 from tests.conftest import MEMBER_PASSWORD, TEST_SECRET, csrf_token_from
 from tests.load_helpers import REQUEST_TIMEOUT, USER_INFO, mock_server, worker_pid
 
@@ -67,7 +67,7 @@ def on_both_workers(send: Send) -> list[requests.Response]:
 
 
 class Mock:
-    """The mock under gunicorn; every request on a new connection (no requests.Session)."""
+    """The mock under serve.py; every request on a new connection (no requests.Session)."""
 
     def __init__(self, url: str):
         self.url = url
@@ -104,7 +104,7 @@ def mock(app, instance, tmp_path) -> Iterator[Mock]:
     # No FLASK_SECRET_KEY: every worker reads instance/secret_key (here the tests' key, which
     # the client secrets stored above were hashed with).
     (instance / "secret_key").write_text(TEST_SECRET)
-    with mock_server(instance, tmp_path / "gunicorn.log", FLASK_SECRET_KEY="") as server:
+    with mock_server(instance, tmp_path / "server.log", FLASK_SECRET_KEY="") as server:
         yield Mock(server.url)
 
 
@@ -187,7 +187,7 @@ def test_fault_counter_is_shared_by_the_workers(mock, app):
     grant = {"grant_type": "password", "username": "jsmith", "password": MEMBER_PASSWORD}
     for _ in range(ROUNDS):
         with app.app_context():
-            client = oauth_server.find_client(demo.SAMPLE_CLIENT_ID)
+            client = clients.find_client(demo.SAMPLE_CLIENT_ID)
             qa.set_fault(client, "invalid_grant", count=3, actor="MANAGER")
         answers = burst(lambda: mock.token(**grant, **SAMPLE_CREDENTIALS), 6)
         faulted = [answer for answer in answers if answer.status_code == 400]

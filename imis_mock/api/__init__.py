@@ -19,11 +19,11 @@ from wtforms import ValidationError
 from imis_mock.api.engine import errors
 from imis_mock.api.engine.errors import ApiError
 from imis_mock.api.engine.wire import json_response
-from imis_mock.database import in_session_transaction, reads_only
+from imis_mock.database import in_session_transaction
 from imis_mock.extensions import db
 from imis_mock.models import GUEST_USERNAME
 from imis_mock.oauth.bearer import require_bearer
-from imis_mock.services import ServiceError, accounts, audit, clock
+from imis_mock.services import ServiceError, accounts, audit
 from imis_mock.services.accounts import UserRecord
 
 bp = Blueprint("api", __name__)
@@ -61,9 +61,6 @@ def identify_caller():
         if user is not None:
             g.api_user = user
             return None
-    if request.method in ("GET", "HEAD"):
-        # A GET only reads (its audit event is written behind), so it needs no write lock.
-        reads_only()
     # Authlib answers a missing or bad token with iMIS's 401 (see oauth/bearer.py).
     with require_bearer.acquire() as token:
         g.api_user = token.user
@@ -77,21 +74,20 @@ def audit_call(response: Response) -> Response:
     user = g.get("api_user")
     if user is not None:
         username = user.username
-        event = audit.event_values(
+        # End the request's transaction, if its reads needed one; the event is written behind,
+        # in a batch of its own.
+        if in_session_transaction():
+            db.session.commit()
+        audit.record(
             "api.call",
             "success" if response.status_code < 400 else "failure",
-            at=clock.now(),
             actor=username,
             client_id=g.get("api_client", ""),
             username=username,
             error_code="" if response.status_code < 400 else str(response.status_code),
             detail={"method": request.method, "path": request.path, **g.get("api_notes", {})},
+            behind=True,
         )
-        # End the request's transaction, if its reads needed one (the bearer check and the party
-        # read run without); the event is written behind, in a batch of its own.
-        if in_session_transaction():
-            db.session.commit()
-        audit.defer(event)
     return response
 
 

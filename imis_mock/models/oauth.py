@@ -42,18 +42,18 @@ class RefreshToken(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 hex
-    # Not indexed (nor are user_id, family and expires_at): every refresh inserts into this
-    # table, and only rare staff and QA actions look tokens up by client (migration 0016).
+    # Indexed for the cascades (a client or user deleted) and the staff and QA actions on a
+    # client's tokens (migration 0009).
     client_application_id: Mapped[int] = mapped_column(
-        ForeignKey("client_applications.id", ondelete="CASCADE")
+        ForeignKey("client_applications.id", ondelete="CASCADE"), index=True
     )
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    # Tokens minted from one hand-off share a family, so strict rotation can revoke them together
-    # (a scan of the table, on reuse only).
-    family: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # Tokens minted from one hand-off share a family, so strict rotation can revoke them together.
+    family: Mapped[str] = mapped_column(String(32), index=True)
     source: Mapped[str] = mapped_column(String(20), default="sso")  # sso, refresh, qa, cli
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # Not indexed: every refresh inserts a row, and nothing looks tokens up by expiry.
+    # Not indexed: every refresh inserts a row, and only the prune (services/tokens.py) reads
+    # tokens by expiry.
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
@@ -69,18 +69,18 @@ class AccessToken(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 hex
-    # Not indexed (nor are user_id and expires_at): every refresh inserts into this table, and
-    # only rare staff and QA actions look tokens up by client (migration 0016).
+    # Indexed for the cascades (a client, user or refresh token deleted: pruning deletes refresh
+    # tokens), revoking a client's tokens and a token family's (migration 0009).
     client_application_id: Mapped[int | None] = mapped_column(
-        ForeignKey("client_applications.id", ondelete="CASCADE"), default=None
+        ForeignKey("client_applications.id", ondelete="CASCADE"), default=None, index=True
     )
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     refresh_token_id: Mapped[int | None] = mapped_column(
-        ForeignKey("refresh_tokens.id", ondelete="SET NULL"), default=None
+        ForeignKey("refresh_tokens.id", ondelete="SET NULL"), default=None, index=True
     )
     grant_type: Mapped[str] = mapped_column(String(20))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # Not indexed: every refresh inserts a row, and nothing looks tokens up by expiry.
+    # Not indexed: every refresh inserts a row, and only the prune reads tokens by expiry.
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 

@@ -4,10 +4,8 @@ from flask import Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from imis_mock.oauth import bp
-from imis_mock.oauth.server import HEADERS, authorization_server
+from imis_mock.oauth.server import HEADERS, TOKEN_MAX_BODY, authorization_server
 
-# A token request is a few hundred bytes; anything near this is not one.
-TOKEN_MAX_BODY = 16 * 1024
 OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE"]
 
 

@@ -3,7 +3,7 @@
 Authlib does the mechanics: grant dispatch (unsupported_grant_type), client authentication by
 client_secret_post and client_secret_basic (a URL-encoded client id in Basic, 401 with
 `WWW-Authenticate: Basic` when Basic failed), the refresh grant's checks (missing token, token of
-another client) and the error bodies. The rules live in services/oauth_server.py.
+another client) and the error bodies. The rules live in services/tokens.py.
 
 iMIS's /token is Microsoft OWIN's OAuthAuthorizationServer, and real clients rely on its ways, so
 this module bends Authlib in these places, all here:
@@ -23,16 +23,20 @@ this module bends Authlib in these places, all here:
 - Authlib refuses plain http except on loopback; the mock is served over http on purpose.
 - Every answer, error or not, has `Cache-Control: no-store` and `Pragma: no-cache`, and is audited.
 
-One request bypasses Authlib: the refresh grant with the client's credentials in the body, which is
-what every iMIS SSO client sends, so it is the endpoint's hot path. On SQLite,
-answer_refresh_directly() hands it to services/fast_refresh.py, which answers it only when it
-succeeds; Authlib's objects and the ORM session cost several times the SQL it needs. Every other
-request, and every refusal, goes through Authlib as described above.
+Which path a request takes. Every POST /token first meets TokenFastPath (below), a WSGI
+middleware in front of Flask. It answers one request by itself: the refresh grant as every iMIS
+SSO client sends it (credentials in the body), when it succeeds. Everything else (other grants,
+Basic credentials, any refusal, an armed QA fault) goes on to Flask, the view in routes.py and
+Authlib, as described above. Both paths call the same rules in services/tokens.py; the middleware
+only skips Flask's and Authlib's machinery, which cost several times the redemption itself.
 """
 
+import io
 import json
+import os
 import time
 from collections.abc import Mapping
+from urllib.parse import parse_qsl
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2 import OAuth2Error, OAuth2Request
@@ -43,13 +47,17 @@ from authlib.oauth2.rfc6749 import (
     grants,
 )
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
-from flask import Response
+from flask import Flask, Response
 from flask import request as flask_request
-from sqlalchemy import Row
+from sqlalchemy.exc import SQLAlchemyError
 
-from imis_mock.services import accounts, fast_refresh, oauth_server, qa
-from imis_mock.services.oauth_server import TokenError
+from imis_mock.diagnostics import WORKER_PID_HEADER
+from imis_mock.security import SECURITY_HEADERS
+from imis_mock.services import accounts, clock, qa, tokens
+from imis_mock.services.tokens import TokenError
 
+# A token request is a few hundred bytes; anything near this is not one.
+TOKEN_MAX_BODY = 16 * 1024
 PARAMETERS = ("grant_type", "client_id", "client_secret", "refresh_token", "username", "password")
 SECRET_PARAMETERS = ("client_secret", "refresh_token", "password")
 CLIENT_METHODS = ["client_secret_basic", "client_secret_post"]
@@ -107,7 +115,7 @@ def read_form() -> dict[str, str]:
 
 def known_parameters(pairs) -> dict[str, str]:
     """The form's known names, lower-cased, empty values dropped; invalid_request if one repeats
-    or holds a NUL character. Shared with the middleware in oauth/fast_token.py."""
+    or holds a NUL character. Shared by the view and the middleware."""
     form: dict[str, str] = {}
     seen: set[str] = set()
     for name, value in pairs:
@@ -133,13 +141,13 @@ def _basic_client_id() -> str | None:
 
 
 class OAuthClient:
-    """Adapts a client application's row to what Authlib asks of a client."""
+    """Adapts a client application to what Authlib asks of a client."""
 
-    def __init__(self, application: Row):
+    def __init__(self, application: tokens.Client):
         self.application = application
 
     def check_client_secret(self, client_secret: str) -> bool:
-        return oauth_server.client_secret_matches(self.application, client_secret)
+        return tokens.client_secret_matches(self.application, client_secret)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         return method in CLIENT_METHODS
@@ -149,13 +157,13 @@ class OAuthClient:
 
 
 class Credential:
-    """Adapts a refresh token's row to what Authlib's refresh grant asks of it."""
+    """Adapts a presented refresh token to what Authlib's refresh grant asks of it."""
 
-    def __init__(self, token: Row):
+    def __init__(self, token: tokens.PresentedToken):
         self.token = token
 
     def check_client(self, client: OAuthClient) -> bool:
-        return self.token.client_application_id == client.application.id
+        return tokens.belongs_to(self.token, client.application)
 
     def get_scope(self) -> str:
         return ""
@@ -169,13 +177,13 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_METHODS
 
     def authenticate_refresh_token(self, refresh_token: str) -> Credential | None:
-        token = oauth_server.find_refresh_token(refresh_token)
+        token = tokens.find_presented_token(refresh_token)
         return Credential(token) if token is not None else None
 
     def create_token_response(self):
         client = self.request.client
         try:
-            body = oauth_server.refresh(self.request.refresh_token.token, client.application)
+            body = tokens.redeem(self.request.refresh_token.token, client.application)
         except TokenError as error:
             self.request.user = self.request.refresh_token.token
             _raise_for(error)
@@ -202,13 +210,13 @@ class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
 
     def create_token_response(self):
         client = self.request.client
-        body = oauth_server.password(self.request.user, client.application if client else None)
+        body = tokens.password_grant(self.request.user, client.application if client else None)
         return 200, body, HEADERS
 
 
 class ImisAuthorizationServer(AuthorizationServer):
     def query_client(self, client_id: str) -> OAuthClient | None:
-        application = oauth_server.find_client_credentials(client_id)
+        application = tokens.find_client(client_id)
         return OAuthClient(application) if application is not None else None
 
     def create_token_response(self, request=None) -> Response:
@@ -216,9 +224,6 @@ class ImisAuthorizationServer(AuthorizationServer):
             form = read_form()
         except OAuth2Error as error:
             return self.refuse(None, error)
-        answered = self.answer_refresh_directly(form)
-        if answered is not None:
-            return answered
         fault = qa.take_fault(form.get("client_id") or _basic_client_id() or "")
         if fault is not None:
             injected = self.inject(fault, form)
@@ -234,31 +239,15 @@ class ImisAuthorizationServer(AuthorizationServer):
         except OAuth2Error as error:
             return self.refuse(token_request, error)
 
-    def answer_refresh_directly(self, form: dict[str, str]) -> Response | None:
-        """Answer the refresh grant as iMIS SSO clients send it, without Authlib; or return None.
-
-        The hot path of /token (see the module docstring): client_secret_post with all three
-        values. services/fast_refresh.py answers it when it will succeed; anything else returns
-        None and goes through Authlib, which gives the error answers, so those stay Authlib's.
-        """
-        if form.get("grant_type") != "refresh_token" or _basic_client_id() is not None:
-            return None
-        client_id, secret = form.get("client_id"), form.get("client_secret")
-        raw = form.get("refresh_token")
-        if not (client_id and secret and raw) or not fast_refresh.applies():
-            return None
-        body = fast_refresh.redeem(client_id, secret, raw, strict=oauth_server.strict_rotation())
-        return self.handle_response(200, body, HEADERS) if body is not None else None
-
     def inject(self, fault: qa.Fault, form: dict[str, str]) -> Response | None:
         """Misbehave as the QA console asked: an error answer, or a delay before the real one."""
         client_id = form.get("client_id") or _basic_client_id() or ""
         grant_type = form.get("grant_type", "")
         if fault.mode == "delay":
-            oauth_server.record_fault(fault.mode, grant_type=grant_type, client_id=client_id)
+            tokens.record_fault(fault.mode, grant_type=grant_type, client_id=client_id)
             time.sleep(fault.delay_seconds)
             return None
-        oauth_server.record_fault(fault.mode, grant_type=grant_type, client_id=client_id)
+        tokens.record_fault(fault.mode, grant_type=grant_type, client_id=client_id)
         if fault.mode == "http_500":
             # What ASP.NET Web API answers on an unhandled error.
             return Response('{"Message":"An error has occurred."}', 500, HEADERS)
@@ -284,7 +273,7 @@ class ImisAuthorizationServer(AuthorizationServer):
             client_id = client.application.client_id
         else:
             client_id = form.get("client_id") or _basic_client_id() or ""
-        oauth_server.record_failure(
+        tokens.record_refusal(
             error.error or "invalid_request",
             grant_type=form.get("grant_type", ""),
             client_id=client_id,
@@ -310,3 +299,93 @@ def init_server() -> ImisAuthorizationServer:
 
 
 authorization_server = init_server()
+
+
+class TokenFastPath:
+    """WSGI middleware: answer the refresh grant's success at /token without Flask; else Flask.
+
+    It answers only what the view would answer with a success, with the same status, headers and
+    body: POST /token (or /Token), no query string, no Authorization header, a form body of at
+    most TOKEN_MAX_BODY bytes with grant_type=refresh_token and client_id, client_secret and
+    refresh_token each once; a known client with that secret, no QA fault armed for it, a token
+    of that client, and a redemption that succeeds. Anything else goes to Flask, the body
+    replayed, having changed nothing. The headers a success gets from Flask's hooks (security.py's,
+    the `Vary: Cookie` of Flask's session, the test-only X-Worker-PID) are added here in Flask's
+    order; tests/test_token_fast_path.py compares both answers header by header.
+    """
+
+    PATHS = ("/token", "/Token")
+    REFRESH = ("client_id", "client_secret", "refresh_token")
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.wsgi_app = app.wsgi_app
+
+    def __call__(self, environ: dict, start_response):
+        if (
+            environ.get("REQUEST_METHOD") == "POST"
+            and environ.get("PATH_INFO") in self.PATHS
+            and not environ.get("QUERY_STRING")
+            and "HTTP_AUTHORIZATION" not in environ
+        ):
+            answered = self.answer(environ)
+            if answered is not None:
+                body, headers = answered
+                start_response("200 OK", headers)
+                return [body]
+        return self.wsgi_app(environ, start_response)
+
+    def answer(self, environ: dict) -> tuple[bytes, list] | None:
+        """Answer the request if it is the refresh grant's success; None hands it to Flask."""
+        form = _read_wsgi_form(environ)
+        if form is None or form.get("grant_type") != "refresh_token":
+            return None
+        if not all(form.get(name) for name in self.REFRESH):
+            return None
+        with self.app.app_context():
+            read = tokens.read_refresh_request(form["client_id"], form["refresh_token"])
+            client, token = read.client, read.token
+            if client is None or token is None or read.fault_armed:
+                return None
+            if not tokens.client_secret_matches(client, form["client_secret"]):
+                return None
+            if not tokens.belongs_to(token, client) or tokens.refusal(token, clock.now()):
+                return None
+            try:
+                payload = tokens.redeem(token, client, ip=environ.get("REMOTE_ADDR") or "")
+            except (TokenError, SQLAlchemyError):
+                # Only a race (a revoke or another redemption since the read) or a database
+                # error gets here; the write was rolled back, and Flask answers (a refusal, or
+                # the 503 of a lasting outage).
+                return None
+            expose_pid = self.app.config.get("EXPOSE_WORKER_PID")
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        headers = [*HEADERS, ("Content-Length", str(len(body)))]
+        if expose_pid:
+            headers.append((WORKER_PID_HEADER, str(os.getpid())))
+        return body, [*headers, *SECURITY_HEADERS, ("Vary", "Cookie")]
+
+
+def _read_wsgi_form(environ: dict) -> dict[str, str] | None:
+    """Read the body as read_form() would; None for anything it would refuse.
+
+    The body is read once and put back for Flask, whatever happens next.
+    """
+    content_type = environ.get("CONTENT_TYPE", "")
+    if content_type.split(";", 1)[0].strip().lower() != "application/x-www-form-urlencoded":
+        return None
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return None
+    if not 0 < length <= TOKEN_MAX_BODY:
+        return None
+    raw = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(raw)
+    environ["CONTENT_LENGTH"] = str(len(raw))
+    if len(raw) != length or not raw.isascii():
+        return None
+    try:
+        return known_parameters(parse_qsl(raw.decode("ascii"), keep_blank_values=True))
+    except OAuth2Error:
+        return None  # Flask answers invalid_request

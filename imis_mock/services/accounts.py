@@ -13,9 +13,10 @@ from datetime import date, timedelta
 from functools import cache
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from imis_mock.database import writing
 from imis_mock.extensions import db
 from imis_mock.models import GUEST_USERNAME, Contact, User, UserSession
 from imis_mock.services import ServiceError, clock, throttle
@@ -270,13 +271,17 @@ def load_session(key: str) -> User | None:
         idle = timedelta(minutes=config["SESSION_IDLE_MINUTES"])
         lifetime = timedelta(hours=config["SESSION_ABSOLUTE_HOURS"])
         expired = now - record.last_seen_at > idle or now - record.created_at > lifetime
+    # Most requests only read; the rare write takes SQLite's write lock first (writing()), which
+    # a page's deferred transaction could not safely do halfway.
     if expired:
-        db.session.delete(record)
-        db.session.commit()
+        with writing():
+            db.session.execute(delete(UserSession).where(UserSession.id == record.id))
         return None
     if now - record.last_seen_at > TOUCH_INTERVAL:
-        record.last_seen_at = now
-        db.session.commit()
+        with writing():
+            db.session.execute(
+                update(UserSession).where(UserSession.id == record.id).values(last_seen_at=now)
+            )
     user = record.user
     if not user.is_active:
         return None

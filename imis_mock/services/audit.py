@@ -1,16 +1,16 @@
 """Write audit events. Callers pass masked values only; this module never sees a secret.
 
-Most events are written in the transaction of the change they record (record(), insert_event()).
+Most events are written in the transaction of the change they record (record()).
 The two that come with every SSO client's traffic, a successful /token request and every REST API
 call, are written behind instead (defer()): a thread of the process queues them and inserts them in
 batches, each in one transaction of its own, so those requests do not wait for an audit write and
 the API's GET requests write nothing at all. An event reaches the database within about a fifth of
-a second (the QA console's activity pages flush this process's queue before they read). The cost:
-events still queued when a process is killed with SIGKILL are lost (a normal stop writes them
-first). AUDIT_WRITE_BEHIND = False writes each of them in its request instead.
+a second (the QA console's activity pages flush this process's queue before they read). A normal
+stop (SIGTERM to the server, the end of a CLI command) writes the queue first; kill -9 loses the
+events of the last fifth of a second or so (never the tokens, which are committed before the
+answer). AUDIT_WRITE_BEHIND = False writes each of them in its request instead.
 """
 
-import atexit
 import json
 import logging
 import os
@@ -19,12 +19,12 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from flask import current_app, has_request_context, request
+from flask import current_app, g, has_app_context
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from imis_mock.database import sqlite_insert, sqlite_time, writer_queue
+from imis_mock.database import writers_turn
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent
 
@@ -47,57 +47,41 @@ def record(
     error_code: str = "",
     detail: dict | None = None,
     commit: bool = False,
-) -> AuditEvent:
-    """Add an audit event to the session (and commit it when asked)."""
-    event = AuditEvent(**_values(action, outcome, actor, client_id, username, error_code, detail))
+    behind: bool = False,
+    ip: str | None = None,
+) -> AuditEvent | None:
+    """Record an audit event: in the session's transaction (committed when asked), or written
+    behind (`behind`: the caller has committed its changes; see the module docstring).
+
+    Its time is real time (see event_values); `ip` defaults to the current request's address.
+    """
+    values = event_values(
+        action,
+        outcome,
+        actor=actor,
+        client_id=client_id,
+        username=username,
+        error_code=error_code,
+        detail=detail,
+        ip=ip,
+    )
+    if behind:
+        defer(values)
+        return None
+    event = AuditEvent(**values)
     db.session.add(event)
     if commit:
         db.session.commit()
     return event
 
 
-def insert_event(
-    action: str,
-    outcome: str,
-    *,
-    actor: str = "",
-    client_id: str = "",
-    username: str = "",
-    error_code: str = "",
-    detail: dict | None = None,
-) -> None:
-    """Insert an audit event in the current transaction without building an ORM object.
-
-    For hot paths (/token): the same row as record(), at a fraction of the cost. Caller commits.
-    """
-    insert_values(_values(action, outcome, actor, client_id, username, error_code, detail))
-
-
-def insert_values(values: dict) -> None:
-    """Insert an event built by event_values() in the current transaction. Caller commits."""
-    db.session.connection().execute(INSERT, values)
-
-
 INSERT = insert(AuditEvent.__table__)
-# The columns event_values() fills, in the table's order.
-COLUMNS = (
-    "at",
-    "actor",
-    "action",
-    "outcome",
-    "client_id",
-    "username",
-    "error_code",
-    "ip",
-    "detail",
-)
 
 
 def event_values(
     action: str,
     outcome: str,
     *,
-    at: datetime | None = None,
     actor: str = "",
     client_id: str = "",
     username: str = "",
@@ -108,7 +92,7 @@ def event_values(
     """Return an audit event's row (cleaned), for a caller that inserts it itself.
 
     The event's time is real time, never the QA clock (services/clock.py), so that events sort
-    in the order they happened: `at` is ignored (its callers pass the QA clock's time).
+    in the order they happened.
     `ip` defaults to the current request's remote address.
     """
     return {
@@ -124,34 +108,27 @@ def event_values(
     }
 
 
+REMOTE_ADDR = "audit_remote_addr"
+
+
 def _remote_addr() -> str:
-    return (request.remote_addr or "") if has_request_context() else ""
-
-
-def _values(action, outcome, actor, client_id, username, error_code, detail) -> dict:
-    return event_values(
-        action,
-        outcome,
-        actor=actor,
-        client_id=client_id,
-        username=username,
-        error_code=error_code,
-        detail=detail,
-    )
+    # Set for each request by the app factory (a service never reads the request itself).
+    return g.get(REMOTE_ADDR, "") if has_app_context() else ""
 
 
 log = logging.getLogger(__name__)
 
 
 def defer(values: dict) -> None:
-    """Have an event built by event_values() written behind (see the module docstring).
+    """Have an event built by event_values() written behind: record(behind=True) does both (the
+    API's middleware still calls these two until it moves to record()).
 
     The caller has committed its own changes: without write-behind, this commits the session.
     """
     if current_app.config.get("AUDIT_WRITE_BEHIND", True):
         _behind.put(db.engine, values)
     else:
-        insert_values(values)
+        db.session.execute(INSERT, values)
         db.session.commit()
 
 
@@ -161,35 +138,10 @@ def flush(timeout: float | None = 10.0) -> bool:
 
 
 def write_batch(engine: Engine, events: list[dict]) -> None:
-    """Insert events in one transaction of their own (on SQLite, in turn on the writers' queue)."""
-    if engine.dialect.name != "sqlite":
-        with engine.begin() as connection:
-            connection.execute(INSERT, events)
-        return
-    with writer_queue(engine).turn():
-        if not _insert_on_driver(engine, events):
-            with engine.begin() as connection:  # an SQLite built with a low parameter limit
-                connection.execute(INSERT, events)
-
-
-def _insert_on_driver(engine: Engine, events: list[dict]) -> bool:
-    """Insert events on SQLite as one multi-row INSERT on the driver; False if too many.
-
-    In autocommit that is one transaction and one call into SQLite, which holds the write lock
-    only while it runs. Through the ORM's connection it was a BEGIN, a step per event and a
-    COMMIT, each giving up the GIL, and the refresh grants' writes (services/fast_refresh.py)
-    waited for the lock all that time.
-    """
-    pooled = engine.raw_connection()
-    try:
-        driver = pooled.driver_connection
-        if len(events) * len(COLUMNS) > driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER):
-            return False
-        values = [sqlite_time(e["at"]) if c == "at" else e[c] for e in events for c in COLUMNS]
-        driver.execute(sqlite_insert(AuditEvent.__tablename__, COLUMNS, len(events)), values)
-        return True
-    finally:
-        pooled.close()
+    """Insert events in one transaction of their own (on SQLite, in the writers' turn)."""
+    sqlite = engine.dialect.name == "sqlite"
+    with writers_turn(engine.url.database if sqlite else ""), engine.begin() as connection:
+        connection.execute(INSERT, events)
 
 
 class WriteBehind:
@@ -202,6 +154,7 @@ class WriteBehind:
 
     BATCH = 500
     LINGER_SECONDS = 0.2
+    POLL_SECONDS = 0.1  # how soon the thread notices that the process is ending
     RETRY_SECONDS = (0.1, 0.5, 1, 2, 5)
 
     def __init__(self):
@@ -214,9 +167,9 @@ class WriteBehind:
     def put(self, engine: Engine, values: dict) -> None:
         with self._changed:
             if self._pid != os.getpid():
-                # First use in this process (gunicorn forks its workers): start its writer.
+                # First use in this process (the server forks its workers): start its writer.
                 self._pid, self._queued, self._writing = os.getpid(), [], 0
-                threading.Thread(target=self._run, name="audit-write-behind", daemon=True).start()
+                threading.Thread(target=self._run, name="audit-write-behind", daemon=False).start()
             self._queued.append((engine, values))
             if len(self._queued) in (1, self.BATCH):
                 self._changed.notify_all()  # the writer waits for a first event, or a full batch
@@ -235,14 +188,27 @@ class WriteBehind:
                 self._flushing -= 1
 
     def _run(self) -> None:
+        # Not a daemon (said explicitly: a thread started from granian's threads would inherit
+        # daemon=True): when the process ends normally (a worker stopped by SIGTERM, the end of a
+        # CLI command), Python waits for this thread, which writes what is queued, then ends.
+        # atexit would not do: granian's workers, like multiprocessing's, skip it.
+        main = threading.main_thread()
         while True:
             with self._changed:
-                self._changed.wait_for(lambda: self._queued)
-                # Let a batch gather (each transaction takes the writers' turn once), unless
-                # somebody waits in flush().
-                self._changed.wait_for(
-                    lambda: self._flushing or len(self._queued) >= self.BATCH, self.LINGER_SECONDS
-                )
+                while not self._queued:
+                    if not main.is_alive():
+                        return
+                    self._changed.wait(self.POLL_SECONDS)
+                # Let a batch gather (each transaction takes the write lock once), unless
+                # somebody waits in flush() or the process is ending.
+                deadline = time.monotonic() + self.LINGER_SECONDS
+                while (
+                    not self._flushing
+                    and len(self._queued) < self.BATCH
+                    and main.is_alive()
+                    and time.monotonic() < deadline
+                ):
+                    self._changed.wait(min(self.POLL_SECONDS, deadline - time.monotonic()))
                 batch, self._queued = self._queued[: self.BATCH], self._queued[self.BATCH :]
                 self._writing = len(batch)
             try:
@@ -272,5 +238,3 @@ class WriteBehind:
 
 
 _behind = WriteBehind()
-# A normal stop (gunicorn's worker exit, the end of a CLI command) writes what is still queued.
-atexit.register(flush)

@@ -19,7 +19,7 @@ from imis_mock.models import Contact, Group, GroupClass, GroupMember, GroupMembe
 from imis_mock.services import ServiceError, audit, clock, values
 from imis_mock.services.activities import party
 
-# Rows iMIS ships with (created by migration 0020) that clients name by id.
+# Rows iMIS ships with (created by migration 0011) that clients name by id.
 PURCHASED_PRODUCTS_CLASS_ID = "E88E66B1-9516-47F9-88DC-E2EB8A3EF13E"
 MEMBER_ROLE_ID = "29AAE912-660E-4C53-B884-AD9EE27DEE0C"
 STATUS_CODES = {"A": "Active", "I": "Inactive"}

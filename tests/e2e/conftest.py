@@ -1,7 +1,7 @@
 """Browser fixtures: Debian's Chromium driven by Playwright, against real servers on loopback.
 
 Each test gets the mock on http://127.0.0.1:PORT and the sample app on http://localhost:PORT2 (two
-sites, so the hand-off is a real cross-site POST), both under gunicorn, each with a fresh instance
+sites, so the hand-off is a real cross-site POST), both under serve.py, each with a fresh instance
 folder. The mock's database is a copy of one made per session by `init-db` and `load-demo`.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.servers import ROOT, Gunicorn, flask_cli, free_port
+from tests.servers import ROOT, Server, flask_cli, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the background-networking flags Chromium keeps calling Google on a closed network.
@@ -95,30 +95,28 @@ def template_instance(tmp_path_factory: pytest.TempPathFactory, sample_port: int
 
 
 @pytest.fixture
-def mock(tmp_path: Path, template_instance: Path) -> Iterator[Gunicorn]:
-    """The mock under gunicorn on http://127.0.0.1:PORT, with a fresh copy of the demo database."""
+def mock(tmp_path: Path, template_instance: Path) -> Iterator[Server]:
+    """The mock under serve.py on http://127.0.0.1:PORT, with a fresh copy of the demo database."""
     instance = tmp_path / "imis"
     shutil.copytree(template_instance, instance)
-    server = Gunicorn("app:app", mock_env(instance), log=tmp_path / "mock.log")
+    server = Server("app:app", mock_env(instance), log=tmp_path / "mock.log")
     server.instance = instance
     with server:
         yield server
 
 
 @pytest.fixture
-def start_sample(
-    tmp_path: Path, mock: Gunicorn, sample_port: int
-) -> Iterator[Callable[..., Gunicorn]]:
+def start_sample(tmp_path: Path, mock: Server, sample_port: int) -> Iterator[Callable[..., Server]]:
     """Start the sample app on http://localhost:PORT2 with SAMPLE_* settings (default: the demo)."""
-    started: list[Gunicorn] = []
+    started: list[Server] = []
 
-    def start(**settings: str) -> Gunicorn:
+    def start(**settings: str) -> Server:
         env = {
             "SAMPLE_INSTANCE_PATH": str(tmp_path / "sample"),
             "SAMPLE_IMIS_URL": mock.url,
             **{f"SAMPLE_{name.upper()}": value for name, value in settings.items()},
         }
-        server = Gunicorn(
+        server = Server(
             "sample:app", env, log=tmp_path / "sample.log", host="localhost", port=sample_port
         )
         started.append(server.start())
@@ -130,7 +128,7 @@ def start_sample(
 
 
 @pytest.fixture
-def sample(start_sample: Callable[..., Gunicorn]) -> Gunicorn:
+def sample(start_sample: Callable[..., Server]) -> Server:
     """The sample app registered by the demo data as client application SampleApp."""
     return start_sample()
 
@@ -150,11 +148,11 @@ def new_page(
     request: pytest.FixtureRequest,
     artifacts: Path,
     tmp_path: Path,
-    start_sample: Callable[..., Gunicorn],
+    start_sample: Callable[..., Server],
 ) -> Iterator[Callable[[str], Page]]:
     """Open a page in a fresh browser context (its own cookies): one per person in the test.
 
-    It depends on the servers so that its contexts close first: gunicorn's graceful stop would
+    It depends on the servers so that its contexts close first: the server's graceful stop would
     otherwise wait for the browser's keep-alive connections.
     """
     pages: dict[str, Page] = {}

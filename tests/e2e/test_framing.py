@@ -7,11 +7,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from playwright.sync_api import Page
 
-from tests.servers import Gunicorn
+from tests.servers import Server
 
 
 @pytest.fixture
-def attacker(mock: Gunicorn) -> Iterator[str]:
+def attacker(mock: Server) -> Iterator[str]:
     """Another site, http://localhost:PORT (the mock is on 127.0.0.1), framing a mock page.
 
     It is a real server on loopback: Chromium refuses to let a page it thinks is on the public
@@ -44,7 +44,7 @@ def attacker(mock: Gunicorn) -> Iterator[str]:
 
 @pytest.mark.parametrize("path", ["/SignIn", "/staff/SignIn", "/"])
 def test_another_site_cannot_frame_the_mock(
-    new_page: Callable[[str], Page], attacker: str, mock: Gunicorn, path: str
+    new_page: Callable[[str], Page], attacker: str, mock: Server, path: str
 ):
     page = new_page("attacker")
     page.goto(f"{attacker}/frame{path}")

@@ -28,13 +28,13 @@ from tests.e2e.flows import (
     tab_to,
     unnamed_controls,
 )
-from tests.servers import Gunicorn
+from tests.servers import Server
 
 NewPage = Callable[[str], Page]
 
 
 def test_staff_sets_up_single_sign_on(
-    new_page: NewPage, mock: Gunicorn, start_sample, sample_port: int, artifacts: Path
+    new_page: NewPage, mock: Server, start_sample, sample_port: int, artifacts: Path
 ):
     """Scenario 1: add a client application, publish an SSO record for it, copy its URL."""
     staff = new_page("staff")
@@ -88,7 +88,7 @@ def test_staff_sets_up_single_sign_on(
 
 
 def test_member_signs_in_and_lands_in_the_sample_app(
-    new_page: NewPage, mock: Gunicorn, sample: Gunicorn, artifacts: Path
+    new_page: NewPage, mock: Server, sample: Server, artifacts: Path
 ):
     """Scenario 2: signed out, open the SSO page, sign in, come back, get POSTed to the app."""
     member = new_page("member")
@@ -132,7 +132,7 @@ def test_member_signs_in_and_lands_in_the_sample_app(
 
 @pytest.mark.parametrize("how", ["Expire now", "Clock"])
 def test_expired_session_signs_in_again_from_imis(
-    how: str, new_page: NewPage, mock: Gunicorn, sample: Gunicorn, artifacts: Path
+    how: str, new_page: NewPage, mock: Server, sample: Server, artifacts: Path
 ):
     """Scenario 3: tokens expire; the app sends the member back to iMIS; no password is typed."""
     member = new_page("member")
@@ -171,7 +171,7 @@ def test_expired_session_signs_in_again_from_imis(
 
 
 def test_sample_app_shows_the_error_the_mock_was_told_to_give(
-    new_page: NewPage, mock: Gunicorn, sample: Gunicorn, artifacts: Path
+    new_page: NewPage, mock: Server, sample: Server, artifacts: Path
 ):
     """Scenario 4: QA console > Fault injection makes /token fail; the app shows iMIS's error."""
     member = new_page("member")
@@ -218,7 +218,7 @@ def test_sample_app_shows_the_error_the_mock_was_told_to_give(
 
 
 def test_member_signs_in_and_launches_the_app_with_the_keyboard_only(
-    new_page: NewPage, mock: Gunicorn, sample: Gunicorn, artifacts: Path
+    new_page: NewPage, mock: Server, sample: Server, artifacts: Path
 ):
     """Scenario 5: Tab, Enter and Space only; every form control on the way has a name."""
     member = new_page("member")
@@ -260,9 +260,7 @@ def test_member_signs_in_and_launches_the_app_with_the_keyboard_only(
     assert unnamed == {}
 
 
-def test_every_form_control_has_an_accessible_name(
-    new_page: NewPage, mock: Gunicorn, sample: Gunicorn
-):
+def test_every_form_control_has_an_accessible_name(new_page: NewPage, mock: Server, sample: Server):
     """Scenario 5, continued: every page a member or staff can reach by links names its controls."""
     member = new_page("member")
     member_sign_in(member, mock.url)

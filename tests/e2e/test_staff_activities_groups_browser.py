@@ -7,12 +7,12 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import screenshot
 from tests.e2e.flows import staff_nav, staff_sign_in, unnamed_controls
-from tests.servers import Gunicorn
+from tests.servers import Server
 
 NewPage = Callable[[str], Page]
 
 
-def test_staff_see_activities_and_group_members(new_page: NewPage, mock: Gunicorn, artifacts: Path):
+def test_staff_see_activities_and_group_members(new_page: NewPage, mock: Server, artifacts: Path):
     staff = new_page("staff")
     staff_sign_in(staff, mock.url)
 

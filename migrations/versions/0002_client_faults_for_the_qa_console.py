@@ -1,6 +1,6 @@
 """client faults for the QA console
 
-Revision ID: 0006
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-27 11:52:45.458436
 
@@ -12,7 +12,7 @@ import imis_mock.models.base
 
 
 # revision identifiers, used by Alembic.
-revision = '0006'
+revision = '0002'
 down_revision = '0001'
 branch_labels = None
 depends_on = None

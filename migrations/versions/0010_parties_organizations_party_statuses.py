@@ -5,8 +5,8 @@ The REST API writes parties (ComboPartyData, PersonData, OrganizationData), filt
 `lastname=startsWith:...` (an index on lower(last_name) keeps that off a full scan), and serves
 PartyStatus, a plain lookup entity, from its own table.
 
-Revision ID: 0030
-Revises: 0016
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-04 15:00:00
 
 """
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0030'
-down_revision = '0016'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

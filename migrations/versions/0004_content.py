@@ -1,7 +1,7 @@
 """content folders, records and items
 
-Revision ID: 0002
-Revises: 0007
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-27 11:53:20.012360
 
 """
@@ -12,8 +12,8 @@ import imis_mock.models.base
 
 
 # revision identifiers, used by Alembic.
-revision = '0002'
-down_revision = '0007'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

@@ -4,8 +4,8 @@ Also adds the rows iMIS ships with and clients name by id: the Purchased Product
 (E88E66B1-..., a client's default for product groups), the EVENT class of event groups, and the
 Member role (29AAE912-...). Other classes and roles are site data (see services/demo.py).
 
-Revision ID: 0020
-Revises: 0030
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-04 14:23:25.639340
 
 """
@@ -17,8 +17,8 @@ import imis_mock.models.base
 
 
 # revision identifiers, used by Alembic.
-revision = '0020'
-down_revision = '0030'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

@@ -6,8 +6,8 @@ pages instead of 7. What used them is rare: revoking a token family (strict rota
 revoking or deleting a client's tokens (secret replaced, client deleted, the QA console), and the
 Client applications list's token counts, now one grouped query. Those now scan the token tables.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-27 17:20:00
 
 """
@@ -15,8 +15,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0016'
-down_revision = '0015'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

@@ -5,8 +5,8 @@ ones written in their requests, so their ids are not in time order). Those event
 batches now, so an index on `at` costs little. The token tables lose their `expires_at` indexes:
 every refresh at /token inserts into both, and no query looks tokens up by expiry.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-27 14:40:00
 
 """
@@ -14,8 +14,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0014'
-down_revision = '0013'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

@@ -4,8 +4,8 @@ Nothing looks tokens up by user (a disabled user's tokens are refused by joining
 its user), and users are never deleted, so these indexes only cost: every refresh at /token
 inserts into both tables.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-27 15:10:00
 
 """
@@ -13,8 +13,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0015'
-down_revision = '0014'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """sign-in throttle
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-11-27 11:55:00.933497
 
 """
@@ -12,8 +12,8 @@ import imis_mock.models.base
 
 
 # revision identifiers, used by Alembic.
-revision = '0007'
-down_revision = '0006'
+revision = '0003'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """drop unread audit indexes
 
-Revision ID: 0013
-Revises: 0002
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-27 13:12:53.663919
 
 """
@@ -12,8 +12,8 @@ import imis_mock.models.base
 
 
 # revision identifiers, used by Alembic.
-revision = '0013'
-down_revision = '0002'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,89 @@
+"""The server `make run` uses (serve.py, granian): pages keep coming while clients trickle their
+bodies, SIGTERM stops it promptly and loses nothing, and every request gets a log line."""
+
+import signal
+import socket
+import threading
+import time
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from imis_mock.extensions import db
+from imis_mock.models import AccessToken, AuditEvent
+from tests.conftest import create_client_application
+from tests.load_helpers import mock_server
+from tests.oauth_helpers import SECRET, mint
+
+pytestmark = pytest.mark.load
+
+SLOW_CLIENTS = 50
+PAGE_TIMEOUT = 5  # generous: a page takes milliseconds; a stalled server never answers
+
+
+def trickle(url: str, stop: threading.Event, opened: list) -> None:
+    """Send POST /token's headers, then its body one byte a second, until told to stop."""
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)))
+    opened.append(sock)
+    sock.sendall(
+        b"POST /token HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
+    )
+    while not stop.wait(1):
+        try:
+            sock.sendall(b"a")
+        except OSError:
+            return
+
+
+def test_pages_are_served_while_fifty_clients_trickle_their_bodies(app, instance, tmp_path):
+    stop, opened = threading.Event(), []
+    with mock_server(instance, tmp_path / "server.log") as server:
+        threads = [
+            threading.Thread(target=trickle, args=(server.url, stop, opened), daemon=True)
+            for _ in range(SLOW_CLIENTS)
+        ]
+        try:
+            for thread in threads:
+                thread.start()
+            deadline = time.monotonic() + 10
+            while len(opened) < SLOW_CLIENTS and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert len(opened) == SLOW_CLIENTS
+            time.sleep(2)  # every slow request has reached the app and waits for its body
+            for path in ("/", "/SignIn", "/", "/SignIn", "/"):
+                answer = requests.get(server.url + path, timeout=PAGE_TIMEOUT)
+                assert answer.status_code == 200, path
+        finally:
+            stop.set()
+            for sock in opened:
+                sock.close()
+
+
+def test_sigterm_stops_promptly_and_loses_nothing(app, instance, tmp_path):
+    create_client_application(app, "MyApp", SECRET, lifetime=30)
+    raws = [mint(app) for _ in range(20)]
+    log = tmp_path / "server.log"
+    with mock_server(instance, log) as server:
+        for raw in raws:
+            form = {
+                "grant_type": "refresh_token",
+                "client_id": "MyApp",
+                "client_secret": SECRET,
+                "refresh_token": raw,
+            }
+            assert requests.post(server.url + "/token", data=form, timeout=30).status_code == 200
+        started = time.monotonic()
+        server.stop(signal.SIGTERM)
+        stopped_in = time.monotonic() - started
+        assert server.process.returncode is not None
+    # Every success was audited: the events written behind were flushed as the workers stopped.
+    with app.app_context():
+        events = db.session.scalar(select(func.count()).where(AuditEvent.action == "oauth.token"))
+        issued = db.session.scalar(select(func.count()).select_from(AccessToken))
+    assert (events, issued) == (len(raws), len(raws))
+    assert stopped_in < 15  # the server's own bound is 5 s per worker (serve.STOP_SECONDS)
+    lines = [line for line in log.read_text().splitlines() if '"POST /token HTTP/1.1" 200' in line]
+    assert len(lines) == len(raws)  # a log line per request
