@@ -25,6 +25,48 @@ MEMBER_ROLE_ID = "29AAE912-660E-4C53-B884-AD9EE27DEE0C"
 STATUS_CODES = {"A": "Active", "I": "Inactive"}
 
 
+def ensure_shipped_rows() -> None:
+    """Add the group classes and role a new iMIS database has, where missing (after a reset).
+
+    Migration 0011 creates the same rows in a new database; a migration keeps its own frozen copy.
+    """
+    classes = (
+        (
+            PURCHASED_PRODUCTS_CLASS_ID,
+            "Purchased Products",
+            "Groups of the people who bought a product",
+            True,
+        ),
+        ("EVENT", "Event", "Groups of the people registered for an event", False),
+    )
+    for imis_id, name, description, date_limited in classes:
+        if db.session.scalar(select(GroupClass).where(GroupClass.imis_key == imis_id.lower())):
+            continue
+        db.session.add(
+            GroupClass(
+                imis_id=imis_id,
+                imis_key=imis_id.lower(),
+                name=name,
+                description=description,
+                is_read_only=True,
+                is_date_limited=date_limited,
+                is_system=True,
+            )
+        )
+    if db.session.scalar(select(GroupRole).where(GroupRole.imis_id == MEMBER_ROLE_ID)) is None:
+        db.session.add(
+            GroupRole(
+                imis_id=MEMBER_ROLE_ID,
+                name="Member",
+                description="Member",
+                use_dates=True,
+                priority=100,
+                is_active=True,
+            )
+        )
+    db.session.flush()
+
+
 def new_guid() -> str:
     """Return a new id in the form iMIS gives its GUIDs (upper case)."""
     return str(uuid.uuid4()).upper()

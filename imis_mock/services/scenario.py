@@ -34,7 +34,17 @@ from imis_mock.models import (
 )
 from imis_mock.models.base import Base
 from imis_mock.scenarios import SCHEMA_PATH
-from imis_mock.services import ServiceError, accounts, audit, clients, clock, content, qa, secrets
+from imis_mock.services import (
+    ServiceError,
+    accounts,
+    audit,
+    clients,
+    clock,
+    content,
+    groups,
+    qa,
+    secrets,
+)
 from imis_mock.services import settings as site_settings
 
 ACTOR = "scenario"
@@ -221,6 +231,7 @@ def reset() -> None:
         db.session.execute(delete(table))
     db.session.expunge_all()
     accounts.ensure_guest()
+    groups.ensure_shipped_rows()
 
 
 def load(
