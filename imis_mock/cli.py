@@ -155,27 +155,35 @@ def faults_clear_command(client_id: str) -> None:
 
 
 @click.command("api-entities")
-@click.option("--check", is_flag=True, help="Only report whether the list is up to date.")
+@click.option("--check", is_flag=True, help="Only report whether the lists are up to date.")
 @click.option(
     "--readme",
     type=click.Path(dir_okay=False, path_type=Path),
     default=Path(__file__).resolve().parent.parent / "README.md",
     show_default=True,
 )
-def api_entities_command(check: bool, readme: Path) -> None:
-    """Rewrite README.md's list of API entities from the catalog (imis_mock/api/catalog)."""
-    from imis_mock.api.describe import readme_with_entities
+@click.option(
+    "--docs",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(__file__).resolve().parent.parent / "docs" / "api.md",
+    show_default=True,
+)
+def api_entities_command(check: bool, readme: Path, docs: Path) -> None:
+    """Rewrite README.md's list of API entities and docs/api.md from the catalog."""
+    from imis_mock.api.describe import api_doc, readme_with_entities
 
     text = readme.read_text(encoding="utf-8")
-    fresh = readme_with_entities(text)
-    if fresh == text:
-        click.echo("README.md's API entity list is up to date.")
+    old_doc = docs.read_text(encoding="utf-8") if docs.exists() else ""
+    fresh, fresh_doc = readme_with_entities(text), api_doc()
+    if fresh == text and fresh_doc == old_doc:
+        click.echo("README.md's API entity list and docs/api.md are up to date.")
         return
     if check:
-        click.echo("README.md's API entity list is stale: run `flask --app app api-entities`.")
+        click.echo("The API entity lists are stale: run `flask --app app api-entities`.")
         sys.exit(1)
     readme.write_text(fresh, encoding="utf-8")
-    click.echo("README.md's API entity list was rewritten.")
+    docs.write_text(fresh_doc, encoding="utf-8")
+    click.echo("README.md's API entity list and docs/api.md were rewritten.")
 
 
 def init_app(app: Flask) -> None:

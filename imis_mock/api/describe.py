@@ -8,6 +8,8 @@ Metadata follows what TAP reads (§5.4) [C: names and nesting; I: `$type` string
 with `GenericPropertyDefinitions`.
 """
 
+import textwrap
+
 from imis_mock.api import catalog
 from imis_mock.api.engine import filters
 from imis_mock.api.engine.entity import Entity
@@ -346,8 +348,8 @@ def openapi() -> dict:
     }
 
 
-def readme_block() -> str:
-    """The Markdown list of served entities for README.md (flask api-entities writes it)."""
+def entity_table() -> str:
+    """The Markdown table of served entities: routes, id kind and filter keys of each."""
     lines = [
         "| Entity | Record `$type` | Id | Routes | Filter keys (besides JSON paths) |",
         "| --- | --- | --- | --- | --- |",
@@ -365,6 +367,26 @@ def readme_block() -> str:
             f"| {entity.name} | {short} | {entity.identity} | {'<br>'.join(routes)} | {aliases} |"
         )
     return "\n".join(lines) + "\n"
+
+
+API_DOC_HEADER = """# API entities
+
+What `/api` serves, entity by entity. Generated from the catalog (`imis_mock/api/catalog/`) by
+`flask --app app api-entities`: do not edit by hand. Paths and query keys are case-blind.
+
+"""
+
+
+def api_doc() -> str:
+    """The text of docs/api.md (flask api-entities writes it)."""
+    return API_DOC_HEADER + entity_table()
+
+
+def readme_block() -> str:
+    """The README's short list of served entities; the table is in docs/api.md."""
+    names = ", ".join(f"`{entity.name}`" for entity in catalog.ENTITIES)
+    listed = textwrap.fill(f"Entities served ({len(catalog.ENTITIES)}): {names}.", width=100)
+    return listed + "\nRoutes, ids and filter keys of each: [docs/api.md](docs/api.md).\n"
 
 
 README_START = "<!-- api-entities:start -->"
