@@ -148,7 +148,7 @@ class MockSite:
         connections (the server's) then read the copy. Skipped when nothing was written since
         the last copy: `PRAGMA data_version` changes only when another connection commits.
         """
-        from imis_mock.database import writer_queue
+        from imis_mock.database import writers_turn
         from imis_mock.extensions import db
         from imis_mock.services import audit
 
@@ -163,7 +163,7 @@ class MockSite:
             version = self._target.execute("PRAGMA data_version").fetchone()[0]
             if version == self._copied_version:
                 return
-            with writer_queue(db.engine).turn():
+            with writers_turn(db.engine.url.database or ""):
                 self._source.backup(self._target)
             self._copied_version = self._target.execute("PRAGMA data_version").fetchone()[0]
 
