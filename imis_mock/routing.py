@@ -126,8 +126,8 @@ def _compile(app: Flask):
 def init_app(app: Flask) -> None:
     """Install the middleware around Flask and the case-blind request class.
 
-    The /token fast path (oauth/fast_token.py) wraps this in turn: it answers /token and /Token
-    as sent and hands every other spelling to Flask, which then serves it through here.
+    The /token fast path (oauth/server.py, TokenFastPath) wraps this in turn: it answers /token
+    and /Token as sent and hands every other spelling to Flask, which serves it through here.
     """
     app.request_class = CaseBlindRequest
     app.url_map.merge_slashes = False
