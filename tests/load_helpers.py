@@ -272,8 +272,10 @@ def integrity_problems(app: Flask) -> list[str]:
         for table in metadata.sorted_tables:
             rows = conn.execute(select(table)).all()  # every row readable
             for fk in table.foreign_key_constraints:
-                parent = fk.referred_table
-                pairs = [(e.parent, e.column) for e in fk.elements]
+                # An alias, so that a table that refers to itself (an organization's staff)
+                # is matched against its other rows, not the row itself.
+                parent = fk.referred_table.alias()
+                pairs = [(e.parent, parent.c[e.column.name]) for e in fk.elements]
                 present = and_(*(child.is_not(None) for child, _ in pairs))
                 matches = and_(*(child == column for child, column in pairs))
                 orphan_count = conn.scalar(
