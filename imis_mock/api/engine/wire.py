@@ -134,6 +134,28 @@ def generic_entity(
     }
 
 
+def iqa_row(entity_type: str, parent: str | None, properties: list[tuple[str, object]]) -> dict:
+    """An `/api/IQA` result row (§8.1): GenericEntityData with no Identity, its Properties
+    starting at ResultRow; a row rooted on a party names the party as its parent."""
+    row = {"$type": GENERIC_ENTITY, "EntityTypeName": entity_type}
+    if parent is not None:
+        row["PrimaryParentEntityTypeName"] = "Party"
+        row["PrimaryParentIdentity"] = identity("Party", [parent])
+    row["Properties"] = property_collection(
+        [generic_property(name, scalar(value)) for name, value in properties]
+    )
+    return row
+
+
+def native(value):
+    """A value as an `/api/query` row carries it: plain JSON, dates as .NET writes them."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, date):
+        return net_datetime(value)
+    return value
+
+
 def expando(row: dict) -> dict:
     """An IQA result row: an ExpandoObject with the query's display aliases."""
     return {"$type": EXPANDO, **row}
