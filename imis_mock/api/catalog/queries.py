@@ -5,7 +5,7 @@ returns a query's definition. The queries themselves run at `/api/IQA` and `/api
 from sqlalchemy import select
 
 from imis_mock.api.engine.bodies import Body
-from imis_mock.api.engine.entity import Entity
+from imis_mock.api.engine.entity import Entity, Prop
 from imis_mock.api.engine.errors import ApiError, NotFound
 from imis_mock.api.engine.wire import CORE, contract
 from imis_mock.models import IqaQuery
@@ -30,7 +30,7 @@ QUERY_DEFINITION = Entity(
     name="QueryDefinition",
     description="An IQA query's definition (_execute FindByPath).",
     item_type=contract(CORE, "IqaQueryDefinitionData"),
-    properties=(),
+    properties=(Prop("QueryDefinitionId", column=IqaQuery.document_key, identity=True),),
     query=lambda: select(IqaQuery),
     key=(IqaQuery.document_key,),
     order=(IqaQuery.id,),
