@@ -76,8 +76,9 @@ def panels_tab(imis_id: str):
                     continue
                 submitted = row_form(source, key, formdata=request.form)
                 if not submitted.validate_on_submit():
-                    flash("The form has expired; please try again.", "error")
-                    break
+                    problems = [e for errors in submitted.errors.values() for e in errors]
+                    flash(f"{source.name}: {' '.join(map(str, problems))}", "error")
+                    return redirect(url_for(".panels_tab", imis_id=imis_id), code=303)
                 try:
                     values = row_values(submitted)
                     if row is None:

@@ -48,16 +48,16 @@ class QueryForm(FlaskForm):
 
     def set_choices(self, sources: list[tuple[str, str]], properties: list[str], operations):
         """Fill the selects: the sources, the chosen source's properties, the operators."""
-        self.source.choices = sources
-        blank = [("", "")]
-        props = [(p, p) for p in properties]
+        # {value: label}: WTForms' shorthand for choices.
+        self.source.choices = dict(sources)
+        props = {"": "", **{p: p for p in properties}}
         for entry in self.columns:
-            entry.form.property.choices = blank + props
+            entry.form.property.choices = props
         for entry in self.filters:
-            entry.form.property.choices = blank + props
-            entry.form.operator.choices = list(operations.items())
+            entry.form.property.choices = props
+            entry.form.operator.choices = dict(operations)
         for entry in self.sorting:
-            entry.form.property.choices = blank + props
+            entry.form.property.choices = props
 
 
 class FolderForm(FlaskForm):

@@ -19,7 +19,7 @@ strip = [lambda v: v.strip() if isinstance(v, str) else v]
 
 class PropertyForm(Form):
     name = StringField("Property name", filters=strip, validators=[Length(max=60)])
-    type = SelectField("Type", choices=list(panels.TYPES.items()))
+    type = SelectField("Type", choices=dict(panels.TYPES))
     values = StringField(
         "List values", filters=strip, description="For a list: the values, separated by commas."
     )
@@ -31,7 +31,7 @@ class PanelForm(FlaskForm):
     name = StringField(
         "Name", filters=strip, validators=[InputRequired("Required"), Length(max=60)]
     )
-    parent = SelectField("Parent", choices=[(p, p) for p in panels.PARENTS])
+    parent = SelectField("Parent", choices={p: p for p in panels.PARENTS})
     multi_instance = BooleanField("Multi instance")
     replace_201 = BooleanField("PUT answers 201", default=True)
     properties = FieldList(FormField(PropertyForm), min_entries=1)
@@ -50,7 +50,10 @@ def row_form(source, prefix: str, data: dict | None = None, formdata=None) -> Fl
         if kind == "yesno":
             field = BooleanField(name)
         elif kind == "list":
-            field = SelectField(name, choices=[("", "")] + [(v, v) for v in prop["values"]])
+            # The service checks the value against the list (one rule for the API and here).
+            field = SelectField(
+                name, choices={"": "", **{v: v for v in prop["values"]}}, validate_choice=False
+            )
         else:
             field = StringField(name, filters=strip)
         setattr(RowForm, f"v_{name}", field)
