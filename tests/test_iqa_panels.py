@@ -410,7 +410,7 @@ def test_delete_panel_confirms_and_refuses_while_used(app, staff_client):
     with app.app_context():
         assert (
             db.session.scalar(
-                select(func.count()).select_from(PanelRow).where(PanelRow.source_id == source.id)
+                select(func.count()).select_from(PanelRow).where(PanelRow.source_id == source_id)
             )
             == 0
         )
