@@ -23,6 +23,9 @@ Cases (BENCH_CASES picks some, e.g. BENCH_CASES=refresh,api):
 - flow     Whole SSO flows (bench/sso_flow.lua): GET and POST /SignIn, the record page with the
            hand-off, /token, one API call; one flow at a time per connection. The hello-world
            figure is its requests/s divided by the 5 requests of a flow.
+- lists    GET /api/Party filtered, on the demo data and 100,000 parties (bench/api_cases.py).
+- iqa      GET /api/query and GET /api/IQA, a 3-column query, one page of 100 rows of 10,000
+           contacts (bench/iqa_cases.py; target ratio >= 0.20).
 Only correct passwords are sent, so sign-in throttling (failures per username) never applies.
 
 PostgreSQL: with BENCH_DATABASE_URL set (a postgresql+psycopg:// URL whose role may create
@@ -53,7 +56,7 @@ THREADS = os.environ.get("BENCH_THREADS", "2")
 FLOW_CONNECTIONS = os.environ.get("BENCH_FLOW_CONNECTIONS", "8")
 WORKERS = os.environ.get("BENCH_WORKERS", "2")
 ACCESS_LOG = os.environ.get("BENCH_ACCESS_LOG", "/dev/null")
-CASES = os.environ.get("BENCH_CASES", "refresh,api,password,signin,flow,lists").split(",")
+CASES = os.environ.get("BENCH_CASES", "refresh,api,password,signin,flow,lists,iqa").split(",")
 PG_URL = os.environ.get("BENCH_DATABASE_URL", "")
 PG_CASES = os.environ.get("BENCH_PG_CASES", "refresh,api").split(",")
 CLIENT_ID, SECRET = "BenchApp", "Bench-secret-0123456789"
@@ -342,12 +345,21 @@ def main() -> None:
     pg_instance = Path(tempfile.mkdtemp(prefix="imis-bench-pg-"))
     try:
         results = measure(
-            hello, sqlite_instance, base_env, {}, [c for c in CASES if c != "lists"], ""
+            hello,
+            sqlite_instance,
+            base_env,
+            {},
+            [c for c in CASES if c not in ("lists", "iqa")],
+            "",
         )
         if "lists" in CASES:
             import api_cases  # GET /api/Party filtered, on the demo data and 100,000 parties
 
             results += api_cases.measure(hello, base_env)
+        if "iqa" in CASES:
+            import iqa_cases  # GET /api/query and /api/IQA, 100 rows of 10,000 contacts
+
+            results += iqa_cases.measure(hello, base_env)
         if PG_URL:
             url, drop = scratch_postgresql()
             try:
