@@ -416,6 +416,7 @@ QUERIES = [
     {
         "folder": "$/Common/Queries/Search/Contact",
         "name": "Last Name",
+        "document_key": "5de3fe0d-565c-4bb7-90f0-f8ac4c921422",  # PM-V2.1's example key
         "source": "Party",
         "columns": [
             {"property": "PartyId", "alias": "ID"},
@@ -431,6 +432,7 @@ QUERIES = [
     {
         "folder": "$/Demo/Groups",
         "name": "Members of a group",
+        "document_key": "3f9b6a52-1c0e-4d8b-9a51-7e2c4d6f8a10",
         "source": "GroupMember",
         "columns": [
             {"property": "Party.PartyId", "alias": "ID"},
@@ -446,6 +448,7 @@ QUERIES = [
     {
         "folder": "$/Demo/Activities",
         "name": "Activities of a party",
+        "document_key": "8c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f",
         "source": "Activity",
         "columns": [
             {"property": "EFFECTIVE_DATE", "alias": "Date"},
@@ -500,6 +503,7 @@ def load_queries() -> None:
             properties=engine.source_properties(spec["source"]),
             operations=set(engine.operations()),
             actor=STAFF["username"],
+            document_key=spec["document_key"],
         )
 
 

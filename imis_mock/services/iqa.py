@@ -94,9 +94,11 @@ def save_query(
     properties: dict[str, str],
     operations: set[str],
     actor: str,
+    document_key: str | None = None,
 ) -> IqaQuery:
     """Create or change a query after checking it against its source's `properties` (name ->
-    type); nothing is stored when a check fails."""
+    type); nothing is stored when a check fails. A new query gets a new document version key
+    unless one is given (scenario files and the demo keep theirs)."""
     name = (name or "").strip()
     if not name or len(name) > NAME_LIMIT or "/" in name:
         raise ServiceError("Name is required (100 characters at most, no /).", "name")
@@ -150,7 +152,14 @@ def save_query(
         raise ServiceError(f"{target.path} already has a query named {clash.name}.", "name")
     created = query is None
     if created:
-        query = IqaQuery(document_key=str(uuid.uuid4()))
+        key = (document_key or "").strip().lower() or str(uuid.uuid4())
+        try:
+            key = str(uuid.UUID(key))
+        except ValueError:
+            raise ServiceError(f"'{document_key}' is not a GUID.", "document_key") from None
+        if find_by_key(key) is not None:
+            raise ServiceError(f"Another query has the document key {key}.", "document_key")
+        query = IqaQuery(document_key=key)
         db.session.add(query)
     query.folder, query.name, query.name_key = target, name, name.lower()
     query.source, query.staff_only = source, bool(staff_only)
