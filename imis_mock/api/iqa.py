@@ -116,10 +116,6 @@ def run(query: IqaQuery | str, caller: UserRecord, args: dict[str, list[str]]) -
         raise ApiError(f"The source '{query.source}' of the query '{query.path}' is not available.")
     conditions = _conditions(query, entity, args.get("parameter", []))
     statement = entity.query().where(access.visible(entity, caller), *conditions)
-    pk = tuple(inspect(statement.column_descriptions[0]["entity"]).primary_key)
-    total = db.session.scalar(
-        select(func.count()).select_from(statement.with_only_columns(*pk).subquery())
-    )
     columns = [entity.prop(c["property"]) for c in query.columns]
     # Rows of a source that names a party are rooted on it (PrimaryParentIdentity).
     party = filters.resolve(entity, "partyid")
@@ -127,19 +123,28 @@ def run(query: IqaQuery | str, caller: UserRecord, args: dict[str, list[str]]) -
     for item in query.sorting:
         prop = entity.prop(item["property"])
         order.append(prop.column.desc() if item["descending"] else prop.column.asc())
-    rows = []
+    selected = [c.column for c in columns] + ([party.column] if party is not None else [])
+    pk = tuple(inspect(statement.column_descriptions[0]["entity"]).primary_key)
+    total = db.session.scalar(
+        select(func.count()).select_from(statement.with_only_columns(*pk).subquery())
+    )
+    result = []
     if offset < total:
-        selected = [c.column for c in columns] + ([party.column] if party is not None else [])
         result = db.session.execute(
             statement.with_only_columns(*selected)
             .order_by(*order, *entity.order)
             .offset(offset)
             .limit(limit)
+        ).all()
+    aliases = [c["alias"] for c in query.columns]
+    width = len(aliases)
+    rows = [
+        (
+            values[width] if party is not None else None,
+            list(zip(aliases, values[:width], strict=True)),
         )
-        aliases = [c["alias"] for c in query.columns]
-        for values in result:
-            parent = values[-1] if party is not None else None
-            rows.append((parent, list(zip(aliases, values[: len(aliases)], strict=True))))
+        for values in result
+    ]
     page = filters.Page(rows, offset, limit, total)
     return Result(rows, page, party is not None)
 

@@ -9,6 +9,7 @@ asks api/iqa.py), so this module stays free of the API. Functions flush; the cal
 import uuid
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager
 
 from imis_mock.extensions import db
 from imis_mock.models import IqaFolder, IqaQuery
@@ -69,6 +70,7 @@ def find_by_path(path: str) -> IqaQuery | None:
     return db.session.scalar(
         select(IqaQuery)
         .join(IqaQuery.folder)
+        .options(contains_eager(IqaQuery.folder))
         .where(func.lower(IqaFolder.path) == folder_path.lower())
         .where(IqaQuery.name_key == name.strip().lower())
     )
