@@ -111,8 +111,9 @@ def bo_entity_definition(entity: Entity) -> dict:
 
 
 def bo_entity_definitions(args: dict[str, list[str]]) -> dict:
-    """GET /api/BoEntityDefinition: a PagedResult over the catalog (EntityTypeName filters)."""
-    entities = list(catalog.ENTITIES)
+    """GET /api/BoEntityDefinition: a PagedResult over the catalog, panel sources included
+    (clients read a panel's identity properties here [C: TS-migrate]); EntityTypeName filters."""
+    entities = catalog.all_entries()
     wanted = [v.lower() for v in args.get("entitytypename", [])]
     if wanted:
         entities = [e for e in entities if e.name.lower() in wanted]

@@ -96,9 +96,13 @@ def find(name: str) -> Entity | None:
     return found if found is not None else panels.find(name)
 
 
+# Names under /api that are routes of their own, not entities (api/routes.py).
+ROUTE_NAMES = {"query", "iqa", "metadata", "boentitydefinition", "openapi.json"}
+
+
 def is_static(name: str) -> bool:
-    """Whether a module of this package declares `name` (panel sources may not take it)."""
-    return name.lower() in _BY_NAME
+    """Whether `name` is taken by a declared entry or a route (panel sources may not take it)."""
+    return name.lower() in _BY_NAME or name.lower() in ROUTE_NAMES
 
 
 def all_entries() -> list[Entity]:
