@@ -440,3 +440,50 @@ def test_contact_panels_tab_shows_and_edits_the_api_rows(app, staff_client, http
     with app.app_context():
         contact = db.session.scalar(select(Contact).where(Contact.imis_id == "23179"))
         assert contact is not None
+
+
+def test_changing_a_panel_under_a_query(app, staff_client, http):
+    assert define_panel(staff_client).status_code == 303
+    columns = {f"columns-{n}-property": "" for n in (1, 2)}
+    no_filters = {f"filters-{n}-property": "" for n in (0, 1, 2)}
+    query = define_query(
+        staff_client,
+        name="Levels",
+        source="Training",
+        **{"columns-0-property": "Level", "sorting-0-property": "Hours"},
+        **columns,
+        **no_filters,
+    )
+    assert query.status_code == 303, query.get_data(as_text=True)
+    renamed = define_panel(staff_client, name="Courses")  # a new panel, not a rename
+    assert renamed.status_code == 303
+    rename = staff_client.post(
+        f"{PANEL_URL}/Training",
+        data={
+            "name": "Trainings",
+            "parent": "Party",
+            "multi_instance": "y",
+            "properties-0-name": "Level",
+            "properties-0-type": "text",
+            "submit": "Save",
+        },
+    )
+    assert "it cannot be renamed" in rename.get_data(as_text=True)
+    # Dropping a property the query shows leaves the query answering a clear 400.
+    dropped = staff_client.post(
+        f"{PANEL_URL}/Training",
+        data={
+            "name": "Training",
+            "parent": "Party",
+            "multi_instance": "y",
+            "properties-0-name": "Level",
+            "properties-0-type": "text",
+            "submit": "Save",
+        },
+    )
+    assert dropped.status_code == 303
+    got = http("GET", "/api/query?QueryName=$/Sites/Members/Levels")
+    assert got.status_code == 400
+    assert got.json() == {
+        "Message": "The query '$/Sites/Members/Levels' names a property its source no longer has."
+    }

@@ -117,11 +117,14 @@ def run(query: IqaQuery | str, caller: UserRecord, args: dict[str, list[str]]) -
     conditions = _conditions(query, entity, args.get("parameter", []))
     statement = entity.query().where(access.visible(entity, caller), *conditions)
     columns = [entity.prop(c["property"]) for c in query.columns]
+    sorts = [entity.prop(s["property"]) for s in query.sorting]
+    if any(p is None or p.column is None for p in columns + sorts):
+        # The source changed under the query (a panel property removed): say so, not a 500.
+        raise ApiError(f"The query '{query.path}' names a property its source no longer has.")
     # Rows of a source that names a party are rooted on it (PrimaryParentIdentity).
     party = filters.resolve(entity, "partyid")
     order = []
-    for item in query.sorting:
-        prop = entity.prop(item["property"])
+    for item, prop in zip(query.sorting, sorts, strict=True):
         order.append(prop.column.desc() if item["descending"] else prop.column.asc())
     selected = [c.column for c in columns] + ([party.column] if party is not None else [])
     pk = tuple(inspect(statement.column_descriptions[0]["entity"]).primary_key)

@@ -97,6 +97,12 @@ def save_source(
         return (other is not None and other is not source) or entity_taken(candidate)
 
     checked = _check_definition(name, parent, properties, taken)
+    if source is not None and source.name_key != name.lower() and used_by(source.name):
+        raise ServiceError(
+            f"{source.name} is used by the query {', '.join(used_by(source.name))}: "
+            "it cannot be renamed.",
+            "name",
+        )
     if source is not None and (source.parent != parent or source.multi_instance != multi_instance):
         if count_rows(source):
             raise ServiceError(
