@@ -487,3 +487,13 @@ def test_changing_a_panel_under_a_query(app, staff_client, http):
     assert got.json() == {
         "Message": "The query '$/Sites/Members/Levels' names a property its source no longer has."
     }
+
+
+def test_query_names_cannot_script_the_staff_pages(app, staff_client):
+    name = "x');alert(1);('<b>"
+    assert define_query(staff_client, name=name).status_code == 303
+    query = stored_query(app, name)
+    page = staff_client.get(f"{QUERY_URL}/{query.id}").get_data(as_text=True)
+    assert "alert(1)" in page
+    assert "x');alert" not in page and "<b>" not in page.split("<h1>")[1].split("</h1>")[0]
+    assert "x\\u0027);alert(1);(\\u0027\\u003cb\\u003e" in page
