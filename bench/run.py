@@ -18,6 +18,9 @@ a client application "BenchApp") in up to three set-ups, each its own server:
 - PostgreSQL, with BENCH_DATABASE_URL set (a postgresql+psycopg:// URL whose role may create
   databases, e.g. the tests' TEST_DATABASE_URL): the cases in BENCH_PG_CASES (default
   refresh,api), on a scratch database dropped afterwards.
+Two more cases have their own set-up: lists (bench/api_cases.py: GET /api/Party filtered, on the
+demo data and 100,000 parties) and iqa (bench/iqa_cases.py: GET /api/query and /api/IQA, a
+3-column query, one page of 100 rows of 10,000 contacts; target ratio >= 0.20).
 Only correct passwords are sent, so sign-in throttling (failures per username) never applies.
 """
 
@@ -373,7 +376,7 @@ SETUPS: dict[str, tuple[dict, str]] = {
 def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: `make bench` installs it with apt-get")
-    every = [case["key"] for case in CASES] + ["lists"]  # lists: bench/api_cases.py
+    every = [case["key"] for case in CASES] + ["lists", "iqa"]  # their own modules
     keys = os.environ.get("BENCH_CASES", ",".join(every)).split(",")
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
     hello_port = free_port()
@@ -403,6 +406,10 @@ def main() -> None:
             import api_cases  # GET /api/Party filtered, on the demo data and 100,000 parties
 
             results += api_cases.measure(hello, base_env)
+        if "iqa" in keys:
+            import iqa_cases  # GET /api/query and /api/IQA, 100 rows of 10,000 contacts
+
+            results += iqa_cases.measure(hello, base_env)
     finally:
         hello_process.terminate()
         hello_process.wait(timeout=30)

@@ -112,15 +112,20 @@ def _compile(app: Flask):
         statics.append(text[position:])
         rules.append((sum(len(s) for s in statics), statics, regexes, trailing))
     rules.sort(key=lambda r: -r[0])
-    alternatives, templates = [], []
+    alternatives, exact, templates = [], [], []
     for index, (_size, statics, regexes, trailing) in enumerate(rules):
         body = re.escape(statics[0])
         for regex, static in zip(regexes, statics[1:], strict=True):
             body += f"((?-i:{regex}))" + re.escape(static)
         alternatives.append(f"(?P<r{index}>{body})")
+        # A catch-all whose name segment is a variable (/api/<entity>/<key>, for entities
+        # defined at run time) would keep every spelling as sent: it is never an exact match,
+        # so /api/user/_EXECUTE still finds /api/User/_execute.
+        if not (len(statics) > 1 and statics[0].endswith("/") and statics[0].count("/") == 2):
+            exact.append(alternatives[-1])
         templates.append((statics, trailing))
     joined = "|".join(alternatives)
-    return re.compile(joined), re.compile(joined, re.IGNORECASE), templates
+    return re.compile("|".join(exact)), re.compile(joined, re.IGNORECASE), templates
 
 
 def init_app(app: Flask) -> None:

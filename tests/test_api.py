@@ -329,9 +329,13 @@ def test_user_info_query_golden(app, api):
         "HasNext": False,
         "NextOffset": 0,
     }
-    # The query name is matched regardless of case; /api/iqa answers the same.
+    # The query name is matched regardless of case; /api/iqa answers the same rows as
+    # GenericEntityData (reference §8.1), its Properties from ResultRow.
     other = api.get("/api/iqa?queryname=$/oauth2/USERINFO", user="jsmith").get_json()
-    assert other["Items"]["$values"][0]["username"] == "jsmith"
+    bag = [
+        (p["Name"], p.get("Value")) for p in other["Items"]["$values"][0]["Properties"]["$values"]
+    ]
+    assert bag[:3] == [("ResultRow", "1"), ("sub", contact.uniform_id), ("username", "jsmith")]
 
 
 def test_unknown_query_and_missing_name(api):

@@ -11,7 +11,7 @@ Anything else gets iMIS's 401. The blueprint is CSRF-exempt: the header is its C
 
 import traceback
 
-from flask import Blueprint, Response, g, has_request_context, request
+from flask import Blueprint, Response, abort, g, has_request_context, request
 from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
@@ -29,6 +29,8 @@ from imis_mock.services.accounts import UserRecord
 bp = Blueprint("api", __name__)
 
 PUBLIC_ENDPOINTS = {"api.openapi"}
+# The rules that serve panel sources take any name (routes.py).
+CATCH_ALL_ENDPOINTS = {"api.dynamic_collection", "api.dynamic_item", "api.dynamic_validate"}
 VERIFICATION_HEADER = "RequestVerificationToken"
 
 
@@ -56,6 +58,13 @@ def identify_caller():
     g.api_notes = {}
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
+    if (
+        request.endpoint in CATCH_ALL_ENDPOINTS
+        and catalog.find(request.view_args["entity"]) is None
+    ):
+        # No entity of that name (declared or a panel source): no resource, as before any
+        # panel existed, whoever asks.
+        abort(404)
     if "Authorization" not in request.headers:
         user = _session_caller()
         if user is not None:
@@ -116,4 +125,4 @@ def journal_failure(error: BaseException | None) -> None:
         g.setdefault("api_notes", {})["error"] = note
 
 
-from imis_mock.api import routes  # noqa: E402,F401
+from imis_mock.api import catalog, routes  # noqa: E402,F401

@@ -113,8 +113,9 @@ def bo_entity_definition(entity: Entity) -> dict:
 
 
 def bo_entity_definitions(args: dict[str, list[str]]) -> dict:
-    """GET /api/BoEntityDefinition: a PagedResult over the catalog (EntityTypeName filters)."""
-    entities = list(catalog.ENTITIES)
+    """GET /api/BoEntityDefinition: a PagedResult over the catalog, panel sources included
+    (clients read a panel's identity properties here [C: TS-migrate]); EntityTypeName filters."""
+    entities = catalog.all_entries()
     wanted = [v.lower() for v in args.get("entitytypename", [])]
     if wanted:
         entities = [e for e in entities if e.name.lower() in wanted]
@@ -266,21 +267,67 @@ def _openapi_path(path: str) -> str:
 def _fixed_paths() -> dict:
     query = {
         "get": {
-            "summary": "Run an IQA query; `$/OAuth2/userInfo` is the one the mock knows.",
+            "summary": "Run an IQA query defined in the Staff site (or `$/OAuth2/userInfo`).",
             "parameters": [
-                {"name": "QueryName", "in": "query", "required": True, "schema": {"type": "string"}}
+                {"name": "QueryName", "in": "query", "schema": {"type": "string"}},
+                {"name": "querydocumentversionkey", "in": "query", "schema": {"type": "string"}},
+                {
+                    "name": "parameter",
+                    "in": "query",
+                    "schema": {"type": "array", "items": {"type": "string"}},
+                    "style": "form",
+                    "explode": True,
+                },
             ]
             + PAGING,
             "responses": {
                 "200": _ok(PAGED_RESULT),
-                "400": _error("QueryName missing or bad paging."),
+                "400": _error("QueryName missing, a required parameter missing, or bad paging."),
+                "403": _error("The caller may not run this query."),
                 "404": _error("Unknown query."),
             }
             | UNAUTHORIZED,
         }
     }
     names = ", ".join(e.name for e in catalog.ENTITIES)
+    panel = "A panel source defined in the Staff site's Panel designer"
+    missing = {"404": _error("No such panel source or row.")}
+    write = {"400": _error("Invalid body."), "403": _error("Not permitted.")}
     return {
+        "/api/{entity}": {
+            "get": {
+                "summary": f"{panel}: its rows (filters on any property).",
+                "parameters": _path_parameters("<entity>") + PAGING,
+                "responses": {"200": _ok(PAGED_RESULT)} | missing | UNAUTHORIZED,
+            },
+            "post": {
+                "summary": f"{panel}: add a row (GenericEntityData).",
+                "parameters": _path_parameters("<entity>"),
+                "requestBody": {"content": {"application/json": {"schema": ENTITY}}},
+                "responses": {"201": _ok(ENTITY, "Created")} | write | missing | UNAUTHORIZED,
+            },
+        },
+        "/api/{entity}/_validate": {
+            "post": {
+                "summary": f"{panel}: validate a row without saving it.",
+                "parameters": _path_parameters("<entity>"),
+                "requestBody": {"content": {"application/json": {"schema": ENTITY}}},
+                "responses": {"200": _ok(ENTITY)} | write | missing | UNAUTHORIZED,
+            }
+        },
+        "/api/{entity}/{key}": {
+            method: {
+                "summary": f"{panel}: one row, by party id or ~PartyId|SEQN.",
+                "parameters": _path_parameters("<entity>/<key>"),
+                **(
+                    {"requestBody": {"content": {"application/json": {"schema": ENTITY}}}}
+                    if method == "put"
+                    else {}
+                ),
+                "responses": {"200": _ok(ENTITY)} | write | missing | UNAUTHORIZED,
+            }
+            for method in ("get", "put", "delete")
+        },
         "/api/openapi.json": {
             "get": {
                 "summary": "This description.",

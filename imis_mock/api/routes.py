@@ -8,12 +8,12 @@ Letter case, repeated and trailing slashes and the application root are handled 
 (imis_mock/routing.py), so the rules below are the canonical spellings.
 """
 
-from flask import g, request
+from flask import abort, g, request
+from werkzeug.exceptions import MethodNotAllowed
 
-from imis_mock.api import bp, caller, catalog, describe
+from imis_mock.api import bp, caller, catalog, describe, iqa
 from imis_mock.api.engine import access, bodies, filters, resource, wire
-from imis_mock.api.engine.errors import ApiError, NotFound, Unavailable
-from imis_mock.services import parties
+from imis_mock.api.engine.errors import NotFound, Unavailable
 
 
 def query_args() -> dict[str, list[str]]:
@@ -105,22 +105,51 @@ def openapi():
     return wire.json_response(describe.openapi())
 
 
+# --- Panel sources ----------------------------------------------------------------------------
+# Panel sources are defined at run time, so their routes cannot be built above: these rules take
+# any other entity name, after every declared rule (werkzeug prefers the more literal rule).
+# A declared entry that reaches them (a method its own rule lacks) gets its 405 here.
+
+DYNAMIC = {
+    "collection": {"GET": "list", "POST": "create"},
+    "item": {"GET": "get", "PUT": "replace", "DELETE": "delete"},
+    "validate": {"POST": "validate"},
+}
+
+
+def dynamic(kind: str):
+    def view(entity: str, **kwargs):
+        entry = catalog.find(entity)
+        if entry is None:
+            abort(404)
+        allowed = [m for m, verb in DYNAMIC[kind].items() if entry.has(verb)]
+        if not allowed:
+            abort(404)
+        if request.method not in allowed:
+            raise MethodNotAllowed(valid_methods=allowed)
+        return VIEWS[kind](entity=entry.name, **kwargs)
+
+    view.__name__ = f"dynamic_{kind}"
+    return view
+
+
+bp.add_url_rule("/<entity>", view_func=dynamic("collection"), methods=["GET", "POST"])
+bp.add_url_rule("/<entity>/_validate", view_func=dynamic("validate"), methods=["POST"])
+bp.add_url_rule("/<entity>/<key>", view_func=dynamic("item"), methods=["GET", "PUT", "DELETE"])
+
+
 # --- IQA ---------------------------------------------------------------------------------------
 
 
-@bp.get("/query")
 @bp.get("/iqa")
-def run_query():
-    """One IQA engine; the mock knows the queries in services.parties.QUERIES."""
+def run_iqa():
+    """The IQA service (§8.1): GenericEntityData rows."""
     args = query_args()
-    names = args.get("queryname") or args.get("querypath")
-    name = names[-1] if names else None
-    if not name or not name.strip():
-        raise ApiError("The parameter 'QueryName' is required.")
-    query = parties.QUERIES.get(name.strip().lower())
-    if query is None:
-        raise NotFound(f"The query '{name}' was not found.")
-    rows = query(caller())
-    offset, limit = filters.paging(args)
-    page = filters.Page(rows[offset : offset + limit], offset, limit, len(rows))
-    return wire.json_response(wire.paged_result(None, [wire.expando(r) for r in page.items], page))
+    return wire.json_response(iqa.iqa_page(iqa.run(iqa.find(args), caller(), args)))
+
+
+@bp.get("/query")
+def run_query():
+    """The QueryService (§8.2): ExpandoObject rows."""
+    args = query_args()
+    return wire.json_response(iqa.query_page(iqa.run(iqa.find(args), caller(), args)))

@@ -19,7 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from imis_mock.database import writing
 from imis_mock.extensions import db
 from imis_mock.models import GUEST_USERNAME, Contact, User, UserSession
-from imis_mock.services import ServiceError, clock, throttle
+from imis_mock.services import ServiceError, clock, panels, throttle
 
 FIRST_IMIS_ID = 23000
 USERNAME_MAX = 60
@@ -208,6 +208,7 @@ def create_user(
     )
     db.session.add_all([contact, user])
     db.session.flush()
+    panels.add_party_rows(contact)
     return user
 
 

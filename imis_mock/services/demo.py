@@ -11,7 +11,16 @@ from sqlalchemy import select
 
 from imis_mock.extensions import db
 from imis_mock.models import Activity, Contact, ContentFolder, ContentRecord, PartyStatus
-from imis_mock.services import accounts, activities, clients, content, groups, parties
+from imis_mock.services import (
+    accounts,
+    activities,
+    clients,
+    content,
+    groups,
+    iqa,
+    panels,
+    parties,
+)
 
 STAFF_PASSWORD = "Staff-Demo-2026"
 MEMBER_PASSWORD = "Member-Demo-2026"
@@ -369,6 +378,135 @@ def load_groups() -> None:
                 )
 
 
+# Panel sources (Staff site > RiSE > Panel designer): PM-V2.1's demo panels [C: names and the
+# CEU_ properties, and the row ~23179|2]; the other properties are the mock's.
+PANELS = [
+    {
+        "name": "Name_Demo",
+        "parent": "Party",
+        "multi_instance": False,
+        "properties": [
+            {"name": "FavouriteColour", "type": "list", "values": ["Red", "Green", "Blue"]},
+            {"name": "Newsletter", "type": "yesno"},
+            {"name": "Notes", "type": "text"},
+        ],
+    },
+    {
+        "name": "Name_CEU",
+        "parent": "Party",
+        "multi_instance": True,
+        "properties": [
+            {"name": "CEU_Course", "type": "text"},
+            {"name": "CEU_Hours", "type": "decimal"},
+            {"name": "CEU_Notes", "type": "text"},
+            {"name": "CEU_Date", "type": "date"},
+        ],
+        "rows": [
+            (
+                "23179",
+                {"CEU_Course": "Ethics in Practice", "CEU_Hours": 2, "CEU_Date": "2025-03-14"},
+            ),
+            ("23179", {"CEU_Hours": 10, "CEU_Notes": "These are some notes on the subject!"}),
+        ],
+    },
+]
+# IQA queries (Staff site > RiSE > Intelligent Query Architect): the search PM-V2.1 calls
+# (`$/Common/Queries/Search/Contact/Last Name&parameter=eq:smith`) and two site queries.
+QUERIES = [
+    {
+        "folder": "$/Common/Queries/Search/Contact",
+        "name": "Last Name",
+        "document_key": "5de3fe0d-565c-4bb7-90f0-f8ac4c921422",  # PM-V2.1's example key
+        "source": "Party",
+        "columns": [
+            {"property": "PartyId", "alias": "ID"},
+            {"property": "PersonName.FirstName", "alias": "FirstName"},
+            {"property": "PersonName.LastName", "alias": "LastName"},
+            {"property": "Emails.Address", "alias": "Email"},
+        ],
+        "filters": [
+            {"property": "PersonName.LastName", "operator": "startswith", "prompt": "Last Name"}
+        ],
+        "sorting": [{"property": "PersonName.LastName"}],
+    },
+    {
+        "folder": "$/Demo/Groups",
+        "name": "Members of a group",
+        "document_key": "3f9b6a52-1c0e-4d8b-9a51-7e2c4d6f8a10",
+        "source": "GroupMember",
+        "columns": [
+            {"property": "Party.PartyId", "alias": "ID"},
+            {"property": "Group.Name", "alias": "Group"},
+            {"property": "JoinDate", "alias": "Joined"},
+            {"property": "IsActive", "alias": "Active"},
+        ],
+        "filters": [
+            {"property": "Group.GroupId", "operator": "eq", "prompt": "Group", "required": True}
+        ],
+        "sorting": [{"property": "JoinDate"}],
+    },
+    {
+        "folder": "$/Demo/Activities",
+        "name": "Activities of a party",
+        "document_key": "8c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f",
+        "source": "Activity",
+        "columns": [
+            {"property": "EFFECTIVE_DATE", "alias": "Date"},
+            {"property": "ACTIVITY_TYPE", "alias": "Type"},
+            {"property": "DESCRIPTION", "alias": "Description"},
+            {"property": "AMOUNT", "alias": "Amount"},
+        ],
+        "filters": [
+            {"property": "PartyId", "operator": "eq", "prompt": "Party ID", "required": True}
+        ],
+        "sorting": [{"property": "EFFECTIVE_DATE", "descending": True}],
+    },
+]
+
+
+def load_panels() -> None:
+    """Add the demo panel sources that are missing, with their rows."""
+    for spec in PANELS:
+        if panels.get_source(spec["name"]) is not None:
+            continue
+        source = panels.save_source(
+            None,
+            name=spec["name"],
+            parent=spec["parent"],
+            multi_instance=spec["multi_instance"],
+            properties=spec["properties"],
+            actor=STAFF["username"],
+        )
+        for party_id, data in spec.get("rows", []):
+            contact = db.session.scalar(select(Contact).where(Contact.imis_id == party_id))
+            if contact is not None:
+                panels.create_row(source, contact, data, actor=STAFF["username"])
+
+
+def load_queries() -> None:
+    """Add the demo IQA folders and queries that are missing (`$/OAuth2/userInfo` is built in)."""
+    from imis_mock.api import iqa as engine  # the sources are the API's catalog entries
+
+    for folder in ("$/Common", "$/OAuth2"):
+        iqa.ensure_folder(folder)
+    for spec in QUERIES:
+        if iqa.find_by_path(f"{spec['folder']}/{spec['name']}") is not None:
+            continue
+        iqa.save_query(
+            None,
+            name=spec["name"],
+            folder=spec["folder"],
+            source=spec["source"],
+            columns=spec["columns"],
+            filters=spec["filters"],
+            sorting=spec["sorting"],
+            properties=engine.source_properties(spec["source"]),
+            operations=set(engine.operations()),
+            actor=STAFF["username"],
+            document_key=spec["document_key"],
+        )
+
+
 def load(*, sample_app: bool = True) -> int:
     """Create the GUEST user, every missing demo account and the demo content.
 
@@ -388,6 +526,8 @@ def load(*, sample_app: bool = True) -> int:
     load_content()
     load_activities()
     load_groups()
+    load_panels()
+    load_queries()
     if sample_app:
         load_sample_app()
     return created

@@ -14,7 +14,7 @@ from imis_mock.database import CompiledSelect
 from imis_mock.extensions import db
 from imis_mock.models import Contact, PartyStatus, User
 from imis_mock.models.contacts import PartyNames
-from imis_mock.services import ServiceError, accounts, audit
+from imis_mock.services import ServiceError, accounts, audit, panels
 from imis_mock.services.accounts import UserRecord
 
 # The columns a party write sets; anything else (ids, timestamps) the mock assigns.
@@ -148,6 +148,7 @@ def create_party(values: dict, *, employer_imis_id: str | None, actor: str) -> C
     contact = Contact(imis_id=accounts.next_imis_id(), uniform_id=str(uuid.uuid4()), **checked)
     db.session.add(contact)
     db.session.flush()
+    panels.add_party_rows(contact)
     audit.record("contact.create", "success", actor=actor, detail={"imis_id": contact.imis_id})
     return contact
 

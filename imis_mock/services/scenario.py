@@ -6,7 +6,7 @@ services the Staff site uses, and export() reads the site back in the same forma
 names the field by its position in the document, e.g. `contacts[2].username`, and the line when
 the document came from a file; nothing is written unless the whole document loads.
 
-Sections still to come (groups, activities, IQA queries, panels): each is a top-level key with a
+Sections still to come (groups, activities): each is a top-level key with a
 loader and an exporter in SECTIONS (at the end of this module) and a property in the schema.
 Until then the schema refuses them by name ("Additional properties are not allowed").
 """
@@ -42,6 +42,8 @@ from imis_mock.services import (
     clock,
     content,
     groups,
+    iqa,
+    panels,
     qa,
     secrets,
 )
@@ -550,6 +552,119 @@ def dump(document: dict, fmt: str = "yaml") -> str:
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
 
 
+def _load_panels(entries: list[dict], loaded: Loaded) -> None:
+    """Panel sources, then their rows (a single-instance source already has an empty row for
+    every party, which a row entry fills in)."""
+    from imis_mock.api import catalog  # a panel may not take a declared entity's name
+
+    for index, entry in enumerate(entries):
+        where = f"panels[{index}]"
+        source = _service(
+            where,
+            panels.save_source,
+            None,
+            name=entry["name"],
+            parent=entry.get("parent", "Party"),
+            multi_instance=entry.get("multi_instance", False),
+            properties=entry["properties"],
+            replace_status=entry.get("put_status", 201),
+            actor=ACTOR,
+            entity_taken=catalog.is_static,
+        )
+        for number, row in enumerate(entry.get("rows", [])):
+            at = f"{where}.rows[{number}]"
+            contact = None
+            if row.get("party"):
+                contact = db.session.scalar(select(Contact).where(Contact.imis_id == row["party"]))
+                if contact is None:
+                    raise _At(f"{at}.party", f"no contact {row['party']!r} in contacts or staff")
+            existing = None
+            if contact is not None and not source.multi_instance:
+                existing = db.session.scalar(panels.rows_query(source, contact))
+            if existing is not None:
+                _service(
+                    at, panels.update_row, source, existing, row.get("values", {}), actor=ACTOR
+                )
+            else:
+                _service(at, panels.create_row, source, contact, row.get("values", {}), actor=ACTOR)
+    loaded.counts["panels"] = len(entries)
+
+
+def _export_panels() -> list[dict]:
+    entries = []
+    for source in panels.list_sources():
+        rows = []
+        for row in db.session.scalars(panels.rows_query(source)):
+            values = {k: v for k, v in row.data.items() if v is not None}
+            if not values and not source.multi_instance:
+                continue  # the empty row every party gets
+            rows.append(
+                {**({"party": row.contact.imis_id} if row.contact else {}), "values": values}
+            )
+        entries.append(
+            {
+                "name": source.name,
+                "parent": source.parent,
+                "multi_instance": source.multi_instance,
+                "put_status": source.replace_status,
+                "properties": [
+                    {
+                        "name": p["name"],
+                        "type": p["type"],
+                        **({"values": p["values"]} if p["values"] else {}),
+                    }
+                    for p in source.properties
+                ],
+                "rows": rows,
+            }
+        )
+    return entries
+
+
+def _load_queries(entries: list[dict], loaded: Loaded) -> None:
+    from imis_mock.api import iqa as engine  # sources are the API's catalog entries
+
+    for index, entry in enumerate(entries):
+        where = f"queries[{index}]"
+        folder, _, name = entry["path"].rpartition("/")
+        _service(
+            where,
+            iqa.save_query,
+            None,
+            name=name,
+            folder=folder,
+            source=entry["source"],
+            columns=entry["columns"],
+            filters=entry.get("filters", []),
+            sorting=entry.get("sorting", []),
+            staff_only=entry.get("staff_only", False),
+            properties=engine.source_properties(entry["source"]),
+            operations=set(engine.operations()),
+            actor=ACTOR,
+            document_key=entry.get("document_key"),
+            rename={"name": "path", "folder": "path"},
+        )
+    loaded.counts["queries"] = len(entries)
+
+
+def _export_queries() -> list[dict]:
+    entries = []
+    for query in iqa.list_queries():
+        entry = {"path": query.path, "source": query.source, "document_key": query.document_key}
+        if query.staff_only:
+            entry["staff_only"] = True
+        entry["columns"] = query.columns
+        for name in ("filters", "sorting"):
+            # Left out: empty values, unticked boxes (the schema's defaults).
+            items = [
+                {k: v for k, v in i.items() if v or k == "property"} for i in getattr(query, name)
+            ]
+            if items:
+                entry[name] = items
+        entries.append(entry)
+    return entries
+
+
 # Each top-level section: its loader (document part, Loaded) and exporter. Order matters: people
 # and client applications before the content that names them, settings last.
 SECTIONS: dict[str, tuple[Callable, Callable]] = {
@@ -563,5 +678,7 @@ SECTIONS: dict[str, tuple[Callable, Callable]] = {
     ),
     "client_applications": (_load_clients, _export_clients),
     "content": (_load_content, lambda _: _export_content()),
+    "panels": (_load_panels, lambda _: _export_panels()),
+    "queries": (_load_queries, lambda _: _export_queries()),
     "settings": (_load_settings, lambda _: _export_settings()),
 }

@@ -37,6 +37,8 @@ from imis_mock.clients import bp as clients_bp  # noqa: E402
 from imis_mock.contacts import bp as contacts_bp  # noqa: E402
 from imis_mock.content import bp as content_bp  # noqa: E402
 from imis_mock.groups import bp as groups_bp  # noqa: E402
+from imis_mock.iqa import bp as iqa_bp  # noqa: E402
+from imis_mock.panels import bp as panels_bp  # noqa: E402
 from imis_mock.qa import bp as qa_bp  # noqa: E402
 from imis_mock.site_settings import bp as site_settings_bp  # noqa: E402
 from imis_mock.staff import routes  # noqa: E402,F401
@@ -47,3 +49,5 @@ bp.register_blueprint(contacts_bp, url_prefix="/Contacts")
 bp.register_blueprint(groups_bp, url_prefix="/Groups")
 bp.register_blueprint(site_settings_bp, url_prefix="/Settings")
 bp.register_blueprint(qa_bp, url_prefix="/QA")
+bp.register_blueprint(iqa_bp, url_prefix="/RiSE/IQA")
+bp.register_blueprint(panels_bp, url_prefix="/RiSE/PanelDesigner")

@@ -69,9 +69,12 @@ How to add an entity
    properties, e.g. Prop("EFFECTIVE_DATE", "Date", column=Activity.effective_date) and
    aliases={"PartyId": Prop("PartyId", column=Contact.imis_id)} with a query that joins
    contacts.
+
+4. Panel sources are not declared here: staff define them in the Staff site (Panel designer)
+   and panels.py builds their entries from the stored definitions; find() falls back to them.
 """
 
-from imis_mock.api.catalog import activity, groups, lookups, party, user
+from imis_mock.api.catalog import activity, contacts, groups, lookups, panels, party, queries, user
 from imis_mock.api.engine.entity import Entity
 
 ENTITIES: tuple[Entity, ...] = (
@@ -80,11 +83,28 @@ ENTITIES: tuple[Entity, ...] = (
     *lookups.ENTITIES,
     *activity.ENTITIES,
     *groups.ENTITIES,
+    *contacts.ENTITIES,
+    *queries.ENTITIES,
 )
 _BY_NAME = {entity.name.lower(): entity for entity in ENTITIES}
 assert len(_BY_NAME) == len(ENTITIES), "two entries share a name"
 
 
 def find(name: str) -> Entity | None:
-    """The entry named `name` in any letter case, or None."""
-    return _BY_NAME.get(name.lower())
+    """The entry named `name` in any letter case (a panel source's too), or None."""
+    found = _BY_NAME.get(name.lower())
+    return found if found is not None else panels.find(name)
+
+
+# Names under /api that are routes of their own, not entities (api/routes.py).
+ROUTE_NAMES = {"query", "iqa", "metadata", "boentitydefinition", "openapi.json"}
+
+
+def is_static(name: str) -> bool:
+    """Whether `name` is taken by a declared entry or a route (panel sources may not take it)."""
+    return name.lower() in _BY_NAME or name.lower() in ROUTE_NAMES
+
+
+def all_entries() -> list[Entity]:
+    """Every entry: the declared ones, then the panel sources staff defined."""
+    return [*ENTITIES, *panels.all_entries()]

@@ -62,6 +62,25 @@ OPERATIONS = {
     "!=": "ne",
     "startswith": "startswith",
 }
+# The canonical operations by the names developer.imis.com gives them (IQA filter definitions).
+OPERATION_NAMES = {
+    "eq": "Equal",
+    "ne": "NotEqual",
+    "startswith": "StartsWith",
+    "contains": "Contains",
+    "notcontain": "NotContain",
+    "endswith": "EndsWith",
+    "gt": "GreaterThan",
+    "ge": "GreaterThanOrEqual",
+    "lt": "LessThan",
+    "le": "LessThanOrEqual",
+    "between": "Between",
+    "in": "In",
+    "isempty": "IsEmpty",
+    "notempty": "NotEmpty",
+    "istrue": "IsTrue",
+    "isfalse": "IsFalse",
+}
 # A prefix that looks like an operation name (so `lastname=foo:smith` is an error rather than
 # a search for the text "foo:smith"); values such as "12:30" are taken literally.
 OPERATION_LIKE = re.compile(r"[A-Za-z!=<>]+")
@@ -126,17 +145,17 @@ def resolve(entity, key: str):
     return entity.filter_index().get(key.lower())
 
 
-def split_operation(raw: str) -> tuple[str, str]:
-    """Split "eq:smith" into ("eq", "smith"); a bare value means equality."""
+def split_operation(raw: str, default: str = "eq") -> tuple[str, str]:
+    """Split "eq:smith" into ("eq", "smith"); a bare value means `default` (equality)."""
     prefix, sep, rest = raw.partition(":")
     if not sep:
-        return "eq", raw
+        return default, raw
     operation = OPERATIONS.get(prefix.lower())
     if operation:
         return operation, rest
     if OPERATION_LIKE.fullmatch(prefix):
         raise ApiError(f"The operation '{prefix}' is not supported.")
-    return "eq", raw
+    return default, raw
 
 
 def _text_column(prop) -> ColumnElement:
@@ -167,9 +186,13 @@ def _typed_value(prop, value: str):
     return text
 
 
-def condition(prop, raw: str) -> ColumnElement[bool]:
-    """Build the SQL condition for one `Property=operation:value` filter."""
-    operation, value = split_operation(raw)
+def condition(prop, raw: str, default: str = "eq") -> ColumnElement[bool]:
+    """Build the SQL condition for one `Property=operation:value` filter.
+
+    A value without an operation uses `default`: equality for a list, the filter's own operator
+    for an IQA parameter.
+    """
+    operation, value = split_operation(raw, default)
     if prop.type == "Boolean":
         return _boolean_condition(prop, operation, value)
     if operation in ("istrue", "isfalse"):

@@ -22,6 +22,9 @@ STRING_COLLECTION = (
     "System.Collections.ObjectModel.Collection`1[[System.String, mscorlib]], mscorlib"
 )
 GENERIC_ENTITY = f"{CORE}.GenericEntityData, {CONTRACTS}"
+GENERIC_PROPERTY = f"{CORE}.GenericPropertyData, {CONTRACTS}"
+PROPERTY_COLLECTION = f"{CORE}.GenericPropertyDataCollection, {CONTRACTS}"
+IDENTITY = f"{CORE}.IdentityData, {CONTRACTS}"
 
 
 @cache
@@ -132,6 +135,37 @@ def generic_entity(
             [generic_property(name, scalar(value)) for name, value in properties]
         ),
     }
+
+
+def iqa_row(entity_type: str, parent: str | None, properties: list[tuple[str, object]]) -> dict:
+    """An `/api/IQA` result row (§8.1): GenericEntityData with no Identity, its Properties
+    starting at ResultRow; a row rooted on a party names the party as its parent."""
+    row = {"$type": GENERIC_ENTITY, "EntityTypeName": entity_type}
+    if parent is not None:
+        row["PrimaryParentEntityTypeName"] = "Party"
+        row["PrimaryParentIdentity"] = {
+            "$type": IDENTITY,
+            "EntityTypeName": "Party",
+            "IdentityElements": {"$type": STRING_COLLECTION, "$values": [parent]},
+        }
+    # Written out (not through generic_property): a page builds hundreds of these.
+    bag = []
+    for name, value in properties:
+        prop = {"$type": GENERIC_PROPERTY, "Name": name}
+        if value is not None:
+            prop["Value"] = value if isinstance(value, str) else scalar(value)
+        bag.append(prop)
+    row["Properties"] = {"$type": PROPERTY_COLLECTION, "$values": bag}
+    return row
+
+
+def native(value):
+    """A value as an `/api/query` row carries it: plain JSON, dates as .NET writes them."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, date):
+        return net_datetime(value)
+    return value
 
 
 def expando(row: dict) -> dict:

@@ -1,0 +1,222 @@
+"""The IQA engine: run a query definition over its catalog source, under the caller's rights,
+and shape the page two ways (reference §8): `/api/IQA` GenericEntityData rows, `/api/query`
+ExpandoObject rows.
+
+Sources are catalog entries (every entity with a list and filterable properties, panel sources
+included), so a new entity is a source at once. Filters, operators, parameters' operator
+prefixes, paging and the member's row rule are the engine's (engine/filters.py, access.py).
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, inspect, select
+
+from imis_mock.api import catalog
+from imis_mock.api.engine import access, filters, wire
+from imis_mock.api.engine.entity import Entity
+from imis_mock.api.engine.errors import AccessDenied, ApiError, NotFound
+from imis_mock.extensions import db
+from imis_mock.models import IqaQuery
+from imis_mock.services import iqa, parties
+from imis_mock.services.accounts import UserRecord
+
+# The names iMIS's IQA shows for the business objects it knows; other sources show their name.
+LABELS = {"Party": "Contacts", "Activity": "Activities", "GroupMember": "Group members"}
+LABELS |= {"Event": "Events"}
+# [I] EntityTypeName of an /api/IQA row is a number iMIS assigns per source ("48" for contact
+# queries in DEV's example); other sources get "9", one of the values seen.
+PARTY_ROWS, OTHER_ROWS = "48", "9"
+
+
+def sources() -> list[tuple[str, str]]:
+    """(entity name, label) of every source, the named business objects first."""
+    entries = [e for e in catalog.all_entries() if e.has("list") and _properties(e)]
+    first = [e for name in LABELS for e in entries if e.name == name]
+    rest = sorted((e for e in entries if e not in first), key=lambda e: e.name.lower())
+    return [(e.name, LABELS.get(e.name, e.name)) for e in first + rest]
+
+
+def _properties(entity: Entity) -> dict[str, str]:
+    return {p.name: p.type for p in entity.properties if p.column is not None}
+
+
+def source_properties(name: str) -> dict[str, str]:
+    """A source's properties (name -> type) a query may show, filter or sort on."""
+    entity = catalog.find(name or "")
+    return {} if entity is None else _properties(entity)
+
+
+def operations() -> dict[str, str]:
+    return dict(filters.OPERATION_NAMES)
+
+
+@dataclass
+class Result:
+    """One page of a query: rows of (party id or None, [(alias, value)])."""
+
+    rows: list[tuple[str | None, list[tuple[str, object]]]]
+    page: filters.Page
+    party_rows: bool
+
+
+def find(args: dict[str, list[str]]) -> IqaQuery | str:
+    """The query the request names by QueryName, QueryPath or querydocumentversionkey; a
+    built-in query (`$/OAuth2/userInfo`) is answered by its path."""
+    for key in ("queryname", "querypath"):
+        if args.get(key):
+            path = args[key][-1].strip()
+            if not path:
+                break
+            found = iqa.find_by_path(path)
+            if found is not None:
+                return found
+            if path.lower() in parties.QUERIES:
+                return path.lower()
+            raise NotFound(f"The query '{path}' was not found.")
+    if args.get("querydocumentversionkey"):
+        key = args["querydocumentversionkey"][-1].strip()
+        found = iqa.find_by_key(key)
+        if found is None:
+            raise NotFound(f"No query was found with the document version key '{key}'.")
+        return found
+    raise ApiError("The parameter 'QueryName' is required.")
+
+
+def _conditions(query: IqaQuery, entity: Entity, parameters: list[str]) -> list:
+    found, position = [], 0
+    for item in query.filters:
+        prop = entity.prop(item["property"])
+        if prop is None or prop.column is None:
+            raise ApiError(f"The query '{query.path}' filters on an unknown property.")
+        if item.get("prompt"):
+            raw = parameters[position] if position < len(parameters) else ""
+            position += 1
+            if raw.strip() == "":
+                if item.get("required"):
+                    raise ApiError(f"The parameter '{item['prompt']}' is required.")
+                continue
+            found.append(filters.condition(prop, raw, item["operator"]))
+        else:
+            found.append(filters.condition(prop, f"{item['operator']}:{item['value']}"))
+    return found
+
+
+def run(query: IqaQuery | str, caller: UserRecord, args: dict[str, list[str]]) -> Result:
+    """Run a query for the caller: their rights decide which rows it sees."""
+    offset, limit = filters.paging(args)
+    if isinstance(query, str):
+        # The built-in queries are functions of the caller (services/parties.py).
+        rows = parties.QUERIES[query](caller)
+        page = filters.Page(rows[offset : offset + limit], offset, limit, len(rows))
+        return Result([(None, list(r.items())) for r in page.items], page, False)
+    if query.staff_only and not access.is_staff(caller):
+        raise AccessDenied(f"You do not have permission to run the query '{query.path}'.")
+    entity = catalog.find(query.source)
+    if entity is None:
+        raise ApiError(f"The source '{query.source}' of the query '{query.path}' is not available.")
+    conditions = _conditions(query, entity, args.get("parameter", []))
+    statement = entity.query().where(access.visible(entity, caller), *conditions)
+    columns = [entity.prop(c["property"]) for c in query.columns]
+    sorts = [entity.prop(s["property"]) for s in query.sorting]
+    if any(p is None or p.column is None for p in columns + sorts):
+        # The source changed under the query (a panel property removed): say so, not a 500.
+        raise ApiError(f"The query '{query.path}' names a property its source no longer has.")
+    # Rows of a source that names a party are rooted on it (PrimaryParentIdentity).
+    party = filters.resolve(entity, "partyid")
+    order = []
+    for item, prop in zip(query.sorting, sorts, strict=True):
+        order.append(prop.column.desc() if item["descending"] else prop.column.asc())
+    selected = [c.column for c in columns] + ([party.column] if party is not None else [])
+    pk = tuple(inspect(statement.column_descriptions[0]["entity"]).primary_key)
+    total = db.session.scalar(
+        select(func.count()).select_from(statement.with_only_columns(*pk).subquery())
+    )
+    result = []
+    if offset < total:
+        result = db.session.execute(
+            statement.with_only_columns(*selected)
+            .order_by(*order, *entity.order)
+            .offset(offset)
+            .limit(limit)
+        ).all()
+    aliases = [c["alias"] for c in query.columns]
+    width = len(aliases)
+    rows = [
+        (
+            values[width] if party is not None else None,
+            list(zip(aliases, values[:width], strict=True)),
+        )
+        for values in result
+    ]
+    page = filters.Page(rows, offset, limit, total)
+    return Result(rows, page, party is not None)
+
+
+def iqa_page(result: Result) -> dict:
+    """`/api/IQA`: GenericEntityData rows, Properties from ResultRow (1-based, as text)."""
+    entity_type = PARTY_ROWS if result.party_rows else OTHER_ROWS
+    items = [
+        wire.iqa_row(entity_type, parent, [("ResultRow", str(result.page.offset + n)), *values])
+        for n, (parent, values) in enumerate(result.rows, start=1)
+    ]
+    return wire.paged_result(wire.GENERIC_ENTITY, items, result.page)
+
+
+def query_page(result: Result) -> dict:
+    """`/api/query`: ExpandoObject rows keyed by alias, plain JSON values."""
+    items = [
+        wire.expando({alias: wire.native(value) for alias, value in values})
+        for _, values in result.rows
+    ]
+    return wire.paged_result(None, items, result.page)
+
+
+def definition(query: IqaQuery) -> dict:
+    """IqaQueryDefinitionData for `FindByPath` (§8.3) [I: the nested `$type`s]."""
+    properties = source_properties(query.source)
+    columns = [
+        {
+            "$type": wire.contract(wire.CORE, "QueryPropertyData"),
+            "Name": c["alias"],
+            "PropertyName": c["property"],
+            "Alias": c["alias"],
+            "Caption": c["alias"],
+            "DisplayOrder": n,
+            "DataTypeName": properties.get(c["property"], "String"),
+        }
+        for n, c in enumerate(query.columns)
+    ]
+    parameters = [
+        {
+            "$type": wire.contract(wire.CORE, "CriteriaData"),
+            "PropertyName": f["property"],
+            "Operation": filters.OPERATION_NAMES.get(f["operator"], f["operator"]),
+            "Caption": f["prompt"],
+            "IsRequired": f["required"],
+        }
+        for f in iqa.prompts(query)
+    ]
+    label = LABELS.get(query.source, query.source)
+    return {
+        "$type": wire.contract(wire.CORE, "IqaQueryDefinitionData"),
+        "QueryDefinitionId": query.document_key.upper(),
+        "Path": query.path,
+        "Parameters": wire.collection(
+            wire.contract(wire.CORE, "CriteriaDataCollection"), parameters
+        ),
+        "Properties": wire.collection(
+            wire.contract(wire.CORE, "QueryPropertyDataCollection"), columns
+        ),
+        "Relations": wire.collection(wire.contract(wire.CORE, "QueryRelationDataCollection"), []),
+        "Sources": wire.collection(
+            wire.contract(wire.CORE, "QuerySourceDataCollection"),
+            [
+                {
+                    "$type": wire.contract(wire.CORE, "QuerySourceData"),
+                    "Name": query.source,
+                    "Description": label,
+                }
+            ],
+        ),
+        "LimitResultsCount": 0,
+    }
