@@ -7,6 +7,7 @@ from imis_mock.models.content import ContentFolder, ContentItem, ContentRecord
 from imis_mock.models.groups import Group, GroupClass, GroupMember, GroupMemberDetail, GroupRole
 from imis_mock.models.oauth import AccessToken, ClientApplication, RefreshToken
 from imis_mock.models.qa import FAULT_MODES, ClientFault
+from imis_mock.models.records import BusinessRecord
 from imis_mock.models.settings import AppSetting
 from imis_mock.models.throttle import SignInThrottle
 
@@ -23,6 +24,7 @@ __all__ = [
     "AccessToken",
     "AppSetting",
     "AuditEvent",
+    "BusinessRecord",
     "ClientApplication",
     "Contact",
     "ContentFolder",

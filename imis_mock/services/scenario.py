@@ -539,6 +539,20 @@ def dump(document: dict, fmt: str = "yaml") -> str:
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
 
 
+def _load_records(section: dict, loaded: Loaded) -> None:
+    """Events, invoices, items, communications ... as iMIS contracts, through the API catalog's
+    hooks (api/catalog/records.py), so a record loads exactly as a POST would store it."""
+    from imis_mock.api.catalog.records import load_section
+
+    loaded.counts["business_records"] = _service("business_records", load_section, section, "")
+
+
+def _export_records() -> dict:
+    from imis_mock.api.catalog.records import export_section
+
+    return export_section()
+
+
 # Each top-level section: its loader (document part, Loaded) and exporter. Order matters: people
 # and client applications before the content that names them, settings last.
 SECTIONS: dict[str, tuple[Callable, Callable]] = {
@@ -552,5 +566,6 @@ SECTIONS: dict[str, tuple[Callable, Callable]] = {
     ),
     "client_applications": (_load_clients, _export_clients),
     "content": (_load_content, lambda _: _export_content()),
+    "business_records": (_load_records, lambda _: _export_records()),
     "settings": (_load_settings, lambda _: _export_settings()),
 }

@@ -71,7 +71,17 @@ How to add an entity
    contacts.
 """
 
-from imis_mock.api.catalog import activity, groups, lookups, party, user
+from imis_mock.api.catalog import (
+    activity,
+    commerce,
+    communications,
+    events,
+    groups,
+    longtail,
+    lookups,
+    party,
+    user,
+)
 from imis_mock.api.engine.entity import Entity
 
 ENTITIES: tuple[Entity, ...] = (
@@ -80,6 +90,10 @@ ENTITIES: tuple[Entity, ...] = (
     *lookups.ENTITIES,
     *activity.ENTITIES,
     *groups.ENTITIES,
+    *events.ENTITIES,
+    *commerce.ENTITIES,
+    *communications.ENTITIES,
+    *longtail.ENTITIES,
 )
 _BY_NAME = {entity.name.lower(): entity for entity in ENTITIES}
 assert len(_BY_NAME) == len(ENTITIES), "two entries share a name"

@@ -1,0 +1,210 @@
+"""Events (reference §9): Event, EventSummary, EventFunction (ids like ANNCONF/BREAK),
+EventRegistration (`{EventId}-{PartyId}`), EventRegistrationSummary, PartyEventAvailability
+(`~{PartyId}|{EventId}`), and RegisterEvent / CancelEventRegistration through
+`POST /api/EventRegistration/_execute`. The rules are in services/events.py.
+"""
+
+from sqlalchemy import select
+
+from imis_mock.api.catalog.records import Spec, record_entity
+from imis_mock.api.engine import access
+from imis_mock.api.engine.bodies import Body, text
+from imis_mock.api.engine.entity import ALL_VERBS, Entity, Prop
+from imis_mock.api.engine.errors import Invalid, NotFound
+from imis_mock.extensions import db
+from imis_mock.models import BusinessRecord
+from imis_mock.services import ServiceError, events, records
+
+EV = "Asi.Soa.Events.DataContracts"
+READS = frozenset({"list", "get", "haspermission", "changelog", "metadata"})
+
+
+def event_type(name: str) -> str:
+    return f"{EV}.{name}, Asi.Contracts"
+
+
+EVENT_SPEC = Spec(
+    name="Event",
+    contract=event_type("EventData"),
+    id_prop="EventId",
+    description="An event: a conference, seminar or course, with its functions and options.",
+    filters=(
+        ("EventCode", "String", "EventCode"),
+        ("Name", "String", "Name"),
+        ("Status", "String", "Status"),
+        ("StartDateTime", "String", "StartDateTime"),
+        ("Category", "String", "Category.EventCategoryId"),
+    ),
+    status="Status",
+    new_key=None,
+    after_write=events.sync_functions,
+    before_remove=events.before_remove,
+)
+SUMMARY_DROPS = (
+    "Functions",
+    "RegistrationOptions",
+    "AdditionalAttributes",
+    "DisplayLayouts",
+    "ProgramGroupInfo",
+    "Registrant",
+    "RelatedRegistrations",
+)
+
+
+def _executor(operation):
+    """Run a service call for _execute: a broken rule is ValidationResultsData (400)."""
+
+    def run(caller, body: Body):
+        if not access.is_staff(caller):
+            # A member registers themself only [I].
+            own = records.party(body.get("RegistrantId"))
+            if operation is _register and (own is None or own.id != caller.contact_id):
+                raise access.AccessDenied()
+            if operation is _cancel:
+                raise access.AccessDenied()
+        try:
+            row = operation(body)
+        except ServiceError as error:
+            db.session.rollback()
+            raise Invalid(error.message) from None
+        db.session.commit()
+        return row.data
+
+    return run
+
+
+def _register(body: Body):
+    option = body.get("RegistrationOptionFunctionId") or body.get("FunctionId") or ""
+    return events.register(
+        text(body.get("EventId"), "EventId", limit=200, required=True),
+        text(body.get("RegistrantId") or body.get("PartyId"), "RegistrantId", required=True),
+        option_id=text(option, "RegistrationOptionFunctionId", limit=200),
+        registered_by=text(body.get("RegisteredBy"), "RegisteredBy", limit=20),
+        bill_to=text(body.get("BillTo"), "BillTo", limit=20),
+    )
+
+
+def _cancel(body: Body):
+    parameters = body.items("Parameters")
+    first = parameters[0] if parameters else body.get("EventRegistrationId")
+    if isinstance(first, Body):
+        first = first.get("EventRegistrationId")
+    return events.cancel(text(first, "EventRegistrationId", limit=200, required=True))
+
+
+REGISTRATION_SPEC = Spec(
+    name="EventRegistration",
+    contract=event_type("EventRegistrationData"),
+    id_prop="EventRegistrationId",
+    description="A party's registration for an event, `{EventId}-{PartyId}`; Status 1 is active.",
+    filters=(
+        ("EventId", "String", "EventId"),
+        ("PartyId", "String", "PartyId"),
+        ("Status", "Integer", "Status"),
+        ("RegistrationDate", "String", "RegistrationDate"),
+    ),
+    aliases={"PartyID": "PartyId", "RegistrantId": "PartyId"},
+    party="PartyId",
+    parent="EventId",
+    status="Status",
+    new_key=None,
+    # No plain POST: registrations are made through _execute (§9.2) [C].
+    verbs=ALL_VERBS - {"create"},
+    operations={
+        "registerevent": _executor(_register),
+        "canceleventregistration": _executor(_cancel),
+    },
+)
+
+
+def availability_wire(row) -> dict:
+    return row
+
+
+def _availability(caller, key: str) -> dict:
+    """PartyEventAvailability for `~{PartyId}|{EventId}`, computed from the event's rules."""
+    parts = key.strip().lstrip("~").split("|")
+    if len(parts) != 2 or not all(parts):
+        raise Invalid(f"'{key}' is not a PartyEventAvailability id (~PartyId|EventId).")
+    party_id, event_id = parts
+    contact = records.party(party_id)
+    if not access.is_staff(caller) and (contact is None or contact.id != caller.contact_id):
+        raise access.AccessDenied()
+    event = records.find("Event", event_id)
+    if contact is None or event is None:
+        raise NotFound(f"No PartyEventAvailability was found with the id '{key}'.")
+    reason = events.closed_reason(event.data)
+    registration = records.find("EventRegistration", f"{event.key}-{contact.imis_id}")
+    registered = registration is not None and registration.status == str(events.ACTIVE)
+    capacity = int(event.data.get("Capacity") or 0)
+    full = bool(capacity) and len(events.active_registrations(event.key)) >= capacity
+    return {
+        "$type": event_type("PartyEventAvailabilityData"),
+        "PartyId": contact.imis_id,
+        "EventId": event.key,
+        "IsAvailable": not (reason or full or registered),
+        "IsRegistered": registered,
+        "IsFull": full,
+        "Message": reason or ("The event is full." if full else ""),
+    }
+
+
+AVAILABILITY = Entity(
+    name="PartyEventAvailability",
+    description="Whether a party may register for an event: `~{PartyId}|{EventId}` (computed).",
+    item_type=event_type("PartyEventAvailabilityData"),
+    properties=(Prop("PartyId", identity=True), Prop("EventId", identity=True)),
+    # No stored rows: the list is empty and GET by id computes the answer [I].
+    query=lambda: select(BusinessRecord).where(BusinessRecord.entity == "PartyEventAvailability"),
+    key=(BusinessRecord.key,),
+    order=(BusinessRecord.id,),
+    identity="text",
+    verbs=READS,
+    to_wire=availability_wire,
+    load=_availability,
+)
+
+ENTITIES = (
+    record_entity(EVENT_SPEC),
+    record_entity(
+        Spec(
+            name="EventSummary",
+            contract=event_type("EventSummaryData"),
+            id_prop="EventId",
+            description="An event without its functions (list, get, DELETE).",
+            filters=EVENT_SPEC.filters,
+            summary_of="Event",
+            summary_drops=SUMMARY_DROPS,
+            verbs=READS | {"delete"},
+            before_remove=events.before_remove,
+        )
+    ),
+    record_entity(
+        Spec(
+            name="EventFunction",
+            contract=event_type("EventFunctionData"),
+            id_prop="EventFunctionId",
+            description="A function of an event (`ANNCONF/BREAK`), kept in step with the event.",
+            identity="slash",
+            filters=(("EventFunctionCode", "String", "EventFunctionCode"),),
+            aliases={"EventId": Prop("EventId", column=BusinessRecord.parent_key)},
+            verbs=READS,
+        )
+    ),
+    record_entity(REGISTRATION_SPEC),
+    record_entity(
+        Spec(
+            name="EventRegistrationSummary",
+            contract=event_type("EventRegistrationSummaryData"),
+            id_prop="EventRegistrationId",
+            description="A registration without its functions, filtered by EventId and PartyId.",
+            filters=REGISTRATION_SPEC.filters,
+            aliases=REGISTRATION_SPEC.aliases,
+            party="PartyId",
+            summary_of="EventRegistration",
+            summary_drops=SUMMARY_DROPS,
+            verbs=READS,
+        )
+    ),
+    AVAILABILITY,
+)
