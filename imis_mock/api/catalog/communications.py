@@ -3,87 +3,44 @@ sent"), CommunicationType, the Campaign/Appeal/Solicitation/SourceCode summaries
 FormDefinition and Message. Plain records: no behaviour beyond storing what was written.
 """
 
-from imis_mock.api.catalog.records import Spec, record_entity
-from imis_mock.api.engine.wire import CORE, contract
+from imis_mock.api.catalog.records import record_entity, spec
+from imis_mock.api.engine.wire import CORE
 
 COMM = "Asi.Soa.Communications.DataContracts"
 FR = "Asi.Soa.Fundraising.DataContracts"
 
-
-def _plain(name, namespace, id_prop, description, filters=(), new_key="guid", **kw):
-    return record_entity(
-        Spec(
-            name=name,
-            contract=contract(namespace, f"{name}Data"),
-            id_prop=id_prop,
-            description=description,
-            filters=filters,
-            new_key=new_key,
-            **kw,
-        )
-    )
-
-
-ENTITIES = (
-    _plain(
+SPECS = (
+    spec(
         "Communication",
         COMM,
         "CommunicationId",
         "An email or letter template; the mock records it and sends nothing.",
-        (
-            ("Name", "String", "Name"),
-            ("Path", "String", "Path"),
-            ("DocumentVersionKey", "String", "DocumentVersionKey"),
-            ("Subject", "String", "Subject"),
-        ),
+        ("Name", "Path", "DocumentVersionKey", "Subject"),
     ),
-    _plain(
+    spec(
         "CommunicationType",
         COMM,
         "CommunicationTypeId",
         "A reason a contact is written to, with its opt-in default.",
-        (("ReasonCode", "String", "ReasonCode"), ("Name", "String", "Name")),
+        ("ReasonCode", "Name"),
     ),
-    _plain(
-        "CampaignSummary",
-        FR,
-        "CampaignId",
-        "A fundraising campaign.",
-        (("Name", "String", "Name"), ("CampaignCode", "String", "CampaignCode")),
-    ),
-    _plain(
-        "AppealSummary",
-        FR,
-        "AppealId",
-        "An appeal of a campaign.",
-        (("Name", "String", "Name"), ("AppealCode", "String", "AppealCode")),
-    ),
-    _plain(
-        "SolicitationSummary",
-        FR,
-        "SolicitationId",
-        "A solicitation of an appeal.",
-        (("Name", "String", "Name"),),
-    ),
-    _plain(
+    spec("CampaignSummary", FR, "CampaignId", "A fundraising campaign.", ("Name", "CampaignCode")),
+    spec("AppealSummary", FR, "AppealId", "An appeal of a campaign.", ("Name", "AppealCode")),
+    spec("SolicitationSummary", FR, "SolicitationId", "A solicitation of an appeal.", ("Name",)),
+    spec(
         "SourceCodeSummary",
         FR,
         "SourceCodeId",
         "A source code that tracks a response.",
-        (("Name", "String", "Name"), ("SourceCode", "String", "SourceCode")),
+        ("Name", "SourceCode"),
     ),
-    _plain(
-        "FormDefinition",
-        CORE,
-        "FormDefinitionId",
-        "A form's definition.",
-        (("Name", "String", "Name"),),
-    ),
-    _plain(
+    spec("FormDefinition", CORE, "FormDefinitionId", "A form's definition.", ("Name",)),
+    spec(
         "Message",
         COMM,
         "MessageId",
         "A message queued to a party (recorded, not sent).",
-        (("Subject", "String", "Subject"),),
+        ("Subject",),
     ),
 )
+ENTITIES = tuple(record_entity(s) for s in SPECS)

@@ -4,35 +4,31 @@ EventRegistration (`{EventId}-{PartyId}`), EventRegistrationSummary, PartyEventA
 `POST /api/EventRegistration/_execute`. The rules are in services/events.py.
 """
 
-from sqlalchemy import select
+from dataclasses import replace
 
-from imis_mock.api.catalog.records import Spec, record_entity
+from imis_mock.api.catalog.records import READS, record_entity, spec, summary
 from imis_mock.api.engine import access
 from imis_mock.api.engine.bodies import Body, text
-from imis_mock.api.engine.entity import ALL_VERBS, Entity, Prop
+from imis_mock.api.engine.entity import ALL_VERBS, Prop
 from imis_mock.api.engine.errors import Invalid, NotFound
+from imis_mock.api.engine.wire import contract
 from imis_mock.extensions import db
 from imis_mock.models import BusinessRecord
 from imis_mock.services import ServiceError, events, records
 
 EV = "Asi.Soa.Events.DataContracts"
-READS = frozenset({"list", "get", "haspermission", "changelog", "metadata"})
 
 
-def event_type(name: str) -> str:
-    return f"{EV}.{name}, Asi.Contracts"
-
-
-EVENT_SPEC = Spec(
-    name="Event",
-    contract=event_type("EventData"),
-    id_prop="EventId",
-    description="An event: a conference, seminar or course, with its functions and options.",
-    filters=(
-        ("EventCode", "String", "EventCode"),
-        ("Name", "String", "Name"),
-        ("Status", "String", "Status"),
-        ("StartDateTime", "String", "StartDateTime"),
+EVENT_SPEC = spec(
+    "Event",
+    EV,
+    "EventId",
+    "An event: a conference, seminar or course, with its functions and options.",
+    (
+        "EventCode",
+        "Name",
+        "Status",
+        "StartDateTime",
         ("Category", "String", "Category.EventCategoryId"),
     ),
     status="Status",
@@ -92,17 +88,12 @@ def _cancel(body: Body):
     return events.cancel(text(first, "EventRegistrationId", limit=200, required=True))
 
 
-REGISTRATION_SPEC = Spec(
-    name="EventRegistration",
-    contract=event_type("EventRegistrationData"),
-    id_prop="EventRegistrationId",
-    description="A party's registration for an event, `{EventId}-{PartyId}`; Status 1 is active.",
-    filters=(
-        ("EventId", "String", "EventId"),
-        ("PartyId", "String", "PartyId"),
-        ("Status", "Integer", "Status"),
-        ("RegistrationDate", "String", "RegistrationDate"),
-    ),
+REGISTRATION_SPEC = spec(
+    "EventRegistration",
+    EV,
+    "EventRegistrationId",
+    "A party's registration for an event, `{EventId}-{PartyId}`; Status 1 is active.",
+    ("EventId", "PartyId", "RegistrationDate", ("Status", "Integer", "Status")),
     aliases={"PartyID": "PartyId", "RegistrantId": "PartyId"},
     party="PartyId",
     parent="EventId",
@@ -115,10 +106,6 @@ REGISTRATION_SPEC = Spec(
         "canceleventregistration": _executor(_cancel),
     },
 )
-
-
-def availability_wire(row) -> dict:
-    return row
 
 
 def _availability(caller, key: str) -> dict:
@@ -139,7 +126,7 @@ def _availability(caller, key: str) -> dict:
     capacity = int(event.data.get("Capacity") or 0)
     full = bool(capacity) and len(events.active_registrations(event.key)) >= capacity
     return {
-        "$type": event_type("PartyEventAvailabilityData"),
+        "$type": contract(EV, "PartyEventAvailabilityData"),
         "PartyId": contact.imis_id,
         "EventId": event.key,
         "IsAvailable": not (reason or full or registered),
@@ -149,61 +136,51 @@ def _availability(caller, key: str) -> dict:
     }
 
 
-AVAILABILITY = Entity(
-    name="PartyEventAvailability",
-    description="Whether a party may register for an event: `~{PartyId}|{EventId}` (computed).",
-    item_type=event_type("PartyEventAvailabilityData"),
-    properties=(Prop("PartyId", identity=True), Prop("EventId", identity=True)),
-    # No stored rows: the list is empty and GET by id computes the answer [I].
-    query=lambda: select(BusinessRecord).where(BusinessRecord.entity == "PartyEventAvailability"),
-    key=(BusinessRecord.key,),
-    order=(BusinessRecord.id,),
-    identity="text",
-    verbs=READS,
-    to_wire=availability_wire,
+# No stored rows: the list is empty and GET by id computes the answer [I].
+AVAILABILITY = replace(
+    record_entity(
+        spec(
+            "PartyEventAvailability",
+            EV,
+            "PartyId",
+            "Whether a party may register for an event: `~{PartyId}|{EventId}` (computed).",
+            ("EventId",),
+            verbs=READS,
+        )
+    ),
+    to_wire=lambda data: data,
     load=_availability,
 )
-
+FUNCTION_SPEC = spec(
+    "EventFunction",
+    EV,
+    "EventFunctionId",
+    "A function of an event (`ANNCONF/BREAK`), kept in step with the event.",
+    ("EventFunctionCode",),
+    identity="slash",
+    aliases={"EventId": Prop("EventId", column=BusinessRecord.parent_key)},
+    verbs=READS,
+)
 ENTITIES = (
-    record_entity(EVENT_SPEC),
-    record_entity(
-        Spec(
-            name="EventSummary",
-            contract=event_type("EventSummaryData"),
-            id_prop="EventId",
-            description="An event without its functions (list, get, DELETE).",
-            filters=EVENT_SPEC.filters,
-            summary_of="Event",
-            summary_drops=SUMMARY_DROPS,
-            verbs=READS | {"delete"},
-            before_remove=events.before_remove,
-        )
-    ),
-    record_entity(
-        Spec(
-            name="EventFunction",
-            contract=event_type("EventFunctionData"),
-            id_prop="EventFunctionId",
-            description="A function of an event (`ANNCONF/BREAK`), kept in step with the event.",
-            identity="slash",
-            filters=(("EventFunctionCode", "String", "EventFunctionCode"),),
-            aliases={"EventId": Prop("EventId", column=BusinessRecord.parent_key)},
-            verbs=READS,
-        )
-    ),
-    record_entity(REGISTRATION_SPEC),
-    record_entity(
-        Spec(
-            name="EventRegistrationSummary",
-            contract=event_type("EventRegistrationSummaryData"),
-            id_prop="EventRegistrationId",
-            description="A registration without its functions, filtered by EventId and PartyId.",
-            filters=REGISTRATION_SPEC.filters,
-            aliases=REGISTRATION_SPEC.aliases,
-            party="PartyId",
-            summary_of="EventRegistration",
-            summary_drops=SUMMARY_DROPS,
-            verbs=READS,
+    *(
+        record_entity(s)
+        for s in (
+            EVENT_SPEC,
+            summary(
+                EVENT_SPEC,
+                "EventSummary",
+                "An event without its functions.",
+                summary_drops=SUMMARY_DROPS,
+                verbs=READS | {"delete"},
+            ),
+            FUNCTION_SPEC,
+            REGISTRATION_SPEC,
+            summary(
+                REGISTRATION_SPEC,
+                "EventRegistrationSummary",
+                "A registration without its functions, by EventId and PartyId.",
+                summary_drops=SUMMARY_DROPS,
+            ),
         )
     ),
     AVAILABILITY,

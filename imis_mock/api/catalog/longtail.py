@@ -4,104 +4,90 @@ ExpectedPayment, ExpectedPaymentSet, Gift, Pledge) as the published collections 
 """
 
 from imis_mock.api.catalog import records as record_catalog
-from imis_mock.api.catalog.records import Spec, record_entity
+from imis_mock.api.catalog.records import record_entity, spec, summary
 from imis_mock.api.engine.bodies import Body, short_type
 from imis_mock.api.engine.errors import ApiError
-from imis_mock.api.engine.wire import CORE, MEMBERSHIP, contract
+from imis_mock.api.engine.wire import CORE, MEMBERSHIP
 
 FR = "Asi.Soa.Fundraising.DataContracts"
-READS = frozenset({"list", "get", "haspermission", "changelog", "metadata"})
-
-
-def _spec(name, namespace, id_prop, description, filters=(), **kw) -> Spec:
-    return Spec(
-        name=name,
-        contract=contract(namespace, f"{name}Data"),
-        id_prop=id_prop,
-        description=description,
-        filters=filters,
-        **kw,
-    )
-
-
-PARTY = (("PartyId", "String", "PartyId"),)
 PLAIN = (
-    _spec("PartyImage", MEMBERSHIP, "PartyImageId", "A party's picture.", PARTY, party="PartyId"),
-    _spec(
+    spec(
+        "PartyImage",
+        MEMBERSHIP,
+        "PartyImageId",
+        "A party's picture.",
+        ("PartyId",),
+        party="PartyId",
+    ),
+    spec(
         "PartyNote",
         MEMBERSHIP,
         "PartyNoteId",
-        "A note on a party (staff notes tab).",
-        (*PARTY, ("Subject", "String", "Subject")),
+        "A note on a party (staff Notes tab).",
+        ("PartyId", "Subject"),
         party="PartyId",
     ),
-    _spec(
-        "Tag",
-        CORE,
-        "TagId",
-        "A tag that marks content and contacts.",
-        (("Name", "String", "Name"),),
-    ),
-    _spec(
+    spec("Tag", CORE, "TagId", "A tag that marks content and contacts.", ("Name",)),
+    spec(
         "SocialNetwork",
         MEMBERSHIP,
         "SocialNetworkId",
         "A social network a party links to.",
-        (("SocialNetworkName", "String", "SocialNetworkName"),),
+        ("SocialNetworkName",),
     ),
-    _spec(
+    spec(
         "Country",
         CORE,
         "CountryCode",
         "A country and its address format.",
-        (("CountryName", "String", "CountryName"),),
+        ("CountryName",),
         new_key=None,
     ),
-    _spec(
+    spec(
         "GenTable",
         CORE,
         "GenTableId",
-        "A general lookup table row (TableName, Code).",
-        (("TableName", "String", "TableName"), ("Code", "String", "Code")),
+        "A general lookup table row: `{TableName}/{Code}`.",
+        ("TableName", "Code"),
         identity="slash",
         key_of=lambda b: f"{b.get('TableName') or ''}/{b.get('Code') or ''}".strip("/"),
     ),
-    _spec(
+    spec(
         "DonationCommitment",
         FR,
         "DonationCommitmentId",
         "A donor's recurring commitment.",
-        (("DonorPartyId", "String", "DonorPartyId"),),
+        ("DonorPartyId",),
         party="DonorPartyId",
     ),
-    _spec(
+    spec(
         "ExpectedPayment",
         FR,
         "ExpectedPaymentId",
         "One payment expected on a commitment.",
-        (("DonationCommitmentId", "String", "DonationCommitmentId"),),
+        ("DonationCommitmentId",),
     ),
-    _spec(
+    spec(
         "ExpectedPaymentSet",
         FR,
         "ExpectedPaymentSetId",
         "A commitment's payment schedule.",
-        (("DonationCommitmentId", "String", "DonationCommitmentId"),),
+        ("DonationCommitmentId",),
     ),
-    _spec(
+    spec(
         "Gift",
         FR,
         "GiftId",
         "A gift (donation) from a party.",
-        (("DonorPartyId", "String", "DonorPartyId"),),
+        ("DonorPartyId",),
         party="DonorPartyId",
     ),
-    _spec(
+    spec(
         "Pledge",
         FR,
         "PledgeId",
         "A pledge of future gifts.",
-        (("DonorPartyId", "String", "DonorPartyId"),),
+        ("DonorPartyId",),
         party="DonorPartyId",
     ),
 )
@@ -133,28 +119,24 @@ def _apply_rows(body: Body, data: dict) -> None:
     }
 
 
-ENTITIES = (
-    *(record_entity(spec) for spec in PLAIN),
-    record_entity(
-        _spec(
-            "ImportBatch",
-            CORE,
-            "ImportBatchId",
-            "A batch of rows to import: each is applied or reported in Messages.",
-            (("Status", "String", "Status"), ("Name", "String", "Name")),
-            validate=_apply_rows,
-        )
-    ),
-    record_entity(
-        _spec(
+IMPORT_BATCH = spec(
+    "ImportBatch",
+    CORE,
+    "ImportBatchId",
+    "A batch of rows to import: each is applied or reported in Messages.",
+    ("Status", "Name"),
+    validate=_apply_rows,
+)
+ENTITIES = tuple(
+    record_entity(s)
+    for s in (
+        *PLAIN,
+        IMPORT_BATCH,
+        summary(
+            IMPORT_BATCH,
             "ImportBatchSummary",
-            CORE,
-            "ImportBatchId",
             "An import batch's status.",
-            (("Status", "String", "Status"),),
-            summary_of="ImportBatch",
             summary_drops=("Rows", "Items"),
-            verbs=READS,
-        )
-    ),
+        ),
+    )
 )

@@ -8,7 +8,7 @@ Family modules (events.py, commerce.py, communications.py, longtail.py) declare 
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
 
@@ -16,11 +16,14 @@ from imis_mock.api.engine import bodies
 from imis_mock.api.engine.bodies import Body
 from imis_mock.api.engine.entity import ALL_VERBS, Entity, Prop
 from imis_mock.api.engine.errors import Invalid
+from imis_mock.api.engine.wire import contract
 from imis_mock.extensions import db
 from imis_mock.models import BusinessRecord
 from imis_mock.services import ServiceError, records
 
 NUMERIC = ("Integer", "Decimal", "Monetary")
+# The verbs of an entity that is only read (summaries, computed answers).
+READS = frozenset({"list", "get", "haspermission", "changelog", "metadata"})
 
 
 def json_prop(name: str, type_: str = "String", path: str | None = None, **kw) -> Prop:
@@ -61,6 +64,40 @@ class Spec:
     member_writes: frozenset[str] = frozenset()
     replace_status: int = 200
     validate: Callable | None = None
+
+
+def spec(
+    name: str,
+    namespace: str,
+    id_prop: str,
+    description: str,
+    filters: tuple = (),
+    **options,
+) -> Spec:
+    """A Spec whose contract is `{namespace}.{name}Data`. A filter is a property name (a text
+    property of that name) or (name, type, dotted path)."""
+    return Spec(
+        name=name,
+        contract=contract(namespace, f"{name}Data"),
+        id_prop=id_prop,
+        description=description,
+        filters=tuple((f, "String", f) if isinstance(f, str) else f for f in filters),
+        **options,
+    )
+
+
+def summary(source: Spec, name: str, description: str, **options) -> Spec:
+    """A read-only *Summary entity over `source`'s records (its deletes, if any, too)."""
+    namespace = source.contract.split(",")[0].rsplit(".", 1)[0]
+    values = {"verbs": READS, "operations": {}, "after_write": None, "validate": None}
+    return replace(
+        source,
+        name=name,
+        contract=contract(namespace, f"{name}Data"),
+        description=description,
+        summary_of=source.name,
+        **{**values, **options},
+    )
 
 
 def _key(spec: Spec, body: Body, row: BusinessRecord | None) -> str:
