@@ -409,3 +409,62 @@ def test_invoice_execute_can_be_reversed(sdk):
     assert sdk("POST", "/api/Invoice/_execute", json=body).json()["Result"]["$value"] is True
     body["Parameters"]["$values"][0]["$value"] = 1
     assert sdk("POST", "/api/Invoice/_execute", json=body).status_code == 400
+
+
+def order_body(party, *items):
+    lines = [
+        {
+            "$type": f"{CM}.OrderLineData, Asi.Contracts",
+            "Item": {"ItemId": item},
+            "QuantityOrdered": {"Amount": quantity},
+        }
+        for item, quantity in items
+    ]
+    return {
+        "$type": f"{CM}.OrderPriceUpdateRequest, Asi.Contracts",
+        "EntityTypeName": "Order",
+        "OperationName": "UpdatePricing",
+        "Order": {
+            "$type": f"{CM}.OrderData, Asi.Contracts",
+            "Lines": {"$type": f"{CM}.OrderLineDataCollection, Asi.Contracts", "$values": lines},
+            "SoldToCustomerParty": {"PartyId": party},
+        },
+    }
+
+
+def test_order_update_pricing_uses_party_and_list_prices(sdk):
+    body = order_body("101", ("REGULAR_MEMBERSHIP_FEES/ACT", 2), ("ADDLCHARGES/FREIGHT", 1))
+    response = sdk("POST", "/api/Order/_execute", json=body)
+    assert response.status_code == 200, response.text
+    order = response.json()["Result"]
+    prices = [line["UnitPrice"] for line in order["Lines"]["$values"]]
+    assert prices == [150.0, 25.0] and order["OrderTotal"] == 325.0
+    # Party 147 has no own freight price; the list has none either.
+    body = order_body("147", ("ADDLCHARGES/FREIGHT", 1))
+    assert sdk("POST", "/api/Order/_execute", json=body).json()["Result"]["OrderTotal"] == 0.0
+    missing = {"OperationName": "UpdatePricing"}
+    assert sdk("POST", "/api/Order/_execute", json=missing).status_code == 400
+
+
+def test_member_keeps_own_cart(sdk):
+    cart = {
+        "$type": f"{CM}.CartData, Asi.Contracts",
+        "UserId": "147",
+        "ComboOrder": {"$type": f"{CM}.ComboOrderData, Asi.Contracts", "Order": {}},
+    }
+    created = sdk("POST", "/api/cart", user="etaber", json=cart)
+    assert created.status_code == 201, created.text
+    cart_id = created.json()["CartId"]
+    page = sdk("GET", "/api/Cart?UserId=147&UpdatedBy=147", user="etaber").json()
+    assert [c["CartId"] for c in page["Items"]["$values"]] == [cart_id]
+    put = sdk("PUT", f"/api/cart/{cart_id}", user="etaber", json=created.json())
+    assert put.status_code == 200
+    other = sdk("POST", "/api/cart", user="etaber", json={**cart, "UserId": "101"})
+    assert other.status_code == 403
+    assert sdk("GET", "/api/Cart", user="jbrown216").json()["Count"] == 0
+
+
+def test_item_summary_by_slash_id(sdk):
+    summary = sdk("GET", "/api/ItemSummary/REGULAR_MEMBERSHIP_FEES/ACT").json()
+    assert summary["$type"] == f"{CM}.ItemSummaryData, Asi.Contracts"
+    assert summary["Name"] == "Regular Membership Fees - Active"

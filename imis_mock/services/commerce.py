@@ -77,3 +77,53 @@ def pay(invoice_id: str, amount: Decimal | None) -> BusinessRecord:
     row.data = {**row.data, "Balance": money(left), "IsPaid": left == 0}
     row.status = "Paid" if left == 0 else "Open"
     return row
+
+
+def _number(value) -> Decimal:
+    """A stored amount: a bare number or a typed scalar ({"$type": ..., "$value": 25.0})."""
+    if isinstance(value, dict):
+        value = value.get("$value", value.get("Amount"))
+    try:
+        return Decimal(str(value)) if value not in (None, "") else Decimal(0)
+    except ArithmeticError:
+        return Decimal(0)
+
+
+def price_of(item_id: str, party_id: str = "") -> Decimal:
+    """An item's price for a party: their PartyItemPrice, else the ItemPrice's DefaultPrice,
+    else the item's own Price [I: iMIS's pricing has more rules (price groups, promotions)]."""
+    if party_id:
+        own = records.find("PartyItemPrice", f"~{party_id}|{item_id}")
+        if own is not None:
+            return _number(own.data.get("Price"))
+    listed = records.find("ItemPrice", item_id) or records.find_by("ItemPrice", "ItemId", item_id)
+    if listed is not None:
+        return _number(listed.data.get("DefaultPrice") or listed.data.get("Price"))
+    item = records.find("Item", item_id)
+    return _number(item.data.get("Price")) if item is not None else Decimal(0)
+
+
+def price_order(order: dict) -> dict:
+    """Price an OrderData's lines (UpdatePricing): UnitPrice and ExtendedAmount on each line,
+    LineTotal and OrderTotal on the order. Returns a new dict; nothing is stored."""
+    order = dict(order)
+    party_id = str((order.get("SoldToCustomerParty") or {}).get("PartyId") or "")
+    lines = order.get("Lines") or {}
+    values = lines.get("$values", []) if isinstance(lines, dict) else lines
+    total, priced = Decimal(0), []
+    for line in values if isinstance(values, list) else []:
+        if not isinstance(line, dict):
+            continue
+        item = line.get("Item") or {}
+        item_id = str(item.get("ItemId") or item.get("ItemCode") or "")
+        quantity = _number(line.get("QuantityOrdered")) or Decimal(1)
+        unit = price_of(item_id, party_id)
+        total += unit * quantity
+        priced.append({**line, "UnitPrice": money(unit), "ExtendedAmount": money(unit * quantity)})
+    if isinstance(lines, dict):
+        order["Lines"] = {**lines, "$values": priced}
+    else:
+        order["Lines"] = priced
+    order["LineTotal"] = money(total)
+    order["OrderTotal"] = money(total)
+    return order

@@ -20,6 +20,17 @@ def find(entity: str, key: str) -> BusinessRecord | None:
     )
 
 
+def find_by(entity: str, path: str, value: str) -> BusinessRecord | None:
+    """The first record of `entity` whose JSON property `path` equals `value` (any case)."""
+    element = BusinessRecord.data[path].as_string()
+    return db.session.scalar(
+        select(BusinessRecord)
+        .where(BusinessRecord.entity == entity, func.lower(element) == value.strip().lower())
+        .order_by(BusinessRecord.id)
+        .limit(1)
+    )
+
+
 def children(entity: str, parent_key: str) -> list[BusinessRecord]:
     """The records of `entity` that belong to `parent_key` (an event's registrations ...)."""
     return list(

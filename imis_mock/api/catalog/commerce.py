@@ -36,12 +36,30 @@ def _pay_invoices(body: Body, data: dict) -> None:
             raise Invalid(error.message) from None
 
 
+def _update_pricing(caller, body: Body) -> dict:
+    """Order/_execute UpdatePricing (OrderPriceUpdateRequest): the order, priced [C: a public
+    client calls it before PUTting its cart; I: the prices' field names]."""
+    order = body.get("Order")
+    if not isinstance(order, Body):
+        raise Invalid("Order is required.")
+    return commerce.price_order(order.data)
+
+
 FINANCIAL_ENTITY = spec(
     "FinancialEntity",
     CM,
     "FinancialEntityId",
     "An accounting entity (GEN, ...).",
     ("Name",),
+    new_key=None,
+)
+ITEM = spec(
+    "Item",
+    CM,
+    "ItemId",
+    "A product, fee or function item; ids may hold '/' (DUES/ACT).",
+    ("ItemCode", "Name", ("ItemClass", "String", "ItemClass.ItemClassId")),
+    identity="slash",
     new_key=None,
 )
 INVOICE = spec(
@@ -66,14 +84,16 @@ INVOICE = spec(
 SPECS = (
     FINANCIAL_ENTITY,
     summary(FINANCIAL_ENTITY, "FinancialEntitySummary", "A financial entity's id and name."),
+    ITEM,
+    summary(ITEM, "ItemSummary", "An item's code, name and class."),
     spec(
-        "Item",
+        "Order",
         CM,
-        "ItemId",
-        "A product, fee or function item; ids may hold '/' (DUES/ACT).",
-        ("ItemCode", "Name", ("ItemClass", "String", "ItemClass.ItemClassId")),
-        identity="slash",
-        new_key=None,
+        "OrderId",
+        "An order; `_execute` UpdatePricing prices its lines.",
+        (("PartyId", "String", "SoldToCustomerParty.PartyId"),),
+        new_key=1,
+        operations={"updatepricing": _update_pricing},
     ),
     spec(
         "ItemPrice", CM, "ItemPriceId", "An item's price list entry.", ("ItemId",), identity="slash"
@@ -107,6 +127,15 @@ SPECS = (
         new_key=1,
         validate=_pay_invoices,
     ),
-    spec("Cart", CM, "CartId", "A shopping cart, one per user.", ("UserId",)),
+    # A member's own cart: iMIS pages post it with the member's token [C: a public client].
+    spec(
+        "Cart",
+        CM,
+        "CartId",
+        "A shopping cart, one per user.",
+        ("UserId",),
+        party="UserId",
+        member_writes=frozenset({"create", "replace", "delete"}),
+    ),
 )
 ENTITIES = tuple(record_entity(s) for s in SPECS)
