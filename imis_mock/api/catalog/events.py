@@ -6,6 +6,8 @@ EventRegistration (`{EventId}-{PartyId}`), EventRegistrationSummary, PartyEventA
 
 from dataclasses import replace
 
+from sqlalchemy import select
+
 from imis_mock.api.catalog.records import READS, record_entity, spec, summary
 from imis_mock.api.engine import access
 from imis_mock.api.engine.bodies import Body, text
@@ -13,7 +15,7 @@ from imis_mock.api.engine.entity import ALL_VERBS, Prop
 from imis_mock.api.engine.errors import Invalid, NotFound
 from imis_mock.api.engine.wire import contract
 from imis_mock.extensions import db
-from imis_mock.models import BusinessRecord
+from imis_mock.models import BusinessRecord, Contact
 from imis_mock.services import ServiceError, events, records
 
 EV = "Asi.Soa.Events.DataContracts"
@@ -88,13 +90,20 @@ def _cancel(body: Body):
     return events.cancel(text(first, "EventRegistrationId", limit=200, required=True))
 
 
+EVENT_ID = Prop("EventId", column=BusinessRecord.parent_key)
+PARTY_ID = Prop(
+    "PartyId",
+    column=select(Contact.imis_id).where(Contact.id == BusinessRecord.contact_id).scalar_subquery(),
+)
 REGISTRATION_SPEC = spec(
     "EventRegistration",
     EV,
     "EventRegistrationId",
     "A party's registration for an event, `{EventId}-{PartyId}`; Status 1 is active.",
-    ("EventId", "PartyId", "RegistrationDate", ("Status", "Integer", "Status")),
-    aliases={"PartyID": "PartyId", "RegistrantId": "PartyId"},
+    ("RegistrationDate", ("Status", "Integer", "Status")),
+    # Filtered on the columns, not the JSON: PM-V2.1's bodies name the event and the party only
+    # inside Event and Registrant.
+    aliases={"EventId": EVENT_ID, "PartyId": PARTY_ID, "RegistrantId": PARTY_ID},
     party="PartyId",
     parent="EventId",
     status="Status",
@@ -158,7 +167,7 @@ FUNCTION_SPEC = spec(
     "A function of an event (`ANNCONF/BREAK`), kept in step with the event.",
     ("EventFunctionCode",),
     identity="slash",
-    aliases={"EventId": Prop("EventId", column=BusinessRecord.parent_key)},
+    aliases={"EventId": EVENT_ID},
     verbs=READS,
 )
 ENTITIES = (

@@ -7,6 +7,7 @@ rows without their nested collections, as iMIS's *SummaryData contracts do [I: Â
 Family modules (events.py, commerce.py, communications.py, longtail.py) declare the entries.
 """
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -110,7 +111,25 @@ def _key(spec: Spec, body: Body, row: BusinessRecord | None) -> str:
         if spec.new_key == "guid":
             return records.new_guid()
         return records.next_number(spec.name, int(spec.new_key))
-    return bodies.text(key, spec.id_prop, limit=200, required=True)
+    key = bodies.text(key, spec.id_prop, limit=200, required=True)
+    if "/" in key and spec.identity != "slash":
+        # The URL could never name it: only slash-id entities take the rest of the path.
+        raise Invalid(f"{spec.id_prop} cannot contain '/'.")
+    return key
+
+
+def _check_values(spec: Spec, data: dict) -> None:
+    """Refuse what the database could not filter on later: a NUL anywhere (PostgreSQL's ->>
+    cannot return it) and a numeric filter property that is not a number; numbers are stored
+    as numbers, whatever form they came in (typed scalar, text)."""
+    if "\\u0000" in json.dumps(data):
+        raise Invalid("The body contains a character that is not allowed.")
+    for name, type_, path in spec.filters:
+        if type_ in NUMERIC and path in data:
+            value = bodies.wrap(data[path])
+            number = bodies.decimal(value, name)
+            if number is not None:
+                data[path] = int(number) if type_ == "Integer" else float(number)
 
 
 def _reader(spec: Spec) -> Callable:
@@ -120,6 +139,7 @@ def _reader(spec: Spec) -> Callable:
             raise Invalid(f"A {spec.name} with the id '{key}' already exists.")
         data = {"$type": spec.contract}
         data.update({k: v for k, v in body.data.items() if k != "$type"})
+        _check_values(spec, data)
         if spec.key_of is None:
             data[spec.id_prop] = key
         if spec.validate is not None:
@@ -136,7 +156,9 @@ def _reader(spec: Spec) -> Callable:
 
 def _writer(spec: Spec) -> Callable:
     def write(values: dict, row: BusinessRecord | None, caller) -> BusinessRecord:
-        contact = None
+        # A PUT whose body leaves out the party, parent or status keeps the stored ones (a
+        # PM-V2.1 registration body names its party only inside Registrant) [I].
+        contact = row.contact if row is not None else None
         if values["party"]:
             contact = records.party(values["party"])
             if contact is None:
@@ -146,8 +168,8 @@ def _writer(spec: Spec) -> Callable:
             values["key"],
             values["data"],
             contact=contact,
-            parent_key=values["parent"],
-            status=values["status"],
+            parent_key=values["parent"] or (row.parent_key if row is not None else ""),
+            status=values["status"] or (row.status if row is not None else ""),
             row=row,
         )
         if spec.after_write is not None:
