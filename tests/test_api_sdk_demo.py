@@ -25,10 +25,10 @@ class Http:
     def __init__(self, app, url):
         self.app, self.url, self.tokens = app, url, {}
 
-    def __call__(self, method, path, user="MANAGER", **kwargs):
+    def __call__(self, method, path, user="MANAGER", headers=None, **kwargs):
         if user not in self.tokens:
             self.tokens[user] = mint(self.app, user)
-        headers = {"Authorization": f"Bearer {self.tokens[user]}"}
+        headers = {"Authorization": f"Bearer {self.tokens[user]}", **(headers or {})}
         return requests.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
 
 
@@ -470,6 +470,11 @@ def test_item_summary_by_slash_id(sdk):
     assert summary["Name"] == "Regular Membership Fees - Active"
 
 
+DEEP: list = []
+for _ in range(40):
+    DEEP = [DEEP]
+
+
 @pytest.mark.parametrize(
     ("entity", "body", "message"),
     [
@@ -479,6 +484,7 @@ def test_item_summary_by_slash_id(sdk):
         ("Event", {"Name": "no id"}, "EventId is required"),
         ("Event", {"EventId": {"nested": 1}}, "EventId must be text"),
         ("Event", {"EventId": "x" * 201}, "at most 200 characters"),
+        ("Tag", {"Name": "deep", "X": DEEP}, "nested more than 32 levels"),
     ],
 )
 def test_bad_record_bodies_store_nothing(sdk, app, entity, body, message):
@@ -515,3 +521,11 @@ def test_put_with_mismatched_id_is_refused(sdk):
     page = sdk("GET", "/api/EventRegistration?EventId=ANNCONF&PartyId=147").json()
     assert page["Count"] == 1
     assert sdk("GET", "/api/EventRegistration", user="etaber").json()["Count"] == 1
+
+
+@pytest.mark.parametrize("path", ["/api/Tag", "/api/Party", "/api/ComboOrder/_validate"])
+def test_json_nested_past_the_stack_is_a_400(sdk, path):
+    body = '{"Name":"d","X":' + "[" * 5000 + "]" * 5000 + "}"
+    response = sdk("POST", path, data=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json() == {"Message": "The request is invalid."}

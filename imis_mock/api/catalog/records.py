@@ -23,6 +23,9 @@ from imis_mock.models import BusinessRecord
 from imis_mock.services import ServiceError, records
 
 NUMERIC = ("Integer", "Decimal", "Monetary")
+# [I] iMIS contracts nest a few levels (an event's function's item); far deeper is an attack
+# on the JSON encoder's stack, refused with a message instead.
+MAX_DEPTH = 32
 # The verbs of an entity that is only read (summaries, computed answers).
 READS = frozenset({"list", "get", "haspermission", "changelog", "metadata"})
 
@@ -118,10 +121,24 @@ def _key(spec: Spec, body: Body, row: BusinessRecord | None) -> str:
     return key
 
 
+def _depth(value) -> int:
+    """How deep objects and arrays nest in a JSON value (without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def _check_values(spec: Spec, data: dict) -> None:
     """Refuse what the database could not filter on later: a NUL anywhere (PostgreSQL's ->>
     cannot return it) and a numeric filter property that is not a number; numbers are stored
     as numbers, whatever form they came in (typed scalar, text)."""
+    if _depth(data) > MAX_DEPTH:
+        raise Invalid(f"The body is nested more than {MAX_DEPTH} levels deep.")
     if "\\u0000" in json.dumps(data):
         raise Invalid("The body contains a character that is not allowed.")
     for name, type_, path in spec.filters:
