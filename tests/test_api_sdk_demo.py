@@ -260,8 +260,25 @@ def test_member_registers_self_only_and_reads_own(sdk):
         json=register_body("FREVENT", "101"),
     )
     assert other.status_code == 403
+    billed_to_other = sdk(
+        "POST",
+        "/api/EventRegistration/_execute",
+        user="etaber",
+        json={**register_body("CHAPFEB", "147"), "BillTo": "101"},
+    )
+    assert billed_to_other.status_code == 403
     page = sdk("GET", "/api/EventRegistration", user="etaber").json()
     assert {r["PartyId"] for r in page["Items"]["$values"]} == {"147"}
+    # A member cancels their own registration, not another's (403 also for a missing one).
+    for key in ("ANNCONF-101", "NOSUCH-147"):
+        response = sdk(
+            "POST", "/api/EventRegistration/_execute", user="etaber", json=cancel_body(key)
+        )
+        assert response.status_code == 403
+    own_cancel = sdk(
+        "POST", "/api/EventRegistration/_execute", user="etaber", json=cancel_body("FREVENT-147")
+    )
+    assert own_cancel.status_code == 200
     assert sdk("GET", "/api/Invoice/207", user="etaber").status_code == 403
 
 
