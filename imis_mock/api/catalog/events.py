@@ -7,6 +7,7 @@ EventRegistration (`{EventId}-{PartyId}`), EventRegistrationSummary, PartyEventA
 from dataclasses import replace
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from imis_mock.api.catalog.records import READS, record_entity, spec, summary
 from imis_mock.api.engine import access
@@ -60,6 +61,10 @@ def _executor(operation):
             if isinstance(error, ApiError):
                 raise
             raise Invalid(error.message) from None
+        except IntegrityError:
+            # Two writers took the same registration or invoice number at once: nothing stored.
+            db.session.rollback()
+            raise Invalid("The registration conflicts with another one; try again.") from None
         db.session.commit()
         return row.data
 
