@@ -105,8 +105,8 @@ def _apply_rows(body: Body, data: dict) -> None:
             reported.append(f"Row {index + 1}: '{kind or 'no $type'}' cannot be imported.")
             continue
         try:
-            values = record_catalog._reader(spec)(row, None)
-            record_catalog._writer(spec)(values, None, None)
+            values = record_catalog.reader(spec)(row, None)
+            record_catalog.writer(spec)(values, None, None)
         except ApiError as error:
             reported.append(f"Row {index + 1}: {error.message}")
             continue

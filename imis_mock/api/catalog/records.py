@@ -149,7 +149,9 @@ def _check_values(spec: Spec, data: dict) -> None:
                 data[path] = int(number) if type_ == "Integer" else float(number)
 
 
-def _reader(spec: Spec) -> Callable:
+def reader(spec: Spec) -> Callable:
+    """The entry's read hook: a write body as the record to store, checked."""
+
     def read(body: Body, row: BusinessRecord | None) -> dict:
         key = _key(spec, body, row)
         if row is None and records.find(spec.name, key) is not None:
@@ -171,7 +173,9 @@ def _reader(spec: Spec) -> Callable:
     return read
 
 
-def _writer(spec: Spec) -> Callable:
+def writer(spec: Spec) -> Callable:
+    """The entry's write hook: store the record, linked to its party and parent."""
+
     def write(values: dict, row: BusinessRecord | None, caller) -> BusinessRecord:
         # A PUT whose body leaves out the party, parent or status keeps the stored ones (a
         # PM-V2.1 registration body names its party only inside Registrant) [I].
@@ -248,8 +252,8 @@ def record_entity(spec: Spec) -> Entity:
         operations=spec.operations,
         replace_status=spec.replace_status,
         to_wire=_summary_wire(spec) if spec.summary_of else record_wire,
-        read=_reader(spec) if writes else None,
-        write=_writer(spec) if writes else None,
+        read=reader(spec) if writes else None,
+        write=writer(spec) if writes else None,
         remove=_remover(spec),
     )
 
