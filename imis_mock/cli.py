@@ -5,12 +5,13 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
 from imis_mock.extensions import db
-from imis_mock.services import ServiceError, accounts, demo, qa, tokens
+from imis_mock.scenarios import SCENARIOS
+from imis_mock.services import ServiceError, accounts, demo, qa, scenario, tokens
 from imis_mock.services.clients import find_client
 
 
@@ -35,10 +36,31 @@ def prune_tokens_command() -> None:
 @click.command("load-demo")
 @with_appcontext
 @click.option("--if-empty", is_flag=True, help="Only load when the database has no accounts yet.")
-def load_demo_command(if_empty: bool) -> None:
+@click.option(
+    "--scenario",
+    "name",
+    default=None,
+    help="demo (the default, or DEMO_SCENARIO) or sdk-demo: iMIS's SDK demo ids. sdk-demo "
+    "replaces the whole site.",
+)
+def load_demo_command(if_empty: bool, name: str | None) -> None:
     """Load the demo staff account, members and configuration (safe to run twice)."""
     if if_empty and accounts.count_people() > 0:
         click.echo("The database already has accounts; demo data not loaded.")
+        return
+    name = name or current_app.config.get("DEMO_SCENARIO") or "demo"
+    if name != "demo":
+        path = SCENARIOS.get(name)
+        if path is None:
+            raise click.UsageError(
+                f"No demo scenario '{name}' (known: demo, {', '.join(SCENARIOS)})."
+            )
+        text = path.read_text(encoding="utf-8")
+        try:
+            loaded = scenario.load(scenario.parse(text), text=text)
+        except scenario.ScenarioError as error:
+            raise click.ClickException(error.message) from None
+        click.echo(f"Scenario {name} loaded: {loaded.counts}.")
         return
     created = demo.load()
     db.session.commit()

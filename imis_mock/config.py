@@ -52,6 +52,8 @@ THROTTLE_LOCKOUT_MINUTES = 15
 
 # The Login redirect URL of the demo "SampleApp" client application (`make run` sets the port).
 DEMO_SAMPLE_APP_URL = "http://localhost:5001/sso"
+# The data set `flask load-demo` loads: "demo" or "sdk-demo" (iMIS's SDK demo ids).
+DEMO_SCENARIO = "demo"
 
 # Refresh-token rotation at /token. False (iMIS as far as it is known): a redeemed refresh token
 # stays valid until its own expiry. True: a token is redeemed once; reuse is refused and revokes

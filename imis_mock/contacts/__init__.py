@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("contacts", __name__)
 
-from imis_mock.contacts import related, routes  # noqa: E402,F401
+from imis_mock.contacts import business, related, routes  # noqa: E402,F401

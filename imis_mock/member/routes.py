@@ -8,7 +8,7 @@ from imis_mock.auth import sign_out as end_signed_in_session
 from imis_mock.forms import ConfirmForm, SignInForm
 from imis_mock.member import bp
 from imis_mock.security import is_safe_next
-from imis_mock.services import accounts, audit, content
+from imis_mock.services import accounts, audit, content, records
 
 SIGN_IN_FAILED = "The username or password you entered is incorrect."
 
@@ -57,4 +57,10 @@ def sign_out():
 @bp.get("/MyAccount")
 @login_required
 def my_account():
-    return render_template("member/my_account.html", contact=current_user.contact)
+    contact = current_user.contact
+    return render_template(
+        "member/my_account.html",
+        contact=contact,
+        registrations=records.of_contact(("EventRegistration",), contact.id) if contact else [],
+        invoices=records.of_contact(("Invoice",), contact.id) if contact else [],
+    )

@@ -8,6 +8,7 @@ from imis_mock.models.groups import Group, GroupClass, GroupMember, GroupMemberD
 from imis_mock.models.iqa import IqaFolder, IqaQuery, PanelRow, PanelSource
 from imis_mock.models.oauth import AccessToken, ClientApplication, RefreshToken
 from imis_mock.models.qa import FAULT_MODES, ClientFault
+from imis_mock.models.records import BusinessRecord
 from imis_mock.models.settings import AppSetting
 from imis_mock.models.throttle import SignInThrottle
 
@@ -28,6 +29,7 @@ __all__ = [
     "AccessToken",
     "AppSetting",
     "AuditEvent",
+    "BusinessRecord",
     "ClientApplication",
     "Contact",
     "ContentFolder",

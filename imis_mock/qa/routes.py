@@ -12,7 +12,7 @@ from imis_mock.forms import ConfirmForm
 from imis_mock.models import ClientApplication
 from imis_mock.qa import bp
 from imis_mock.qa.forms import ClockForm, FaultForm, SimulateForm
-from imis_mock.services import ServiceError, clock, qa, secrets
+from imis_mock.services import ServiceError, clock, communications, qa, secrets
 from imis_mock.services.clients import find_client
 
 SECRET_WORDS = ("token", "secret", "password", "authorization")
@@ -98,6 +98,13 @@ def token_action(kind: str, token_id: int, action: str):
         except ServiceError as error:
             flash(error.message, "error")
     return redirect(url_for("staff.qa.token_list"), code=303)
+
+
+@bp.get("/Communications")
+def communications_page():
+    """Communications written through the API: the mock sends nothing, so QA sees here what
+    would have been sent, and to whom."""
+    return render_template("staff/qa/communications.html", sent=communications.would_have_sent())
 
 
 @bp.get("/Faults")

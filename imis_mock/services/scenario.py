@@ -665,6 +665,20 @@ def _export_queries() -> list[dict]:
     return entries
 
 
+def _load_records(section: dict, loaded: Loaded) -> None:
+    """Events, invoices, items, communications ... as iMIS contracts, through the API catalog's
+    hooks (api/catalog/records.py), so a record loads exactly as a POST would store it."""
+    from imis_mock.api.catalog.records import load_section
+
+    loaded.counts["business_records"] = _service("business_records", load_section, section, "")
+
+
+def _export_records() -> dict:
+    from imis_mock.api.catalog.records import export_section
+
+    return export_section()
+
+
 # Each top-level section: its loader (document part, Loaded) and exporter. Order matters: people
 # and client applications before the content that names them, settings last.
 SECTIONS: dict[str, tuple[Callable, Callable]] = {
@@ -680,5 +694,6 @@ SECTIONS: dict[str, tuple[Callable, Callable]] = {
     "content": (_load_content, lambda _: _export_content()),
     "panels": (_load_panels, lambda _: _export_panels()),
     "queries": (_load_queries, lambda _: _export_queries()),
+    "business_records": (_load_records, lambda _: _export_records()),
     "settings": (_load_settings, lambda _: _export_settings()),
 }

@@ -36,6 +36,7 @@ def require_staff():
 from imis_mock.clients import bp as clients_bp  # noqa: E402
 from imis_mock.contacts import bp as contacts_bp  # noqa: E402
 from imis_mock.content import bp as content_bp  # noqa: E402
+from imis_mock.events import bp as events_bp  # noqa: E402
 from imis_mock.groups import bp as groups_bp  # noqa: E402
 from imis_mock.iqa import bp as iqa_bp  # noqa: E402
 from imis_mock.panels import bp as panels_bp  # noqa: E402
@@ -47,6 +48,7 @@ bp.register_blueprint(clients_bp, url_prefix="/RiSE/Maintenance/ClientApplicatio
 bp.register_blueprint(content_bp, url_prefix="/RiSE/PageBuilder/ManageContent")
 bp.register_blueprint(contacts_bp, url_prefix="/Contacts")
 bp.register_blueprint(groups_bp, url_prefix="/Groups")
+bp.register_blueprint(events_bp, url_prefix="/Events")
 bp.register_blueprint(site_settings_bp, url_prefix="/Settings")
 bp.register_blueprint(qa_bp, url_prefix="/QA")
 bp.register_blueprint(iqa_bp, url_prefix="/RiSE/IQA")

@@ -74,7 +74,20 @@ How to add an entity
    and panels.py builds their entries from the stored definitions; find() falls back to them.
 """
 
-from imis_mock.api.catalog import activity, contacts, groups, lookups, panels, party, queries, user
+from imis_mock.api.catalog import (
+    activity,
+    commerce,
+    communications,
+    contacts,
+    events,
+    groups,
+    longtail,
+    lookups,
+    panels,
+    party,
+    queries,
+    user,
+)
 from imis_mock.api.engine.entity import Entity
 
 ENTITIES: tuple[Entity, ...] = (
@@ -85,6 +98,10 @@ ENTITIES: tuple[Entity, ...] = (
     *groups.ENTITIES,
     *contacts.ENTITIES,
     *queries.ENTITIES,
+    *events.ENTITIES,
+    *commerce.ENTITIES,
+    *communications.ENTITIES,
+    *longtail.ENTITIES,
 )
 _BY_NAME = {entity.name.lower(): entity for entity in ENTITIES}
 assert len(_BY_NAME) == len(ENTITIES), "two entries share a name"

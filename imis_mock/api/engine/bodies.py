@@ -73,7 +73,8 @@ def parse(raw: bytes) -> Body | None:
         return None
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: nesting deeper than Python's stack (a few KB of "[[[["), not a 500.
         raise Malformed() from None
     if data is None:
         return None
