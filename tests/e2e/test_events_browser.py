@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from imis_mock.services import demo
 from tests.e2e.conftest import mock_env, screenshot
 from tests.e2e.flows import staff_nav, staff_sign_in, unnamed_controls
-from tests.servers import Gunicorn, flask_cli
+from tests.servers import Server, flask_cli
 
 NewPage = Callable[[str], Page]
 
@@ -23,7 +23,7 @@ def sdk_mock(tmp_path: Path, template_instance: Path):
     instance = tmp_path / "sdk-demo"
     shutil.copytree(template_instance, instance)
     flask_cli(instance, "load-demo", "--scenario", "sdk-demo", env=mock_env(instance))
-    server = Gunicorn("app:app", mock_env(instance), log=tmp_path / "sdk-mock.log")
+    server = Server("app:app", mock_env(instance), log=tmp_path / "sdk-mock.log")
     with server:
         yield server
 
@@ -53,7 +53,7 @@ def register(url: str, event: str, party: str, option: str) -> dict:
 
 
 def test_staff_see_a_registration_made_through_the_api(
-    new_page: NewPage, sdk_mock: Gunicorn, artifacts: Path
+    new_page: NewPage, sdk_mock: Server, artifacts: Path
 ):
     result = register(sdk_mock.url, "ANNCONF", "101", "ANNCONF/REGOPTION2")
     invoice = result["AdditionalAttributes"]["$values"][0]["Value"]

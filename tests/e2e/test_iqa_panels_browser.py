@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from imis_mock.services import demo
 from tests.e2e.conftest import screenshot
 from tests.e2e.flows import staff_nav, staff_sign_in, unnamed_controls
-from tests.servers import Gunicorn
+from tests.servers import Server
 
 NewPage = Callable[[str], Page]
 CORE = "Asi.Soa.Core.DataContracts"
@@ -20,7 +20,7 @@ def prop(name, value):
     return {"$type": f"{CORE}.GenericPropertyData, Asi.Contracts", "Name": name, "Value": value}
 
 
-def test_define_a_panel_and_a_query_then_run_it(new_page: NewPage, mock: Gunicorn, artifacts: Path):
+def test_define_a_panel_and_a_query_then_run_it(new_page: NewPage, mock: Server, artifacts: Path):
     staff = new_page("staff")
     staff_sign_in(staff, mock.url)
 
