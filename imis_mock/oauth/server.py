@@ -31,12 +31,14 @@ Authlib, as described above. Both paths call the same rules in services/tokens.p
 only skips Flask's and Authlib's machinery, which cost several times the redemption itself.
 """
 
+import base64
+import binascii
 import io
 import json
 import os
 import time
 from collections.abc import Mapping
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2 import OAuth2Error, OAuth2Request
@@ -46,14 +48,13 @@ from authlib.oauth2.rfc6749 import (
     InvalidRequestError,
     grants,
 )
-from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from flask import Flask, Response
 from flask import request as flask_request
 from sqlalchemy.exc import SQLAlchemyError
 
 from imis_mock.diagnostics import WORKER_PID_HEADER
 from imis_mock.security import SECURITY_HEADERS
-from imis_mock.services import accounts, clock, qa, tokens
+from imis_mock.services import accounts, clock, qa, throttle, tokens
 from imis_mock.services.tokens import TokenError
 
 # A token request is a few hundred bytes; anything near this is not one.
@@ -132,12 +133,42 @@ def known_parameters(pairs) -> dict[str, str]:
     return form
 
 
-def _basic_client_id() -> str | None:
-    auth = flask_request.headers.get("Authorization", "")
-    if auth[:6].lower() != "basic ":
+def basic_credentials() -> tuple[str, str] | None:
+    """Return the client's HTTP Basic credentials, or None if it did not use Basic.
+
+    RFC 6749 §2.3.1: the client id and secret are form-urlencoded (Appendix B: `+` is a space)
+    before they are Base64-encoded. An empty or malformed Basic value gives ("", ""): the client
+    still used Basic, so its refusal is 401 with `WWW-Authenticate: Basic`.
+    """
+    scheme, _, value = flask_request.headers.get("Authorization", "").strip().partition(" ")
+    if scheme.lower() != "basic":
         return None
-    client_id, _ = extract_basic_authorization(flask_request.headers)
-    return client_id or ""
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return "", ""
+    client_id, colon, secret = decoded.partition(":")
+    if not colon:
+        return "", ""
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
+def _basic_client_id() -> str | None:
+    credentials = basic_credentials()
+    return credentials[0] if credentials is not None else None
+
+
+def authenticate_client_secret_basic(query_client, request) -> "OAuthClient | None":
+    """Authlib's client_secret_basic, decoding the credentials as basic_credentials() does."""
+    client_id, secret = basic_credentials() or ("", "")
+    if not client_id or not secret:
+        return None
+    client = query_client(client_id)
+    return client if client is not None and client.check_client_secret(secret) else None
+
+
+def _client_address() -> str:
+    return flask_request.remote_addr or ""
 
 
 class OAuthClient:
@@ -203,7 +234,7 @@ class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
             raise InvalidRequestError("Missing 'username' in request.")
         if "password" not in form:
             raise InvalidRequestError("Missing 'password' in request.")
-        user = accounts.authenticate(form["username"], form["password"])
+        user = accounts.authenticate(form["username"], form["password"], address=_client_address())
         if user is None:
             raise InvalidGrantError("The user name or password is incorrect.")
         self.request.user = user
@@ -224,7 +255,12 @@ class ImisAuthorizationServer(AuthorizationServer):
             form = read_form()
         except OAuth2Error as error:
             return self.refuse(None, error)
-        fault = qa.take_fault(form.get("client_id") or _basic_client_id() or "")
+        client_id = form.get("client_id") or _basic_client_id() or ""
+        if client_id:
+            wait = tokens.client_authentication_wait(client_id, _client_address())
+            if wait is not None:
+                return self.throttled(form, throttle.Throttled(wait, "client"))
+        fault = qa.take_fault(client_id)
         if fault is not None:
             injected = self.inject(fault, form)
             if injected is not None:
@@ -238,6 +274,27 @@ class ImisAuthorizationServer(AuthorizationServer):
             return self.handle_response(*grant.create_token_response())
         except OAuth2Error as error:
             return self.refuse(token_request, error)
+        except throttle.Throttled as error:
+            return self.throttled(form, error)
+
+    def throttled(self, form: dict[str, str], error: throttle.Throttled) -> Response:
+        """Answer 429 with Retry-After, audited, having checked no secret and hashed nothing.
+
+        RFC 6749 names no error for this; `temporarily_unavailable` (its error for an overloaded
+        server) is the one a generic OAuth client knows to retry.
+        """
+        tokens.record_refusal(
+            "temporarily_unavailable",
+            grant_type=form.get("grant_type", ""),
+            client_id=form.get("client_id") or _basic_client_id() or "",
+            username=form.get("username", ""),
+            throttled=error.reason,
+        )
+        body = {
+            "error": "temporarily_unavailable",
+            "error_description": f"Too many attempts. Try again in {error.retry_after} seconds.",
+        }
+        return self.handle_response(429, body, [*HEADERS, ("Retry-After", str(error.retry_after))])
 
     def inject(self, fault: qa.Fault, form: dict[str, str]) -> Response | None:
         """Misbehave as the QA console asked: an error answer, or a delay before the real one."""
@@ -273,6 +330,8 @@ class ImisAuthorizationServer(AuthorizationServer):
             client_id = client.application.client_id
         else:
             client_id = form.get("client_id") or _basic_client_id() or ""
+        if isinstance(error, InvalidClientError) and client_id:
+            tokens.record_client_authentication_failure(client_id, _client_address())
         tokens.record_refusal(
             error.error or "invalid_request",
             grant_type=form.get("grant_type", ""),
@@ -293,6 +352,7 @@ class ImisAuthorizationServer(AuthorizationServer):
 
 def init_server() -> ImisAuthorizationServer:
     server = ImisAuthorizationServer()
+    server.register_client_auth_method("client_secret_basic", authenticate_client_secret_basic)
     server.register_grant(RefreshTokenGrant)
     server.register_grant(PasswordGrant)
     return server
@@ -347,12 +407,15 @@ class TokenFastPath:
             client, token = read.client, read.token
             if client is None or token is None or read.fault_armed:
                 return None
+            address = environ.get("REMOTE_ADDR") or ""
+            if tokens.client_authentication_wait(client.client_id, address) is not None:
+                return None
             if not tokens.client_secret_matches(client, form["client_secret"]):
                 return None
             if not tokens.belongs_to(token, client) or tokens.refusal(token, clock.now()):
                 return None
             try:
-                payload = tokens.redeem(token, client, ip=environ.get("REMOTE_ADDR") or "")
+                payload = tokens.redeem(token, client, ip=address)
             except (TokenError, SQLAlchemyError):
                 # Only a race (a revoke or another redemption since the read) or a database
                 # error gets here; the write was rolled back, and Flask answers (a refusal, or
