@@ -47,7 +47,7 @@ PG_URL = os.environ.get("BENCH_DATABASE_URL", "")
 PG_CASES = os.environ.get("BENCH_PG_CASES", "refresh,api").split(",")
 CHEAP_HASH = {"FLASK_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1"}
 HASHING_CASES = ["password", "signin", "flow"]
-CLIENT_ID, SECRET = "BenchApp", "Bench-secret-0123456789"
+CLIENT_ID, SECRET = "BenchApp", "Bench-secret-0123456789-abcdefghijklmnop"
 MEMBER, PASSWORD, PARTY = "jsmith", "Member-Demo-2026", "23179"
 # Targets (issue 21): ratios to hello-world; PostgreSQL's own; flows against hello-world / 5.
 TARGETS = {"sqlite": 0.30, "pg": 0.15, "flow": 0.20}
@@ -235,7 +235,7 @@ CASES = [
             "BENCH_USER": MEMBER,
             "BENCH_PASSWORD": PASSWORD,
             "BENCH_CLIENT_ID": "SampleApp",
-            "BENCH_CLIENT_SECRET": "sample-app-demo-secret",
+            "BENCH_CLIENT_SECRET": "SampleApp-demo-secret-not-for-production",
             "BENCH_RECORD": "/SampleApp.aspx",
             "BENCH_PARTY": PARTY,
         },

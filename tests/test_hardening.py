@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent, Contact, RefreshToken, UserSession
-from imis_mock.services import accounts, clock, oauth_server, secrets, sso, tokens
+from imis_mock.services import accounts, clients, clock, secrets, sso, tokens
 from tests.browser import Browser
 from tests.conftest import (
     MEMBER_PASSWORD,
@@ -465,7 +465,7 @@ def test_long_and_unicode_passwords_are_checked_exactly(app, live_server, passwo
 def hand_off(app, client_id: str = "MyApp") -> str:
     """A refresh token for jsmith, minted as the SSO page mints it."""
     with app.app_context():
-        raw = sso.start_handoff(accounts.get_user("jsmith"), oauth_server.find_client(client_id))
+        raw = sso.start_handoff(accounts.get_user("jsmith"), clients.find_client(client_id))
         db.session.commit()
         return raw
 

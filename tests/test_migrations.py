@@ -28,7 +28,9 @@ def test_the_chain_reads_in_order_to_one_head(app):
 
 # SQLite cannot reflect the expression index on lower(last_name): alembic warns and skips it.
 @pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
-@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
+@pytest.mark.filterwarnings(
+    "ignore:autogenerate skipping metadata-specified expression-based index"
+)
 def test_upgrading_an_empty_database_leaves_db_check_clean(tmp_path, monkeypatch):
     app = make_app(tmp_path, monkeypatch, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/new.db")
     with app.app_context():

@@ -53,6 +53,7 @@ from flask import request as flask_request
 from sqlalchemy.exc import SQLAlchemyError
 
 from imis_mock.diagnostics import WORKER_PID_HEADER
+from imis_mock.errors import DATABASE_UNAVAILABLE
 from imis_mock.security import SECURITY_HEADERS
 from imis_mock.services import accounts, clock, qa, throttle, tokens
 from imis_mock.services.tokens import TokenError
@@ -63,6 +64,8 @@ PARAMETERS = ("grant_type", "client_id", "client_secret", "refresh_token", "user
 SECRET_PARAMETERS = ("client_secret", "refresh_token", "password")
 CLIENT_METHODS = ["client_secret_basic", "client_secret_post"]
 INVALID_CLIENT = "The client credentials are invalid."
+# The database error the fast path met, for Flask to answer (environ key).
+DATABASE_ERROR = "imis_mock.token_database_error"
 HEADERS = [
     ("Content-Type", "application/json;charset=UTF-8"),
     ("Cache-Control", "no-store"),
@@ -403,23 +406,14 @@ class TokenFastPath:
         if not all(form.get(name) for name in self.REFRESH):
             return None
         with self.app.app_context():
-            read = tokens.read_refresh_request(form["client_id"], form["refresh_token"])
-            client, token = read.client, read.token
-            if client is None or token is None or read.fault_armed:
-                return None
-            address = environ.get("REMOTE_ADDR") or ""
-            if tokens.client_authentication_wait(client.client_id, address) is not None:
-                return None
-            if not tokens.client_secret_matches(client, form["client_secret"]):
-                return None
-            if not tokens.belongs_to(token, client) or tokens.refusal(token, clock.now()):
-                return None
             try:
-                payload = tokens.redeem(token, client, ip=address)
-            except (TokenError, SQLAlchemyError):
-                # Only a race (a revoke or another redemption since the read) or a database
-                # error gets here; the write was rolled back, and Flask answers (a refusal, or
-                # the 503 of a lasting outage).
+                payload = self.redeem(form, environ)
+            except DATABASE_UNAVAILABLE as error:
+                # Flask answers the 503 at once with this error (routes.token), rather than try
+                # again and wait a second busy timeout on a locked database.
+                environ[DATABASE_ERROR] = error
+                return None
+            if payload is None:
                 return None
             expose_pid = self.app.config.get("EXPOSE_WORKER_PID")
         body = json.dumps(payload, separators=(",", ":")).encode()
@@ -427,6 +421,29 @@ class TokenFastPath:
         if expose_pid:
             headers.append((WORKER_PID_HEADER, str(os.getpid())))
         return body, [*headers, *SECURITY_HEADERS, ("Vary", "Cookie")]
+
+    @staticmethod
+    def redeem(form: dict[str, str], environ: dict) -> dict | None:
+        """Redeem the refresh grant if every check passes; None hands the request to Flask."""
+        read = tokens.read_refresh_request(form["client_id"], form["refresh_token"])
+        client, token = read.client, read.token
+        if client is None or token is None or read.fault_armed:
+            return None
+        address = environ.get("REMOTE_ADDR") or ""
+        if tokens.client_authentication_wait(client.client_id, address) is not None:
+            return None
+        if not tokens.client_secret_matches(client, form["client_secret"]):
+            return None
+        if not tokens.belongs_to(token, client) or tokens.refusal(token, clock.now()):
+            return None
+        try:
+            return tokens.redeem(token, client, ip=address)
+        except DATABASE_UNAVAILABLE:
+            raise
+        except (TokenError, SQLAlchemyError):
+            # A race (a revoke or another redemption since the read): the write was rolled
+            # back, and Flask answers (a refusal, most likely).
+            return None
 
 
 def _read_wsgi_form(environ: dict) -> dict[str, str] | None:
