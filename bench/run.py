@@ -18,7 +18,9 @@ a client application "BenchApp") in up to three set-ups, each its own server:
 - PostgreSQL, with BENCH_DATABASE_URL set (a postgresql+psycopg:// URL whose role may create
   databases, e.g. the tests' TEST_DATABASE_URL): the cases in BENCH_PG_CASES (default
   refresh,api), on a scratch database dropped afterwards.
-Only correct passwords are sent, so sign-in throttling (failures per username) never applies.
+Only correct passwords are sent, so sign-in throttling (failures per username) never applies,
+except in bench/guessing.py (BENCH_CASES=guessing), which measures the refresh grant beside 20
+threads guessing passwords.
 """
 
 import os
@@ -373,7 +375,8 @@ SETUPS: dict[str, tuple[dict, str]] = {
 def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: `make bench` installs it with apt-get")
-    every = [case["key"] for case in CASES] + ["lists"]  # lists: bench/api_cases.py
+    # lists: bench/api_cases.py; guessing: bench/guessing.py
+    every = [case["key"] for case in CASES] + ["lists", "guessing"]
     keys = os.environ.get("BENCH_CASES", ",".join(every)).split(",")
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
     hello_port = free_port()
@@ -403,12 +406,18 @@ def main() -> None:
             import api_cases  # GET /api/Party filtered, on the demo data and 100,000 parties
 
             results += api_cases.measure(hello, base_env)
+        if "guessing" in keys:
+            import guessing  # the refresh grant's p99 beside 20 password guessers
+
+            guessed = guessing.measure(base_env)
     finally:
         hello_process.terminate()
         hello_process.wait(timeout=30)
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
     report(results)
+    if "guessing" in keys:
+        guessing.report(guessed)
     if any(r["mock"]["errors"] or r["mock"]["failed"] for r in results):
         raise SystemExit("the mock answered some requests with an error")
 

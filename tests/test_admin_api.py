@@ -228,7 +228,7 @@ def test_create_a_client_application(api):
     assert len(generated["secret"]) >= 32
     duplicate = api.post(
         url(api, "/clients"),
-        json={"client_id": "LMS", "secret": "s", "redirect_url": "https://x.example/"},
+        json={"client_id": "LMS", "secret": "s" * 32, "redirect_url": "https://x.example/"},
     )
     assert duplicate.status_code == 400 and duplicate.json()["field"] == "client_id"
     bad = api.post(url(api, "/clients"), json={"client_id": "B", "redirect_url": "javascript:x"})

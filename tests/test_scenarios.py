@@ -33,7 +33,7 @@ staff:
 - {username: boss, first_name: Bea, last_name: Oss, password: Boss-pass-1}
 client_applications:
 - client_id: Lms
-  secret: lms-secret-1
+  secret: lms-secret-1-Zq7Lm3Vx9Rt2Wp8Kc5H
   refresh_token_lifetime: 10
   redirect_url: https://lms.example/sso
 - {client_id: Events, redirect_url: 'http://127.0.0.1:8000/sso'}
