@@ -386,7 +386,8 @@ def main() -> None:
     folders = []
     results = []
     try:
-        plan = [("sqlite", keys), ("cheap", [key for key in keys if key in HASHING_CASES])]
+        wrk_keys = [key for key in keys if key in {case["key"] for case in CASES}]
+        plan = [("sqlite", wrk_keys), ("cheap", [key for key in keys if key in HASHING_CASES])]
         if PG_URL:
             plan.append(("pg", [key for key in keys if key in PG_CASES]))
         for setup, setup_keys in plan:

@@ -263,7 +263,10 @@ class ImisAuthorizationServer(AuthorizationServer):
             wait = tokens.client_authentication_wait(client_id, _client_address())
             if wait is not None:
                 return self.throttled(form, throttle.Throttled(wait, "client"))
-        fault = qa.take_fault(client_id)
+        # A fault is armed for a client: a request naming none (the password grant of an
+        # application user, or a guesser's) skips the lookup, whose transaction would hold
+        # SQLite's write lock for the rest of a POST.
+        fault = qa.take_fault(client_id) if client_id else None
         if fault is not None:
             injected = self.inject(fault, form)
             if injected is not None:
@@ -286,13 +289,14 @@ class ImisAuthorizationServer(AuthorizationServer):
         RFC 6749 names no error for this; `temporarily_unavailable` (its error for an overloaded
         server) is the one a generic OAuth client knows to retry.
         """
-        tokens.record_refusal(
-            "temporarily_unavailable",
-            grant_type=form.get("grant_type", ""),
-            client_id=form.get("client_id") or _basic_client_id() or "",
-            username=form.get("username", ""),
-            throttled=error.reason,
-        )
+        if error.reason == "client":  # a throttled password was audited by authenticate()
+            tokens.record_refusal(
+                "temporarily_unavailable",
+                grant_type=form.get("grant_type", ""),
+                client_id=form.get("client_id") or _basic_client_id() or "",
+                username=form.get("username", ""),
+                throttled=error.reason,
+            )
         body = {
             "error": "temporarily_unavailable",
             "error_description": f"Too many attempts. Try again in {error.retry_after} seconds.",

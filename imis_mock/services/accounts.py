@@ -82,6 +82,7 @@ def authenticate(
     key = username_key(username)
     try:
         with throttle.hashing_slot():
+            throttle.check_address(address)  # a read: a locked-out guesser costs no write
             if not throttle.reserve_user(key):
                 _audit_throttled(username, "username", address)
                 return None

@@ -147,17 +147,22 @@ def reserve_user(username_key: str) -> bool:
     )
 
 
+def check_address(address: str) -> None:
+    """Raise Throttled if this client address must wait (one read, no write)."""
+    wait = locked_for(address_key(address))
+    if wait is not None:
+        raise Throttled(wait, "address")
+
+
 def reserve_address(address: str) -> None:
     """Reserve a password attempt for a client address; raise Throttled if it must wait."""
     key = address_key(address)
-    wait = locked_for(key)  # a read first: a locked-out guesser costs no write
-    if wait is None:
-        wait = _count(
-            key,
-            _setting("ADDRESS_MAX_FAILURES"),
-            timedelta(minutes=1),
-            timedelta(seconds=_setting("ADDRESS_LOCKOUT_SECONDS")),
-        )
+    wait = _count(
+        key,
+        _setting("ADDRESS_MAX_FAILURES"),
+        timedelta(minutes=1),
+        timedelta(seconds=_setting("ADDRESS_LOCKOUT_SECONDS")),
+    )
     if wait is not None:
         raise Throttled(wait, "address")
 
