@@ -380,3 +380,18 @@ def test_refusals_and_throttling_show_in_the_activity_in_real_time_order(token_a
     assert refused[limit + 1 : limit + 3] == [("oauth.token", "invalid_grant", "", "rjones")] * 2
     assert ("throttle.password", "throttled", "", "rjones") in refused[limit + 3 :]
     assert refused[-1] == ("oauth.token", "invalid_grant", "", "rjones")
+
+
+def test_a_locked_out_address_gets_the_same_429_with_or_without_flask(token_app, server):
+    """The fast path answers a locked-out guesser's password grant as Flask does (Basic goes to
+    Flask)."""
+    for index in range(token_app.config["ADDRESS_MAX_FAILURES"]):
+        post_token(server, password(f"guess{index}", "wrong"))
+    fast = post_token(server, password("jsmith", "wrong"))
+    slow = post_token(server, password("jsmith", "wrong"), headers=basic("MyApp", SECRET))
+    assert_throttled(*fast)
+    assert_throttled(*slow)
+    assert fast[2] == slow[2]
+    assert [name for name, _ in fast[1].items() if name != "Date"] == [
+        name for name, _ in slow[1].items() if name != "Date"
+    ]

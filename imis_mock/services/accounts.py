@@ -84,7 +84,7 @@ def authenticate(
         with throttle.hashing_slot():
             throttle.check_address(address)  # a read: a locked-out guesser costs no write
             if not throttle.reserve_user(key):
-                _audit_throttled(username, "username", address)
+                audit_throttled(username, "username", address)
                 return None
             try:
                 throttle.reserve_address(address)
@@ -104,7 +104,7 @@ def authenticate(
             elif not check_password_hash(stored, password):
                 user = None
     except throttle.Throttled as error:
-        _audit_throttled(username, error.reason, address)
+        audit_throttled(username, error.reason, address)
         raise
     if user is None:
         return None
@@ -116,7 +116,7 @@ def authenticate(
     return user
 
 
-def _audit_throttled(username: str, reason: str, address: str) -> None:
+def audit_throttled(username: str, reason: str, address: str) -> None:
     """Show a throttled attempt in the QA console's activity (written behind, real time)."""
     audit.record(
         "throttle.password",
