@@ -434,8 +434,8 @@ class TokenFastPath:
     def refuse_locked_address(self, environ: dict, form: dict) -> tuple[str, bytes, list] | None:
         """Answer 429 a password grant from an address that must wait, as Flask would.
 
-        A guesser locked out this way costs one read and no Flask, so it takes less from the
-        other clients (bench/guessing.py). The rule is throttle.check_address, as in
+        A guesser locked out this way costs one read, no write and no Flask, so it takes less
+        from the other clients (bench/guessing.py). The rule is throttle.check_address, as in
         accounts.authenticate(); anything else goes to Flask.
         """
         address = environ.get("REMOTE_ADDR") or ""
@@ -443,8 +443,7 @@ class TokenFastPath:
             try:
                 throttle.check_address(address)
                 return None
-            except throttle.Throttled as error:
-                accounts.audit_throttled(form.get("username", ""), error.reason, address)
+            except throttle.Throttled as error:  # audited when the lockout began
                 extra = [("Retry-After", str(error.retry_after))]
                 payload = throttled_body(error.retry_after)
                 return "429 TOO MANY REQUESTS", *self.finish(payload, extra, False)

@@ -87,7 +87,8 @@ def authenticate(
                 audit_throttled(username, "username", address)
                 return None
             try:
-                throttle.reserve_address(address)
+                if throttle.reserve_address(address):
+                    audit_throttled(username, "address", address)
             except throttle.Throttled:
                 throttle.release(throttle.user_key(key))
                 raise
@@ -104,7 +105,10 @@ def authenticate(
             elif not check_password_hash(stored, password):
                 user = None
     except throttle.Throttled as error:
-        audit_throttled(username, error.reason, address)
+        # An address lockout is audited once, when it begins: a flood of guesses must not
+        # become a flood of writes.
+        if error.reason != "address":
+            audit_throttled(username, error.reason, address)
         raise
     if user is None:
         return None

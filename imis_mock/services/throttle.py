@@ -101,7 +101,8 @@ def is_locked(key: str) -> bool:
 def _count(key: str, limit: int, window: timedelta, lockout: timedelta) -> int | None:
     """Count one attempt for a key in one statement; lock the key once it reaches the limit.
 
-    Returns None if the attempt may go on, else the seconds left of the lock. An attempt made
+    Returns None if the attempt may go on, 0 if it may and has just locked the key, else the
+    seconds left of the lock. An attempt made
     while the key is locked is not counted. Runs in its own write transaction, so on PostgreSQL
     the row stays locked from the count to the lock, and on SQLite writers take turns.
     """
@@ -131,19 +132,17 @@ def _count(key: str, limit: int, window: timedelta, lockout: timedelta) -> int |
                 .where(row.username_key == key)
                 .values(failures=0, window_start=now, locked_until=now + lockout)
             )
+            return 0
     return None
 
 
 def reserve_user(username_key: str) -> bool:
     """Reserve a password attempt for a username before hashing; False if it is locked."""
-    return (
-        _count(
-            user_key(username_key),
-            _setting("THROTTLE_MAX_FAILURES"),
-            timedelta(minutes=_setting("THROTTLE_WINDOW_MINUTES")),
-            timedelta(minutes=_setting("THROTTLE_LOCKOUT_MINUTES")),
-        )
-        is None
+    return not _count(
+        user_key(username_key),
+        _setting("THROTTLE_MAX_FAILURES"),
+        timedelta(minutes=_setting("THROTTLE_WINDOW_MINUTES")),
+        timedelta(minutes=_setting("THROTTLE_LOCKOUT_MINUTES")),
     )
 
 
@@ -154,8 +153,11 @@ def check_address(address: str) -> None:
         raise Throttled(wait, "address")
 
 
-def reserve_address(address: str) -> None:
-    """Reserve a password attempt for a client address; raise Throttled if it must wait."""
+def reserve_address(address: str) -> bool:
+    """Reserve a password attempt for a client address; raise Throttled if it must wait.
+
+    Returns True if this attempt locked the address out (its last one before the wait).
+    """
     key = address_key(address)
     wait = _count(
         key,
@@ -163,8 +165,9 @@ def reserve_address(address: str) -> None:
         timedelta(minutes=1),
         timedelta(seconds=_setting("ADDRESS_LOCKOUT_SECONDS")),
     )
-    if wait is not None:
+    if wait:
         raise Throttled(wait, "address")
+    return wait == 0
 
 
 def record_client_failure(client_id: str, address: str) -> None:
