@@ -21,7 +21,9 @@ a client application "BenchApp") in up to three set-ups, each its own server:
 Two more cases have their own set-up: lists (bench/api_cases.py: GET /api/Party filtered, on the
 demo data and 100,000 parties) and iqa (bench/iqa_cases.py: GET /api/query and /api/IQA, a
 3-column query, one page of 100 rows of 10,000 contacts; target ratio >= 0.20).
-Only correct passwords are sent, so sign-in throttling (failures per username) never applies.
+Only correct passwords are sent, so sign-in throttling (failures per username) never applies,
+except in bench/guessing.py (BENCH_CASES=guessing), which measures the refresh grant beside 20
+threads guessing passwords.
 """
 
 import os
@@ -50,7 +52,7 @@ PG_URL = os.environ.get("BENCH_DATABASE_URL", "")
 PG_CASES = os.environ.get("BENCH_PG_CASES", "refresh,api").split(",")
 CHEAP_HASH = {"FLASK_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1"}
 HASHING_CASES = ["password", "signin", "flow"]
-CLIENT_ID, SECRET = "BenchApp", "Bench-secret-0123456789"
+CLIENT_ID, SECRET = "BenchApp", "Bench-secret-0123456789-abcdefghijklmnop"
 MEMBER, PASSWORD, PARTY = "jsmith", "Member-Demo-2026", "23179"
 # Targets (issue 21): ratios to hello-world; PostgreSQL's own; flows against hello-world / 5.
 TARGETS = {"sqlite": 0.30, "pg": 0.15, "flow": 0.20}
@@ -238,7 +240,7 @@ CASES = [
             "BENCH_USER": MEMBER,
             "BENCH_PASSWORD": PASSWORD,
             "BENCH_CLIENT_ID": "SampleApp",
-            "BENCH_CLIENT_SECRET": "sample-app-demo-secret",
+            "BENCH_CLIENT_SECRET": "SampleApp-demo-secret-not-for-production",
             "BENCH_RECORD": "/SampleApp.aspx",
             "BENCH_PARTY": PARTY,
         },
@@ -376,7 +378,8 @@ SETUPS: dict[str, tuple[dict, str]] = {
 def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: `make bench` installs it with apt-get")
-    every = [case["key"] for case in CASES] + ["lists", "iqa"]  # their own modules
+    # lists: bench/api_cases.py; iqa: bench/iqa_cases.py; guessing: bench/guessing.py
+    every = [case["key"] for case in CASES] + ["lists", "iqa", "guessing"]
     keys = os.environ.get("BENCH_CASES", ",".join(every)).split(",")
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
     hello_port = free_port()
@@ -386,7 +389,8 @@ def main() -> None:
     folders = []
     results = []
     try:
-        plan = [("sqlite", keys), ("cheap", [key for key in keys if key in HASHING_CASES])]
+        wrk_keys = [key for key in keys if key in {case["key"] for case in CASES}]
+        plan = [("sqlite", wrk_keys), ("cheap", [key for key in keys if key in HASHING_CASES])]
         if PG_URL:
             plan.append(("pg", [key for key in keys if key in PG_CASES]))
         for setup, setup_keys in plan:
@@ -410,12 +414,18 @@ def main() -> None:
             import iqa_cases  # GET /api/query and /api/IQA, 100 rows of 10,000 contacts
 
             results += iqa_cases.measure(hello, base_env)
+        if "guessing" in keys:
+            import guessing  # the refresh grant's p99 beside 20 password guessers
+
+            guessed = guessing.measure(base_env)
     finally:
         hello_process.terminate()
         hello_process.wait(timeout=30)
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
     report(results)
+    if "guessing" in keys:
+        guessing.report(guessed)
     if any(r["mock"]["errors"] or r["mock"]["failed"] for r in results):
         raise SystemExit("the mock answered some requests with an error")
 

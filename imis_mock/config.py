@@ -49,6 +49,15 @@ MEMBER_HOME_ENDPOINT = "member.home"
 THROTTLE_MAX_FAILURES = 5
 THROTTLE_WINDOW_MINUTES = 15
 THROTTLE_LOCKOUT_MINUTES = 15
+# Password guessing from one client address, whatever the usernames: this many failed password
+# checks in a minute make the address wait this many seconds (429 with Retry-After).
+ADDRESS_MAX_FAILURES = 30
+ADDRESS_LOCKOUT_SECONDS = 60
+# Failed client authentication at /token, per Client ID and client address (services/tokens.py).
+CLIENT_MAX_FAILURES = 10
+CLIENT_LOCKOUT_SECONDS = 60
+# Password hashes computed at once by one worker process; more get 429 with Retry-After at once.
+HASH_CONCURRENCY = 2
 
 # The Login redirect URL of the demo "SampleApp" client application (`make run` sets the port).
 DEMO_SAMPLE_APP_URL = "http://localhost:5001/sso"

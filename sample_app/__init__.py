@@ -26,7 +26,7 @@ DEFAULTS = {
     "SAMPLE_IMIS_URL": "http://127.0.0.1:5000",
     "SAMPLE_CLIENT_ID": "SampleApp",
     # Matches the demo client application the mock's `load-demo` registers. Not a real secret.
-    "SAMPLE_CLIENT_SECRET": "sample-app-demo-secret",
+    "SAMPLE_CLIENT_SECRET": "SampleApp-demo-secret-not-for-production",
     "SAMPLE_LAUNCH_PATH": "/SampleApp.aspx",
     "SESSION_COOKIE_NAME": "sample_session",
     "SESSION_COOKIE_HTTPONLY": True,

@@ -209,7 +209,7 @@ def create_member(app: Flask, username: str, **fields) -> None:
 def create_client_application(
     app: Flask,
     client_id: str = "MyApp",
-    secret: str = "MyApp-secret-1",
+    secret: str = "MyApp-secret-1-Zq7Lm3Vx9Rt2Wp8Kc",
     *,
     lifetime: int = 30,
     redirect_url: str = "https://app.example.com/sso",

@@ -35,7 +35,7 @@ def staff_sets_up_sso(
     base_url: str,
     *,
     client_id: str = "FlowApp",
-    secret: str = "Flow-App-secret-7f3k",
+    secret: str = "Flow-App-secret-7f3k-Zq7Lm3Vx9Rt",
     redirect_url: str = "https://flow.example.com/sso",
     lifetime: int = 30,
     title: str = "Launch Flow App",

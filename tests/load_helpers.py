@@ -28,7 +28,7 @@ from tests.conftest import TEST_SECRET
 from tests.servers import Server
 
 CLIENT_ID = "LoadApp"
-CLIENT_SECRET = "LoadApp-secret-1"
+CLIENT_SECRET = "LoadApp-secret-1-Zq7Lm3Vx9Rt2Wp8"
 MEMBERS = ("jsmith", "rjones", "apatel", "mchen")
 USER_INFO = "/api/query?QueryName=$/OAuth2/userInfo"
 # How long a single request may take before it counts as failed: a deadline for failing on a

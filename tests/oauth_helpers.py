@@ -10,8 +10,8 @@ from imis_mock.oauth.handoff import handoff_response
 from imis_mock.services import accounts, sso
 from imis_mock.services.clients import find_client
 
-SECRET = "MyApp-secret-1"
-OTHER_SECRET = "Other-secret-2"
+SECRET = "MyApp-secret-1-Zq7Lm3Vx9Rt2Wp8Kc"
+OTHER_SECRET = "Other-secret-2-Zq7Lm3Vx9Rt2Wp8Kc"
 
 
 def add_test_routes(app: Flask) -> Flask:

@@ -49,7 +49,11 @@ def url(api, path: str) -> str:
 
 
 def make_client(api, client_id="Lms", redirect_url="https://lms.example/sso", **extra):
-    body = {"client_id": client_id, "secret": "lms-secret-1", "redirect_url": redirect_url}
+    body = {
+        "client_id": client_id,
+        "secret": "lms-secret-1-Zq7Lm3Vx9Rt2Wp8Kc5H",
+        "redirect_url": redirect_url,
+    }
     response = api.post(url(api, "/clients"), json={**body, **extra})
     assert response.status_code == 201, response.text
     return response.json()
@@ -224,7 +228,7 @@ def test_create_a_client_application(api):
     assert len(generated["secret"]) >= 32
     duplicate = api.post(
         url(api, "/clients"),
-        json={"client_id": "LMS", "secret": "s", "redirect_url": "https://x.example/"},
+        json={"client_id": "LMS", "secret": "s" * 32, "redirect_url": "https://x.example/"},
     )
     assert duplicate.status_code == 400 and duplicate.json()["field"] == "client_id"
     bad = api.post(url(api, "/clients"), json={"client_id": "B", "redirect_url": "javascript:x"})
@@ -252,7 +256,7 @@ def test_mint_a_handoff_the_client_can_redeem(api, server):
             "grant_type": "refresh_token",
             "refresh_token": handoff["refresh_token"],
             "client_id": "Lms",
-            "client_secret": "lms-secret-1",
+            "client_secret": "lms-secret-1-Zq7Lm3Vx9Rt2Wp8Kc5H",
         },
     )
     assert token.status_code == 200
@@ -310,7 +314,7 @@ def test_set_move_and_reset_the_clock(api, server):
             "grant_type": "refresh_token",
             "refresh_token": refresh,
             "client_id": "Lms",
-            "client_secret": "lms-secret-1",
+            "client_secret": "lms-secret-1-Zq7Lm3Vx9Rt2Wp8Kc5H",
         },
     )
     assert expired.status_code == 400 and expired.json()["error"] == "invalid_grant"
@@ -333,7 +337,7 @@ def test_set_and_clear_a_fault(api, server):
                 "grant_type": "refresh_token",
                 "refresh_token": refresh,
                 "client_id": "Lms",
-                "client_secret": "lms-secret-1",
+                "client_secret": "lms-secret-1-Zq7Lm3Vx9Rt2Wp8Kc5H",
             },
         ).status_code
 
@@ -383,7 +387,7 @@ def test_the_journal_filters_by_client_path_and_time(api, server):
                 "grant_type": "refresh_token",
                 "refresh_token": refresh,
                 "client_id": client_id,
-                "client_secret": "lms-secret-1",
+                "client_secret": "lms-secret-1-Zq7Lm3Vx9Rt2Wp8Kc5H",
             },
         ).json()["access_token"]
         if client_id == "Lms":

@@ -15,8 +15,8 @@ from imis_mock.services import ServiceError, accounts, clients, clock, secrets, 
 from tests.conftest import STAFF_PASSWORD, csrf_token_from, database_dump
 
 BASE = "/staff/RiSE/Maintenance/ClientApplications"
-SECRET = "Existing-Secret-2026"
-NEW_SECRET = "MyApp-Secret-Value-9"
+SECRET = "Existing-Secret-2026-Zq7Lm3Vx9Rt"
+NEW_SECRET = "MyApp-Secret-Value-9-Zq7Lm3Vx9Rt"
 URL_2001 = "https://app.example.com/" + "a" * (2001 - len("https://app.example.com/"))
 LIFETIME_ERROR = clients.LIFETIME_MESSAGE
 
@@ -204,13 +204,18 @@ def test_secret_is_never_shown_after_saving(app, staff_client):
         page = staff_client.get(url).get_data(as_text=True)
         assert NEW_SECRET not in page, url
     # Replacing it: the new one is not shown either.
-    edit = form(client_secret="Replacement-Secret-77", version=version(app, pk))
+    edit = form(
+        client_secret="Replacement-Secret-77-Zq7Lm3Vx9R",
+        version=version(app, pk),
+    )
     assert staff_client.post(f"{BASE}/{pk}/Edit", data=edit).status_code == 303
     for url in pages:
-        assert "Replacement-Secret-77" not in staff_client.get(url).get_data(as_text=True)
+        assert "Replacement-Secret-77-Zq7Lm3Vx9R" not in staff_client.get(url).get_data(
+            as_text=True
+        )
     dump = database_dump(app)
     assert "MyApp" in dump  # the dump does hold the saved client
-    assert NEW_SECRET not in dump and "Replacement-Secret-77" not in dump
+    assert NEW_SECRET not in dump and "Replacement-Secret-77-Zq7Lm3Vx9R" not in dump
 
 
 def saved_pk(app, client_id: str) -> int:
@@ -492,11 +497,15 @@ def test_replacing_the_secret_revokes_access_tokens(probe_app, staff_client):
     auth = {"Authorization": f"Bearer {raw_at}"}
     assert api.get("/api/_probe", headers=auth).status_code == 200
 
-    data = form(client_id="Existing", client_secret="Brand-New-Secret", version=version(app, pk))
+    data = form(
+        client_id="Existing",
+        client_secret="Brand-New-Secret-Zq7Lm3Vx9Rt2Wp8",
+        version=version(app, pk),
+    )
     assert staff_client.post(f"{BASE}/{pk}/Edit", data=data).status_code == 303
 
     assert not secret_matches(app, "Existing", SECRET)
-    assert secret_matches(app, "Existing", "Brand-New-Secret")
+    assert secret_matches(app, "Existing", "Brand-New-Secret-Zq7Lm3Vx9Rt2Wp8")
     assert api.get("/api/_probe", headers=auth).status_code == 401
     # Other clients' (and client-less) tokens are untouched; the refresh token needs the new secret.
     assert api.get("/api/_probe", headers={"Authorization": f"Bearer {raw_pw}"}).status_code == 200
@@ -506,7 +515,9 @@ def test_replacing_the_secret_revokes_access_tokens(probe_app, staff_client):
     assert event.action == "client_application.update" and '"client_secret": "replaced"' in (
         event.detail
     )
-    assert "Brand-New-Secret" not in repr(vars(event)) and SECRET not in repr(vars(event))
+    assert "Brand-New-Secret-Zq7Lm3Vx9Rt2Wp8" not in repr(vars(event)) and SECRET not in repr(
+        vars(event)
+    )
 
 
 @pytest.mark.parametrize("posted", ["Other", "existing", "EXISTING", "", "Existing2", None])
@@ -528,10 +539,14 @@ def test_edit_refuses_a_changed_client_id(app, staff_client, posted):
 
 
 def test_posting_to_another_clients_edit_url(app, staff_client):
-    a = add_client(app, "AppA", secret="secret-a")
-    b = add_client(app, "AppB", secret="secret-b")
+    a = add_client(app, "AppA", secret="secret-a-Zq7Lm3Vx9Rt2Wp8Kc5Hn4Jd")
+    b = add_client(app, "AppB", secret="secret-b-Zq7Lm3Vx9Rt2Wp8Kc5Hn4Jd")
     before = saved(app)
-    data = form(client_id="AppA", client_secret="stolen", version=version(app, b))
+    data = form(
+        client_id="AppA",
+        client_secret="stolen-Zq7Lm3Vx9Rt2Wp8Kc5Hn4Jd6F",
+        version=version(app, b),
+    )
     response = staff_client.post(f"{BASE}/{b}/Edit", data=data)
     assert response.status_code == 400
     assert "cannot be changed" in field_error(response.get_data(as_text=True), "client_id")
@@ -583,7 +598,11 @@ def test_concurrent_edit_is_refused_not_lost(app, staff_client):
     )
     assert staff_client.post(f"{BASE}/{pk}/Edit", data=other).status_code == 303
     # Our save, from the form opened before theirs, is refused and changes nothing.
-    mine = form(client_id="Existing", client_secret="Mine-Secret", refresh_token_lifetime="50")
+    mine = form(
+        client_id="Existing",
+        client_secret="Mine-Secret-Zq7Lm3Vx9Rt2Wp8Kc5Hn",
+        refresh_token_lifetime="50",
+    )
     response = staff_client.post(f"{BASE}/{pk}/Edit", data={**mine, "version": opened})
     assert response.status_code == 409
     page = response.get_data(as_text=True)

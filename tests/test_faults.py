@@ -98,7 +98,7 @@ def test_faults_are_recorded_for_the_activity_list(fault_app, live_server):
 
 
 def test_other_clients_are_not_affected(fault_app, live_server):
-    create_client_application(fault_app, "Other", "Other-secret")
+    create_client_application(fault_app, "Other", "Other-secret-Zq7Lm3Vx9Rt2Wp8Kc5H")
     arm(fault_app, "http_500", count=None)
     token = mint(fault_app, client_id="Other")
     response = requests.post(
@@ -107,7 +107,7 @@ def test_other_clients_are_not_affected(fault_app, live_server):
             "grant_type": "refresh_token",
             "refresh_token": token,
             "client_id": "Other",
-            "client_secret": "Other-secret",
+            "client_secret": "Other-secret-Zq7Lm3Vx9Rt2Wp8Kc5H",
         },
         timeout=30,
     )

@@ -57,7 +57,10 @@ def run_flows(base: str, *, query_strings: bool) -> tuple[list[str], list[str]]:
     query_strings: also put a token and a secret in URLs (refused, but seen by the access log).
     """
     seen = [STAFF_PASSWORD, MEMBER_PASSWORD]
-    old_secret, secret = "Mask-old-secret-3xq9", "Mask-new-secret-8vw2"
+    old_secret, secret = (
+        "Mask-old-secret-3xq9-Zq7Lm3Vx9Rt",
+        "Mask-new-secret-8vw2-Zq7Lm3Vx9Rt",
+    )
     seen += [old_secret, secret]
     setup = staff_sets_up_sso(base, client_id="MaskApp", secret=old_secret, file_name="Mask")
 

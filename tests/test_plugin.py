@@ -90,7 +90,7 @@ def test_a_scenario_for_the_session_and_for_one_test(tmp_path: Path):
     )
     (tmp_path / "one.yaml").write_text(
         "version: 1\nclient_applications:\n"
-        "- {client_id: Lms, secret: lms-secret-1, redirect_url: 'https://lms.example/sso'}\n"
+        "- {client_id: Lms, secret: lms-secret-1-Zq7Lm3Vx9Rt2Wp8Kc5H, redirect_url: 'https://lms.example/sso'}\n"
     )
     (tmp_path / "test_scenarios.py").write_text(
         "import pytest\n\n"

@@ -23,7 +23,10 @@ PAGES = [
 @pytest.fixture
 def client_app(app) -> int:
     return create_client_application(
-        app, "QAApp", "qa-secret", redirect_url="http://localhost:5001/sso"
+        app,
+        "QAApp",
+        "qa-secret-Zq7Lm3Vx9Rt2Wp8Kc5Hn4J",
+        redirect_url="http://localhost:5001/sso",
     )
 
 
@@ -142,7 +145,7 @@ def test_simulate_sso_shows_the_post_and_curl(staff_client, app, client_app):
     assert "POST http://localhost:5001/sso" in html
     assert "curl -X POST http://localhost/token" in html
     assert "client_secret=&lt;the client secret&gt;" in html
-    assert "qa-secret" not in html
+    assert "qa-secret-Zq7Lm3Vx9Rt2Wp8Kc5Hn4J" not in html
     with app.test_request_context():
         record = tokens.find_refresh_token(token)
         assert record.user.username == "rjones" and record.source == "qa"

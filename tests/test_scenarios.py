@@ -33,7 +33,7 @@ staff:
 - {username: boss, first_name: Bea, last_name: Oss, password: Boss-pass-1}
 client_applications:
 - client_id: Lms
-  secret: lms-secret-1
+  secret: lms-secret-1-Zq7Lm3Vx9Rt2Wp8Kc5H
   refresh_token_lifetime: 10
   redirect_url: https://lms.example/sso
 - {client_id: Events, redirect_url: 'http://127.0.0.1:8000/sso'}
@@ -112,7 +112,7 @@ def test_secrets_stay_out_of_an_export_unless_asked(app):
         load_text(SITE)
         text = scenario.dump(scenario.export())
         with_secrets = scenario.dump(scenario.export(include_secrets=True))
-    for secret in ("lms-secret-1", "Alice-pass-1"):
+    for secret in ("lms-secret-1-Zq7Lm3Vx9Rt2Wp8Kc5H", "Alice-pass-1"):
         assert secret not in text and secret not in with_secrets
     assert "password" not in text and "secret" not in text
     assert "secret_hash" in with_secrets and "pbkdf2:" in with_secrets

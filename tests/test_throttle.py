@@ -78,6 +78,7 @@ def test_other_users_are_not_affected(client):
 
 @pytest.mark.parametrize("threads", [20])
 def test_parallel_failures_are_all_counted(app, live_server, threads):
+    app.config["HASH_CONCURRENCY"] = threads  # the hashing pool is tested in test_hardening_token
     barrier = threading.Barrier(threads)
     statuses = []
 

@@ -277,9 +277,9 @@ def test_another_clients_token(oauth_app, client):
 
 
 def test_expired_token_uses_the_client_lifetime(oauth_app, client):
-    create_client_application(oauth_app, "ShortApp", "short-secret", lifetime=5)
+    create_client_application(oauth_app, "ShortApp", "short-secret-Zq7Lm3Vx9Rt2Wp8Kc5H", lifetime=5)
     raw = mint(oauth_app, client_id="ShortApp")
-    form = refresh_form(raw, "ShortApp", "short-secret")
+    form = refresh_form(raw, "ShortApp", "short-secret-Zq7Lm3Vx9Rt2Wp8Kc5H")
     with oauth_app.test_request_context():
         clock.advance(5 - 1 / 60)  # one second before expiry
     assert client.post("/token", data=form).status_code == 200
@@ -315,13 +315,17 @@ def test_replaced_secret(oauth_app, client):
     with oauth_app.app_context():
         # What the Client applications screen does when staff replace the secret.
         application = clients.find_client("MyApp")
-        application.secret_hash = secrets.client_secret_hash("Replaced-secret-3")
+        application.secret_hash = secrets.client_secret_hash("Replaced-secret-3-Zq7Lm3Vx9Rt2Wp")
         tokens.revoke_client_access_tokens(application)
         db.session.commit()
     assert_error(client.post("/token", data=refresh_form(raw)), 400, "invalid_client")
     assert probe(client, access) == 401
     assert (
-        client.post("/token", data=refresh_form(raw, secret="Replaced-secret-3")).status_code == 200
+        client.post(
+            "/token",
+            data=refresh_form(raw, secret="Replaced-secret-3-Zq7Lm3Vx9Rt2Wp"),
+        ).status_code
+        == 200
     )
 
 

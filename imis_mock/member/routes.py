@@ -8,9 +8,16 @@ from imis_mock.auth import sign_out as end_signed_in_session
 from imis_mock.forms import ConfirmForm, SignInForm
 from imis_mock.member import bp
 from imis_mock.security import is_safe_next
-from imis_mock.services import accounts, audit, content, records
+from imis_mock.services import accounts, audit, content, records, throttle
 
 SIGN_IN_FAILED = "The username or password you entered is incorrect."
+SIGN_IN_THROTTLED = "Too many sign-in attempts right now. Try again in {seconds} seconds."
+
+
+def throttled_sign_in(form, template: str, error: throttle.Throttled):
+    """Answer a sign-in refused before any password check: 429 with Retry-After."""
+    form.form_errors.append(SIGN_IN_THROTTLED.format(seconds=error.retry_after))
+    return render_template(template, form=form), 429, {"Retry-After": str(error.retry_after)}
 
 
 def requested_next() -> str | None:
@@ -36,7 +43,12 @@ def home():
 def sign_in():
     form = SignInForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(form.username.data, form.password.data)
+        try:
+            user = accounts.authenticate(
+                form.username.data, form.password.data, address=request.remote_addr or ""
+            )
+        except throttle.Throttled as error:
+            return throttled_sign_in(form, "member/sign_in.html", error)
         if user is not None:
             start_signed_in_session(user, site="member", remember=form.remember.data)
             return redirect(requested_next() or landing_url(), code=303)

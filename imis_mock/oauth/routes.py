@@ -1,12 +1,17 @@
-"""POST /token (and /Token, as iMIS clients spell it). Any other method is 405, in OAuth's shape."""
+"""POST /token (and /Token, as iMIS clients spell it). Any other method is 405, in OAuth's shape.
+
+OPTIONS too: OWIN's token endpoint answers POST only, and /token is called server to server (no
+CORS preflight), so OPTIONS gets the same JSON 405 with `Allow: POST` rather than Flask's empty
+HTML answer.
+"""
 
 from flask import Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from imis_mock.oauth import bp
-from imis_mock.oauth.server import HEADERS, TOKEN_MAX_BODY, authorization_server
+from imis_mock.oauth.server import DATABASE_ERROR, HEADERS, TOKEN_MAX_BODY, authorization_server
 
-OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE"]
+OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 def oauth_error(status: int, error: str, description: str, **headers: str) -> Response:
@@ -14,9 +19,12 @@ def oauth_error(status: int, error: str, description: str, **headers: str) -> Re
     return Response(body, status, [*HEADERS, *headers.items()])
 
 
-@bp.post("/token")
-@bp.post("/Token", endpoint="token_capitalised")
+@bp.post("/token", provide_automatic_options=False)
+@bp.post("/Token", endpoint="token_capitalised", provide_automatic_options=False)
 def token():
+    unavailable = request.environ.pop(DATABASE_ERROR, None)
+    if unavailable is not None:
+        raise unavailable  # met by the fast path: answered 503 without waiting again
     request.max_content_length = TOKEN_MAX_BODY
     try:
         request.form  # noqa: B018  (parse now, so an oversized body is answered here)

@@ -31,12 +31,14 @@ Authlib, as described above. Both paths call the same rules in services/tokens.p
 only skips Flask's and Authlib's machinery, which cost several times the redemption itself.
 """
 
+import base64
+import binascii
 import io
 import json
 import os
 import time
 from collections.abc import Mapping
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2 import OAuth2Error, OAuth2Request
@@ -46,14 +48,14 @@ from authlib.oauth2.rfc6749 import (
     InvalidRequestError,
     grants,
 )
-from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from flask import Flask, Response
 from flask import request as flask_request
 from sqlalchemy.exc import SQLAlchemyError
 
 from imis_mock.diagnostics import WORKER_PID_HEADER
+from imis_mock.errors import DATABASE_UNAVAILABLE
 from imis_mock.security import SECURITY_HEADERS
-from imis_mock.services import accounts, clock, qa, tokens
+from imis_mock.services import accounts, clock, qa, throttle, tokens
 from imis_mock.services.tokens import TokenError
 
 # A token request is a few hundred bytes; anything near this is not one.
@@ -62,11 +64,20 @@ PARAMETERS = ("grant_type", "client_id", "client_secret", "refresh_token", "user
 SECRET_PARAMETERS = ("client_secret", "refresh_token", "password")
 CLIENT_METHODS = ["client_secret_basic", "client_secret_post"]
 INVALID_CLIENT = "The client credentials are invalid."
+# The database error the fast path met, for Flask to answer (environ key).
+DATABASE_ERROR = "imis_mock.token_database_error"
 HEADERS = [
     ("Content-Type", "application/json;charset=UTF-8"),
     ("Cache-Control", "no-store"),
     ("Pragma", "no-cache"),
 ]
+
+
+def throttled_body(retry_after: int) -> dict:
+    return {
+        "error": "temporarily_unavailable",
+        "error_description": f"Too many attempts. Try again in {retry_after} seconds.",
+    }
 
 
 class TokenPayload:
@@ -132,12 +143,42 @@ def known_parameters(pairs) -> dict[str, str]:
     return form
 
 
-def _basic_client_id() -> str | None:
-    auth = flask_request.headers.get("Authorization", "")
-    if auth[:6].lower() != "basic ":
+def basic_credentials() -> tuple[str, str] | None:
+    """Return the client's HTTP Basic credentials, or None if it did not use Basic.
+
+    RFC 6749 §2.3.1: the client id and secret are form-urlencoded (Appendix B: `+` is a space)
+    before they are Base64-encoded. An empty or malformed Basic value gives ("", ""): the client
+    still used Basic, so its refusal is 401 with `WWW-Authenticate: Basic`.
+    """
+    scheme, _, value = flask_request.headers.get("Authorization", "").strip().partition(" ")
+    if scheme.lower() != "basic":
         return None
-    client_id, _ = extract_basic_authorization(flask_request.headers)
-    return client_id or ""
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return "", ""
+    client_id, colon, secret = decoded.partition(":")
+    if not colon:
+        return "", ""
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
+def _basic_client_id() -> str | None:
+    credentials = basic_credentials()
+    return credentials[0] if credentials is not None else None
+
+
+def authenticate_client_secret_basic(query_client, request) -> "OAuthClient | None":
+    """Authlib's client_secret_basic, decoding the credentials as basic_credentials() does."""
+    client_id, secret = basic_credentials() or ("", "")
+    if not client_id or not secret:
+        return None
+    client = query_client(client_id)
+    return client if client is not None and client.check_client_secret(secret) else None
+
+
+def _client_address() -> str:
+    return flask_request.remote_addr or ""
 
 
 class OAuthClient:
@@ -203,7 +244,7 @@ class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
             raise InvalidRequestError("Missing 'username' in request.")
         if "password" not in form:
             raise InvalidRequestError("Missing 'password' in request.")
-        user = accounts.authenticate(form["username"], form["password"])
+        user = accounts.authenticate(form["username"], form["password"], address=_client_address())
         if user is None:
             raise InvalidGrantError("The user name or password is incorrect.")
         self.request.user = user
@@ -224,7 +265,15 @@ class ImisAuthorizationServer(AuthorizationServer):
             form = read_form()
         except OAuth2Error as error:
             return self.refuse(None, error)
-        fault = qa.take_fault(form.get("client_id") or _basic_client_id() or "")
+        client_id = form.get("client_id") or _basic_client_id() or ""
+        if client_id:
+            wait = tokens.client_authentication_wait(client_id, _client_address())
+            if wait is not None:
+                return self.throttled(form, throttle.Throttled(wait, "client"))
+        # A fault is armed for a client: a request naming none (the password grant of an
+        # application user, or a guesser's) skips the lookup, whose transaction would hold
+        # SQLite's write lock for the rest of a POST.
+        fault = qa.take_fault(client_id) if client_id else None
         if fault is not None:
             injected = self.inject(fault, form)
             if injected is not None:
@@ -238,6 +287,25 @@ class ImisAuthorizationServer(AuthorizationServer):
             return self.handle_response(*grant.create_token_response())
         except OAuth2Error as error:
             return self.refuse(token_request, error)
+        except throttle.Throttled as error:
+            return self.throttled(form, error)
+
+    def throttled(self, form: dict[str, str], error: throttle.Throttled) -> Response:
+        """Answer 429 with Retry-After, audited, having checked no secret and hashed nothing.
+
+        RFC 6749 names no error for this; `temporarily_unavailable` (its error for an overloaded
+        server) is the one a generic OAuth client knows to retry.
+        """
+        if error.reason == "client":  # a throttled password was audited by authenticate()
+            tokens.record_refusal(
+                "temporarily_unavailable",
+                grant_type=form.get("grant_type", ""),
+                client_id=form.get("client_id") or _basic_client_id() or "",
+                username=form.get("username", ""),
+                throttled=error.reason,
+            )
+        body = throttled_body(error.retry_after)
+        return self.handle_response(429, body, [*HEADERS, ("Retry-After", str(error.retry_after))])
 
     def inject(self, fault: qa.Fault, form: dict[str, str]) -> Response | None:
         """Misbehave as the QA console asked: an error answer, or a delay before the real one."""
@@ -273,6 +341,8 @@ class ImisAuthorizationServer(AuthorizationServer):
             client_id = client.application.client_id
         else:
             client_id = form.get("client_id") or _basic_client_id() or ""
+        if isinstance(error, InvalidClientError) and client_id:
+            tokens.record_client_authentication_failure(client_id, _client_address())
         tokens.record_refusal(
             error.error or "invalid_request",
             grant_type=form.get("grant_type", ""),
@@ -293,6 +363,7 @@ class ImisAuthorizationServer(AuthorizationServer):
 
 def init_server() -> ImisAuthorizationServer:
     server = ImisAuthorizationServer()
+    server.register_client_auth_method("client_secret_basic", authenticate_client_secret_basic)
     server.register_grant(RefreshTokenGrant)
     server.register_grant(PasswordGrant)
     return server
@@ -330,40 +401,85 @@ class TokenFastPath:
         ):
             answered = self.answer(environ)
             if answered is not None:
-                body, headers = answered
-                start_response("200 OK", headers)
+                status, body, headers = answered
+                start_response(status, headers)
                 return [body]
         return self.wsgi_app(environ, start_response)
 
-    def answer(self, environ: dict) -> tuple[bytes, list] | None:
-        """Answer the request if it is the refresh grant's success; None hands it to Flask."""
+    def answer(self, environ: dict) -> tuple[str, bytes, list] | None:
+        """Answer the request if it is the refresh grant's success, or a password grant from a
+        locked-out address; None hands it to Flask."""
         form = _read_wsgi_form(environ)
-        if form is None or form.get("grant_type") != "refresh_token":
+        if form is None:
+            return None
+        if form.get("grant_type") == "password" and "client_id" not in form:
+            return self.refuse_locked_address(environ, form)
+        if form.get("grant_type") != "refresh_token":
             return None
         if not all(form.get(name) for name in self.REFRESH):
             return None
         with self.app.app_context():
-            read = tokens.read_refresh_request(form["client_id"], form["refresh_token"])
-            client, token = read.client, read.token
-            if client is None or token is None or read.fault_armed:
-                return None
-            if not tokens.client_secret_matches(client, form["client_secret"]):
-                return None
-            if not tokens.belongs_to(token, client) or tokens.refusal(token, clock.now()):
-                return None
             try:
-                payload = tokens.redeem(token, client, ip=environ.get("REMOTE_ADDR") or "")
-            except (TokenError, SQLAlchemyError):
-                # Only a race (a revoke or another redemption since the read) or a database
-                # error gets here; the write was rolled back, and Flask answers (a refusal, or
-                # the 503 of a lasting outage).
+                payload = self.redeem(form, environ)
+            except DATABASE_UNAVAILABLE as error:
+                # Flask answers the 503 at once with this error (routes.token), rather than try
+                # again and wait a second busy timeout on a locked database.
+                environ[DATABASE_ERROR] = error
+                return None
+            if payload is None:
                 return None
             expose_pid = self.app.config.get("EXPOSE_WORKER_PID")
+        return "200 OK", *self.finish(payload, [], expose_pid)
+
+    def refuse_locked_address(self, environ: dict, form: dict) -> tuple[str, bytes, list] | None:
+        """Answer 429 a password grant from an address that must wait, as Flask would.
+
+        A guesser locked out this way costs one read, no write and no Flask, so it takes less
+        from the other clients (bench/guessing.py). The rule is throttle.check_address, as in
+        accounts.authenticate(); anything else goes to Flask.
+        """
+        address = environ.get("REMOTE_ADDR") or ""
+        with self.app.app_context():
+            try:
+                throttle.check_address(address)
+                return None
+            except throttle.Throttled as error:  # audited when the lockout began
+                extra = [("Retry-After", str(error.retry_after))]
+                payload = throttled_body(error.retry_after)
+                return "429 TOO MANY REQUESTS", *self.finish(payload, extra, False)
+            except DATABASE_UNAVAILABLE:
+                return None
+
+    def finish(self, payload: dict, extra: list, expose_pid: bool) -> tuple[bytes, list]:
+        """The body and headers of an answer, in the order Flask's hooks give them."""
         body = json.dumps(payload, separators=(",", ":")).encode()
-        headers = [*HEADERS, ("Content-Length", str(len(body)))]
+        headers = [*HEADERS, *extra, ("Content-Length", str(len(body)))]
         if expose_pid:
             headers.append((WORKER_PID_HEADER, str(os.getpid())))
         return body, [*headers, *SECURITY_HEADERS, ("Vary", "Cookie")]
+
+    @staticmethod
+    def redeem(form: dict[str, str], environ: dict) -> dict | None:
+        """Redeem the refresh grant if every check passes; None hands the request to Flask."""
+        read = tokens.read_refresh_request(form["client_id"], form["refresh_token"])
+        client, token = read.client, read.token
+        if client is None or token is None or read.fault_armed:
+            return None
+        address = environ.get("REMOTE_ADDR") or ""
+        if tokens.client_authentication_wait(client.client_id, address) is not None:
+            return None
+        if not tokens.client_secret_matches(client, form["client_secret"]):
+            return None
+        if not tokens.belongs_to(token, client) or tokens.refusal(token, clock.now()):
+            return None
+        try:
+            return tokens.redeem(token, client, ip=address)
+        except DATABASE_UNAVAILABLE:
+            raise
+        except (TokenError, SQLAlchemyError):
+            # A race (a revoke or another redemption since the read): the write was rolled
+            # back, and Flask answers (a refusal, most likely).
+            return None
 
 
 def _read_wsgi_form(environ: dict) -> dict[str, str] | None:

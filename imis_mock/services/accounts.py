@@ -19,7 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from imis_mock.database import writing
 from imis_mock.extensions import db
 from imis_mock.models import GUEST_USERNAME, Contact, User, UserSession
-from imis_mock.services import ServiceError, clock, panels, throttle
+from imis_mock.services import ServiceError, audit, clock, panels, throttle
 
 FIRST_IMIS_ID = 23000
 USERNAME_MAX = 60
@@ -68,33 +68,70 @@ def get_user(username: str) -> User | None:
     return db.session.scalar(select(User).where(User.username_key == username_key(username)))
 
 
-def authenticate(username: str, password: str, *, staff_only: bool = False) -> User | None:
+def authenticate(
+    username: str, password: str, *, staff_only: bool = False, address: str = ""
+) -> User | None:
     """Return the user if the username and password are right and the account may sign in.
 
-    A throttled username is refused before any hashing. An unknown user costs the same password
-    hash as a known one, so timing tells nothing. Failures are counted (services.throttle).
+    The attempt holds one of this worker's hashing slots and is reserved against the username's
+    and the client address's counters before any hashing (services.throttle): a locked username
+    gets None, as a wrong password does; a full pool or a locked address raises
+    throttle.Throttled. An unknown user costs the same password hash as a known one, so timing
+    tells nothing. A success gives both reservations back.
     """
     key = username_key(username)
-    if throttle.is_locked(key):
-        return None
-    user = get_user(username) if username else None
-    stored = user.password_hash if user is not None else None
-    # Hashing is slow on purpose, and on SQLite an open transaction holds the write lock that
-    # every worker's writes queue behind, so the transaction ends before it (nothing is written
-    # yet; what a caller added is kept).
-    db.session.commit()
-    if stored is None:
-        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
-        user = None
-    elif not check_password_hash(stored, password):
-        user = None
+    try:
+        with throttle.hashing_slot():
+            throttle.check_address(address)  # a read: a locked-out guesser costs no write
+            if not throttle.reserve_user(key):
+                audit_throttled(username, "username", address)
+                return None
+            try:
+                if throttle.reserve_address(address):
+                    audit_throttled(username, "address", address)
+            except throttle.Throttled:
+                throttle.release(throttle.user_key(key))
+                raise
+            user = get_user(username) if username else None
+            stored = user.password_hash if user is not None else None
+            # Hashing is slow on purpose, and on SQLite an open transaction holds the write lock
+            # that every worker's writes queue behind, so the transaction ends before it (nothing
+            # is written yet; what a caller added is kept).
+            db.session.commit()
+            if stored is None:
+                dummy = _dummy_hash(current_app.config["PASSWORD_HASH_METHOD"])
+                check_password_hash(dummy, password)
+                user = None
+            elif not check_password_hash(stored, password):
+                user = None
+    except throttle.Throttled as error:
+        # An address lockout is audited once, when it begins: a flood of guesses must not
+        # become a flood of writes.
+        if error.reason != "address":
+            audit_throttled(username, error.reason, address)
+        raise
     if user is None:
-        throttle.record_failure(key)
         return None
-    throttle.clear(key)
+    with writing():
+        throttle.clear(key)
+        throttle.release(throttle.address_key(address))
     if user.is_disabled or user.is_guest or (staff_only and not user.is_staff):
         return None
     return user
+
+
+def audit_throttled(username: str, reason: str, address: str) -> None:
+    """Show a throttled attempt in the QA console's activity (written behind, real time)."""
+    audit.record(
+        "throttle.password",
+        "failure",
+        actor=username[:USERNAME_MAX],
+        username=username[:USERNAME_MAX],
+        error_code="throttled",
+        detail={"limit": reason},
+        ip=address or None,
+        behind=True,
+    )
 
 
 def next_imis_id() -> str:

@@ -7,7 +7,7 @@ from sqlalchemy import Select, func, or_, select
 
 from imis_mock.extensions import db
 from imis_mock.models import Contact, User
-from imis_mock.services import ServiceError, accounts, audit
+from imis_mock.services import ServiceError, accounts, audit, tokens
 
 # iMIS CustomerTypeCode values the mock knows, with the names the staff site shows.
 MEMBER_TYPES = {"M": "Member", "NM": "Non-member", "STAFF": "Staff"}
@@ -60,13 +60,15 @@ def update_contact(contact: Contact, *, actor: User, **values: str) -> list[str]
 def set_sign_in_disabled(user: User, disabled: bool, *, actor: User) -> None:
     """Disable (or enable again) a user's sign-in; disabling ends their sessions. Commits.
 
-    Their access tokens stop working too: tokens.access_token_is_usable checks is_disabled.
+    Disabling also revokes their refresh and access tokens, so enabling the account again does
+    not bring them back: the user signs in again for new ones.
     """
     if user.id == actor.id and disabled:
         raise ServiceError("You cannot disable your own sign-in.")
     user.is_disabled = disabled
     if disabled:
         accounts.end_all_sessions(user)
+        tokens.revoke_user_tokens(user.id)
     audit.record(
         "user.disable" if disabled else "user.enable",
         "success",

@@ -213,7 +213,7 @@ def load_content() -> None:
 
 # The sample third-party app (sample_app/) is registered with these; its defaults match them.
 SAMPLE_CLIENT_ID = "SampleApp"
-SAMPLE_CLIENT_SECRET = "sample-app-demo-secret"
+SAMPLE_CLIENT_SECRET = "SampleApp-demo-secret-not-for-production"
 SAMPLE_RECORD_TITLE = "Launch Sample App"
 
 

@@ -20,7 +20,7 @@ from imis_mock.services.clients import find_client, list_clients
 
 # Audit actions that belong to the Single Sign-On flow (hand-offs, /token, the REST API, QA),
 # and refusals a tester needs to see (a member on a staff page).
-ACTIVITY_PREFIXES = ("sso", "oauth", "api", "qa")
+ACTIVITY_PREFIXES = ("sso", "oauth", "api", "qa", "throttle")
 ACTIVITY_ACTIONS = ("staff.forbidden",)
 TOKEN_KINDS = {"refresh": RefreshToken, "access": AccessToken}
 MAX_FAULT_DELAY = 60

@@ -44,7 +44,7 @@ from imis_mock.models import (
     RefreshToken,
     User,
 )
-from imis_mock.services import audit, clock, secrets
+from imis_mock.services import audit, clock, secrets, throttle
 from imis_mock.services.accounts import UserRecord
 
 # iMIS access tokens live 20 minutes; OWIN reports the seconds left, truncated, just after
@@ -261,6 +261,25 @@ def client_secret_matches(client: Client, secret: str) -> bool:
     return secrets.client_secret_matches(secret, client.secret_hash)
 
 
+# Failed client authentication is throttled per Client ID *and* client address: after
+# CLIENT_MAX_FAILURES failures in a minute, that Client ID is refused from that address for
+# CLIENT_LOCKOUT_SECONDS (429 with Retry-After), right secret or not, before the secret is checked.
+# An attacker's failures therefore never lock out the real client on another host, and one sharing
+# the attacker's address waits a minute at most after the attacker stops. A secret of 32 characters
+# or more (clients.SECRET_MIN) cannot be found at ten guesses a minute. Secrets are cheap to check
+# (an HMAC), so a failure is counted after the check, not reserved before it.
+
+
+def client_authentication_wait(client_id: str, address: str) -> int | None:
+    """Return the seconds this Client ID must wait before authenticating from this address."""
+    return throttle.locked_for(throttle.client_key(client_id, address))
+
+
+def record_client_authentication_failure(client_id: str, address: str) -> None:
+    """Count a failed client authentication (an unknown Client ID too) and commit."""
+    throttle.record_client_failure(client_id, address)
+
+
 def find_refresh_token(raw: str) -> RefreshToken | None:
     """Return the refresh token row with this value (for the QA console and tools)."""
     return db.session.scalar(
@@ -410,18 +429,29 @@ def _audit_success(client_id, username, grant_type, refresh_raw, now, ip) -> Non
     )
 
 
-def record_refusal(error: str, *, grant_type: str, client_id: str = "", username: str = "") -> None:
-    """Record a refused token request and commit."""
+def record_refusal(
+    error: str, *, grant_type: str, client_id: str = "", username: str = "", throttled: str = ""
+) -> None:
+    """Record a refused token request and commit.
+
+    A throttled one (`throttled` names the limit) is written behind: a guesser being refused
+    must not cost a write transaction per request.
+    """
+    detail = {"grant_type": grant_type[:40]}
+    if throttled:
+        detail["throttled"] = throttled
+    values = dict(
+        actor=client_id or username,
+        client_id=client_id,
+        username=username,
+        error_code=error,
+        detail=detail,
+    )
+    if throttled:
+        audit.record(ACTION, "failure", **values, behind=True)
+        return
     with writing():
-        audit.record(
-            ACTION,
-            "failure",
-            actor=client_id or username,
-            client_id=client_id,
-            username=username,
-            error_code=error,
-            detail={"grant_type": grant_type[:40]},
-        )
+        audit.record(ACTION, "failure", **values)
 
 
 def record_fault(mode: str, *, grant_type: str, client_id: str) -> None:
@@ -558,6 +588,21 @@ def revoke_family(family: str) -> None:
         .where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+
+
+def revoke_user_tokens(user_id: int) -> None:
+    """Revoke every refresh and access token of a user (their sign-in was disabled).
+
+    Enabling the account again must not bring old tokens back, so they are revoked, not just
+    refused while the flag is set. The caller commits.
+    """
+    now = clock.now()
+    for model in (AccessToken, RefreshToken):
+        db.session.execute(
+            update(model)
+            .where(model.user_id == user_id, model.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
 
 
 def revoke_client_access_tokens(client: ClientApplication) -> None:

@@ -6,9 +6,9 @@ from flask_login import current_user
 from imis_mock.auth import sign_in as start_signed_in_session
 from imis_mock.auth import sign_out as end_signed_in_session
 from imis_mock.forms import ConfirmForm, SignInForm
-from imis_mock.member.routes import SIGN_IN_FAILED
+from imis_mock.member.routes import SIGN_IN_FAILED, throttled_sign_in
 from imis_mock.security import is_safe_next
-from imis_mock.services import accounts, audit
+from imis_mock.services import accounts, audit, throttle
 from imis_mock.staff import bp
 
 
@@ -16,7 +16,15 @@ from imis_mock.staff import bp
 def sign_in():
     form = SignInForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(form.username.data, form.password.data, staff_only=True)
+        try:
+            user = accounts.authenticate(
+                form.username.data,
+                form.password.data,
+                staff_only=True,
+                address=request.remote_addr or "",
+            )
+        except throttle.Throttled as error:
+            return throttled_sign_in(form, "staff/sign_in.html", error)
         if user is not None:
             start_signed_in_session(user, site="staff", remember=form.remember.data)
             target = request.args.get("next")
