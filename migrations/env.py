@@ -65,13 +65,16 @@ def run_migrations_offline():
         context.run_migrations()
 
 
-# The chain was renumbered to read in order (issue 21). A database last upgraded before that is
-# stamped with an old id; these (the old ids that no longer exist) move to their new ones.
+# The chain was renumbered to read in order. A database last upgraded before that is stamped with
+# an old id; these old ids move to their new ones. The new chain uses the same ids again from 0013
+# on, so only a database without the table that 0010 creates (party_statuses) has an old stamp.
 RENUMBERED = {"0013": "0005", "0014": "0006", "0015": "0007", "0016": "0008"}
+FIRST_NEW_TABLE = "party_statuses"
 
 
 def renumber_old_revision(connection):
-    if not sqlalchemy.inspect(connection).has_table("alembic_version"):
+    inspector = sqlalchemy.inspect(connection)
+    if not inspector.has_table("alembic_version") or inspector.has_table(FIRST_NEW_TABLE):
         connection.rollback()  # end the inspection's transaction: Alembic begins its own
         return
     for old, new in RENUMBERED.items():

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from alembic.script import ScriptDirectory
 from flask_migrate import upgrade
+from sqlalchemy import text
 
 from imis_mock.extensions import db, migrate
 from tests.conftest import make_app
@@ -46,3 +47,12 @@ def test_a_database_stamped_with_an_old_id_upgrades(tmp_path, monkeypatch):
         assert (
             db.session.execute(db.text("SELECT version_num FROM alembic_version")).scalar() == HEAD
         )
+
+
+def test_a_database_at_the_head_upgrades_again_as_a_no_op(tmp_path, monkeypatch):
+    """The new chain reuses the old ids 0013-0016: a database at the head is not renumbered."""
+    app = make_app(tmp_path, monkeypatch, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/new.db")
+    with app.app_context():
+        upgrade()
+        upgrade()
+        assert db.session.scalar(text("SELECT version_num FROM alembic_version")) == HEAD
