@@ -142,26 +142,27 @@ class _Lines:
         return where
 
 
+class _TextDates(yaml.SafeLoader):
+    """YAML without its timestamps: an unquoted date stays text, as JSON gives it and the schema
+    wants, so a date that does not exist (2026-02-30) is refused at its field, not by PyYAML."""
+
+
+_TextDates.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if not tag.endswith(":timestamp")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def parse(text: str) -> dict:
     """Read a YAML or JSON scenario (JSON is YAML); raise ScenarioError with the line if bad."""
     try:
-        document = yaml.safe_load(text)
+        return yaml.load(text, Loader=_TextDates)  # a SafeLoader
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(document)"
         raise ScenarioError([f"{where}: {error.problem or error}"]) from None
     except yaml.YAMLError as error:
         raise ScenarioError([f"(document): {error}"]) from None
-    # YAML reads an unquoted date as a date: the schema wants text, as JSON gives.
-    return _dates_as_text(document)
-
-
-def _dates_as_text(value):
-    if isinstance(value, dict):
-        return {k: _dates_as_text(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_dates_as_text(v) for v in value]
-    return value.isoformat() if isinstance(value, date) else value
 
 
 def validate(document, text: str | None = None) -> None:
@@ -857,6 +858,7 @@ def _export_groups() -> list[dict]:
 
 # The scenario's name of each activity field (the model's, but "type" and "party").
 ACTIVITY_NAMES = {"activity_type": "type", "party_id": "party"}
+ACTIVITY_ORDER = dict.fromkeys(("activity_type", *activities.DATE_FIELDS, *activities.FIELDS))
 
 
 def _load_activities(entries: list[dict], loaded: Loaded) -> None:
@@ -883,7 +885,7 @@ def _export_activities() -> list[dict]:
     entries = []
     for activity in db.session.scalars(select(Activity).order_by(Activity.id)):
         entry: dict = {"party": activity.contact.imis_id}
-        for name in activities.FIELDS:
+        for name in ACTIVITY_ORDER:
             value = getattr(activity, name)
             if value is None or value == "" or value is False:
                 continue
