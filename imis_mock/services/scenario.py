@@ -803,8 +803,8 @@ def _role_position(where: str, spec: dict, at: str) -> str:
     name = where.removeprefix(f"{at}.")
     checks = {
         "roles": ("role", groups.get_role),
-        "effective_date": ("effective_date", lambda v: _valid_date(v)),
-        "expiration_date": ("expiration_date", lambda v: _valid_date(v)),
+        "effective_date": ("effective_date", _valid_date),
+        "expiration_date": ("expiration_date", _valid_date),
     }
     if name not in checks:
         return where
