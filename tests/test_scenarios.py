@@ -1,6 +1,8 @@
 """Scenario files (services/scenario.py): validation, loading in one transaction, export."""
 
 import json
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ from imis_mock.command import main
 from imis_mock.extensions import db
 from imis_mock.models import FAULT_MODES, ClientApplication
 from imis_mock.scenarios import DEMO_PATH, SCHEMA_PATH
-from imis_mock.services import demo, qa, scenario
+from imis_mock.services import activities, demo, groups, qa, scenario
 from imis_mock.services.clients import find_client
 from tests import databases
 from tests.conftest import database_dump
@@ -28,7 +30,7 @@ contacts:
   imis_id: '30001'
   email: alice@example.org
   join_date: 2021-04-01
-- {username: bob, first_name: Bob, last_name: Ray, disabled: true}
+- {username: bob, imis_id: '30002', first_name: Bob, last_name: Ray, disabled: true}
 staff:
 - {username: boss, first_name: Bea, last_name: Oss, password: Boss-pass-1}
 client_applications:
@@ -59,6 +61,41 @@ settings:
   faults:
   - {client: Events, mode: delay, delay_seconds: 3, count: 2}
 """
+
+# Groups and activities, after the rest (so that SITE's lines stay where BROKEN says).
+GROUPS = """\
+group_classes:
+- {class_id: CHAPTER, name: Chapter, description: Local chapters, date_limited: true}
+group_roles:
+- {name: Treasurer, priority: 40, use_dates: true}
+groups:
+- group_id: TORONTO
+  name: Toronto chapter
+  class: CHAPTER
+  category: Regional
+  status: I
+  members:
+  - party: '30001'
+    join_date: 2021-04-01
+    roles:
+    - {role: Treasurer, effective_date: 2021-04-01, expiration_date: 2022-03-31T17:00:00}
+    - {role: member, active: false}
+  - {party: '30002', active: false}
+- {name: Readers}
+activities:
+- party: '30001'
+  type: course
+  effective_date: 2026-11-20
+  thru_date: 2026-12-01T10:30:00
+  transaction_date: 2026-11-20T08:00:00
+  description: Course completed
+  units: 3
+  amount: '12.50'
+  recurring_request: true
+  note: Done
+- {party: '30002', type: DUES}
+"""
+GROUPS_SITE = SITE + GROUPS
 
 
 def load_text(text: str, **kwargs) -> scenario.Loaded:
@@ -91,9 +128,45 @@ def test_a_scenario_builds_the_whole_site(app, client):
     assert client.post("/SignIn", data={"username": "bob", "password": "x"}).status_code == 200
 
 
+def test_groups_and_activities_load_through_their_services(app):
+    with app.app_context():
+        loaded = load_text(GROUPS_SITE)
+        assert {k: loaded.counts[k] for k in ("groups", "activities")} == {
+            "groups": 2,
+            "activities": 2,
+        }
+        toronto = groups.get_group("toronto")
+        assert (toronto.group_class.name, toronto.status_code) == ("Chapter", "I")
+        alice, bob = groups.list_members(group_id="TORONTO")
+        assert [(d.role.name, d.is_active) for d in alice.details] == [
+            ("Treasurer", True),
+            ("Member", False),
+        ]
+        assert alice.details[0].expiration_date == datetime(2022, 3, 31, 17)
+        assert bob.is_active is False and [d.role.name for d in bob.details] == ["Member"]
+        readers = groups.list_groups(name="Readers")[0]
+        assert readers.group_class.imis_id == groups.PURCHASED_PRODUCTS_CLASS_ID
+        course, dues = activities.list_activities(party_id="30001") + activities.list_activities(
+            party_id="30002"
+        )
+        assert (course.activity_type, course.units, course.amount) == (
+            "COURSE",
+            Decimal("3.00"),
+            Decimal("12.50"),
+        )
+        assert course.recurring_request is True and dues.activity_type == "DUES"
+        exported = scenario.export()
+        assert exported["group_roles"] == [
+            {"role_id": groups.get_role("Treasurer").imis_id, "name": "Treasurer"}
+            | {"use_dates": True, "priority": 40}
+        ]
+        assert exported["activities"][0]["thru_date"] == "2026-12-01T10:30:00"
+        assert exported["activities"][0]["effective_date"] == "2026-11-20"
+
+
 def test_the_round_trip_is_identical(app):
     with app.app_context():
-        load_text(SITE)
+        load_text(GROUPS_SITE)
         demo.load_sample_app()
         db.session.commit()
         for secrets in (False, True):
@@ -115,6 +188,7 @@ def test_secrets_stay_out_of_an_export_unless_asked(app):
     for secret in ("lms-secret-1-Zq7Lm3Vx9Rt2Wp8Kc5H", "Alice-pass-1"):
         assert secret not in text and secret not in with_secrets
     assert "password" not in text and "secret" not in text
+    assert "groups" in text
     assert "secret_hash" in with_secrets and "pbkdf2:" in with_secrets
 
 
@@ -162,7 +236,39 @@ BROKEN = [
 ]
 
 
-@pytest.mark.parametrize(("text", "message"), BROKEN)
+BROKEN_GROUPS = [
+    (
+        GROUPS_SITE.replace("party: '30002', active", "party: '99999', active"),
+        "groups[0].members[1].party (line 56): Party 99999 does not exist.",
+    ),
+    (
+        GROUPS_SITE.replace("effective_date: 2026-11-20", "effective_date: 2026-02-30"),
+        "activities[0].effective_date (line 61): EFFECTIVE_DATE must be a date like 2024-06-01",
+    ),
+    (
+        GROUPS_SITE.replace("effective_date: 2026-11-20", "effective_date: soon"),
+        'activities[0].effective_date (line 61): "soon" does not match',
+    ),
+    (
+        GROUPS_SITE.replace("role: member", "role: Chief"),
+        "groups[0].members[0].roles[1].role (line 55): Role Chief does not exist.",
+    ),
+    (
+        GROUPS_SITE.replace("2022-03-31T17:00:00", "2022-03-31T25:00:00"),
+        "groups[0].members[0].roles[0].expiration_date (line 54): ExpirationDate must be a date",
+    ),
+    (
+        GROUPS_SITE.replace("class: CHAPTER", "class: NOPE"),
+        "groups[0].class (line 47): Group class NOPE does not exist.",
+    ),
+    (
+        GROUPS_SITE.replace("{name: Readers}", "{name: Readers, group_id: toronto}"),
+        "groups[1].group_id (line 57): Group toronto already exists.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BROKEN + BROKEN_GROUPS)
 def test_a_broken_scenario_names_the_field_and_loads_nothing(app, text, message):
     before = database_dump(app)
     with app.app_context():
@@ -194,10 +300,10 @@ def test_merging_keeps_the_site_and_refuses_a_clash(app):
     assert "content.folders[0].path (line 21): A folder with that name" in caught.value.message
 
 
-def test_sections_still_to_come_are_refused_by_name(app):
+def test_an_unknown_section_is_refused_by_name(app):
     with app.app_context():
-        with pytest.raises(scenario.ScenarioError, match=r"'groups' was unexpected"):
-            scenario.load({"version": 1, "groups": []})
+        with pytest.raises(scenario.ScenarioError, match=r"'colours' was unexpected"):
+            scenario.load({"version": 1, "colours": []})
 
 
 def test_the_published_schema_is_the_one_the_loader_uses():
@@ -210,6 +316,8 @@ def test_the_demo_scenario_is_the_demo_data(app):
     def without_ids(document: dict) -> dict:
         for person in document["contacts"] + document["staff"]:
             person.pop("uniform_id")
+        for activity in document["activities"]:
+            activity.pop("transaction_date")  # when it was recorded: the load's time
         return document
 
     with app.app_context():

@@ -6,16 +6,15 @@ services the Staff site uses, and export() reads the site back in the same forma
 names the field by its position in the document, e.g. `contacts[2].username`, and the line when
 the document came from a file; nothing is written unless the whole document loads.
 
-Sections still to come (groups, activities): each is a top-level key with a
-loader and an exporter in SECTIONS (at the end of this module) and a property in the schema.
-Until then the schema refuses them by name ("Additional properties are not allowed").
+Each top-level key has a loader and an exporter in SECTIONS (at the end of this module) and a
+property in the schema.
 """
 
 import json
 import secrets as random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from functools import cache
 
 import jsonschema_rs
@@ -25,6 +24,7 @@ from sqlalchemy import delete, select, update
 
 from imis_mock.extensions import db
 from imis_mock.models import (
+    Activity,
     ClientApplication,
     ClientFault,
     Contact,
@@ -37,6 +37,7 @@ from imis_mock.scenarios import SCHEMA_PATH
 from imis_mock.services import (
     ServiceError,
     accounts,
+    activities,
     audit,
     clients,
     clock,
@@ -46,6 +47,7 @@ from imis_mock.services import (
     panels,
     qa,
     secrets,
+    values,
 )
 from imis_mock.services import settings as site_settings
 
@@ -140,26 +142,27 @@ class _Lines:
         return where
 
 
+class _TextDates(yaml.SafeLoader):
+    """YAML without its timestamps: an unquoted date stays text, as JSON gives it and the schema
+    wants, so a date that does not exist (2026-02-30) is refused at its field, not by PyYAML."""
+
+
+_TextDates.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if not tag.endswith(":timestamp")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def parse(text: str) -> dict:
     """Read a YAML or JSON scenario (JSON is YAML); raise ScenarioError with the line if bad."""
     try:
-        document = yaml.safe_load(text)
+        return yaml.load(text, Loader=_TextDates)  # a SafeLoader
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(document)"
         raise ScenarioError([f"{where}: {error.problem or error}"]) from None
     except yaml.YAMLError as error:
         raise ScenarioError([f"(document): {error}"]) from None
-    # YAML reads an unquoted date as a date: the schema wants text, as JSON gives.
-    return _dates_as_text(document)
-
-
-def _dates_as_text(value):
-    if isinstance(value, dict):
-        return {k: _dates_as_text(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_dates_as_text(v) for v in value]
-    return value.isoformat() if isinstance(value, date) else value
 
 
 def validate(document, text: str | None = None) -> None:
@@ -679,6 +682,222 @@ def _export_records() -> dict:
     return export_section()
 
 
+def _when(value) -> str | None:
+    """Write a stored date-time as a date when it is midnight (as iMIS business dates are)."""
+    if value is None:
+        return None
+    return value.date().isoformat() if value.time() == time() else value.isoformat()
+
+
+def _load_group_classes(entries: list[dict], loaded: Loaded) -> None:
+    for index, entry in enumerate(entries):
+        _service(
+            f"group_classes[{index}]",
+            groups.create_group_class,
+            entry["name"],
+            class_id=entry.get("class_id"),
+            description=entry.get("description", ""),
+            is_date_limited=entry.get("date_limited", False),
+            actor=ACTOR,
+        )
+    loaded.counts["group_classes"] = len(entries)
+
+
+def _export_group_classes() -> list[dict]:
+    # The classes a new iMIS database ships with are there already (groups.ensure_shipped_rows).
+    entries = []
+    for group_class in groups.list_group_classes():
+        if group_class.is_system:
+            continue
+        entry = {"class_id": group_class.imis_id, "name": group_class.name}
+        if group_class.description:
+            entry["description"] = group_class.description
+        if group_class.is_date_limited:
+            entry["date_limited"] = True
+        entries.append(entry)
+    return entries
+
+
+def _load_group_roles(entries: list[dict], loaded: Loaded) -> None:
+    for index, entry in enumerate(entries):
+        _service(
+            f"group_roles[{index}]",
+            groups.create_role,
+            entry["name"],
+            role_id=entry.get("role_id"),
+            description=entry.get("description", ""),
+            use_dates=entry.get("use_dates", False),
+            priority=entry.get("priority", 100),
+            actor=ACTOR,
+        )
+    loaded.counts["group_roles"] = len(entries)
+
+
+def _export_group_roles() -> list[dict]:
+    entries = []
+    for role in groups.list_roles():
+        if role.imis_id == groups.MEMBER_ROLE_ID:
+            continue  # shipped with every site
+        entry: dict = {"role_id": role.imis_id, "name": role.name}
+        if role.description != role.name:
+            entry["description"] = role.description
+        if role.use_dates:
+            entry["use_dates"] = True
+        entry["priority"] = role.priority
+        entries.append(entry)
+    return entries
+
+
+GROUP_NAMES = {"group_id": "group_id", "group_class_id": "class", "status_code": "status"}
+MEMBER_NAMES = {"party_id": "party", "role": "roles", "is_active": "active"}
+ROLE_NAMES = {"is_active": "active"}
+
+
+def _load_groups(entries: list[dict], loaded: Loaded) -> None:
+    for index, entry in enumerate(entries):
+        where = f"groups[{index}]"
+        group = _service(
+            where,
+            groups.create_group,
+            entry["name"],
+            group_id=entry.get("group_id"),
+            group_class_id=entry.get("class"),
+            description=entry.get("description", ""),
+            category=entry.get("category", ""),
+            status_code=entry.get("status", "A"),
+            actor=ACTOR,
+            rename=GROUP_NAMES,
+        )
+        for number, spec in enumerate(entry.get("members", [])):
+            at = f"{where}.members[{number}]"
+            roles = [
+                groups.RoleDates(
+                    role=role["role"],
+                    effective_date=role.get("effective_date"),
+                    expiration_date=role.get("expiration_date"),
+                    is_active=role.get("active", True),
+                )
+                for role in spec.get("roles", [])
+            ]
+            try:
+                member = _service(
+                    at,
+                    groups.add_member,
+                    group.imis_id,
+                    spec["party"],
+                    roles=roles or None,
+                    join_date=spec.get("join_date"),
+                    actor=ACTOR,
+                    rename=MEMBER_NAMES,
+                )
+            except _At as error:
+                raise _At(_role_position(error.where, spec, at), error.message) from None
+            if not spec.get("active", True):
+                _service(at, groups.update_member, member, is_active=False, actor=ACTOR)
+    loaded.counts["groups"] = len(entries)
+
+
+def _role_position(where: str, spec: dict, at: str) -> str:
+    """Point at the role the service refused: it names the field (role, effective_date), not
+    which of the member's roles holds it, so ask the same service functions which one."""
+    name = where.removeprefix(f"{at}.")
+    checks = {
+        "roles": ("role", groups.get_role),
+        "effective_date": ("effective_date", _valid_date),
+        "expiration_date": ("expiration_date", _valid_date),
+    }
+    if name not in checks:
+        return where
+    key, check = checks[name]
+    for number, role in enumerate(spec.get("roles", [])):
+        if not check(role.get(key)):
+            return f"{at}.roles[{number}].{key}"
+    return where
+
+
+def _valid_date(value) -> bool:
+    try:
+        values.naive_datetime(value, "date")
+    except ServiceError:
+        return False
+    return True
+
+
+def _export_groups() -> list[dict]:
+    entries = []
+    for group in groups.list_groups():
+        entry: dict = {"group_id": group.imis_id, "name": group.name}
+        if group.description:
+            entry["description"] = group.description
+        entry["class"] = group.group_class.imis_id
+        if group.category:
+            entry["category"] = group.category
+        if group.status_code != "A":
+            entry["status"] = group.status_code
+        members = []
+        for member in groups.list_members(group_id=group.imis_id):
+            spec: dict = {"party": member.contact.imis_id}
+            if member.join_date is not None:
+                spec["join_date"] = _when(member.join_date)
+            if not member.is_active:
+                spec["active"] = False
+            spec["roles"] = []
+            for detail in member.details:
+                role: dict = {"role": detail.role.name}
+                for name in ("effective_date", "expiration_date"):
+                    if getattr(detail, name) is not None:
+                        role[name] = _when(getattr(detail, name))
+                if not detail.is_active:
+                    role["active"] = False
+                spec["roles"].append(role)
+            members.append(spec)
+        entry["members"] = members
+        entries.append(entry)
+    return entries
+
+
+# The scenario's name of each activity field (the model's, but "type" and "party").
+ACTIVITY_NAMES = {"activity_type": "type", "party_id": "party"}
+ACTIVITY_ORDER = dict.fromkeys(("activity_type", *activities.DATE_FIELDS, *activities.FIELDS))
+
+
+def _load_activities(entries: list[dict], loaded: Loaded) -> None:
+    scenario_names = {v: k for k, v in ACTIVITY_NAMES.items()}
+    for index, entry in enumerate(entries):
+        fields = {
+            scenario_names.get(name, name): value
+            for name, value in entry.items()
+            if name != "party"
+        }
+        _service(
+            f"activities[{index}]",
+            activities.create_activity,
+            entry["party"],
+            actor=ACTOR,
+            rename=ACTIVITY_NAMES,
+            **fields,
+        )
+    loaded.counts["activities"] = len(entries)
+
+
+def _export_activities() -> list[dict]:
+    # In the order they were recorded, which a load keeps (ActivityId is not kept: a new SEQN).
+    entries = []
+    for activity in db.session.scalars(select(Activity).order_by(Activity.id)):
+        entry: dict = {"party": activity.contact.imis_id}
+        for name in ACTIVITY_ORDER:
+            value = getattr(activity, name)
+            if value is None or value == "" or value is False:
+                continue
+            if name in activities.DATE_FIELDS:
+                value = _when(value)
+            elif name in activities.DECIMAL_FIELDS:
+                value = str(value)  # exact: numeric(15,2)
+            entry[ACTIVITY_NAMES.get(name, name)] = value
+        entries.append(entry)
+    return entries
+
+
 # Each top-level section: its loader (document part, Loaded) and exporter. Order matters: people
 # and client applications before the content that names them, settings last.
 SECTIONS: dict[str, tuple[Callable, Callable]] = {
@@ -692,6 +911,10 @@ SECTIONS: dict[str, tuple[Callable, Callable]] = {
     ),
     "client_applications": (_load_clients, _export_clients),
     "content": (_load_content, lambda _: _export_content()),
+    "group_classes": (_load_group_classes, lambda _: _export_group_classes()),
+    "group_roles": (_load_group_roles, lambda _: _export_group_roles()),
+    "groups": (_load_groups, lambda _: _export_groups()),
+    "activities": (_load_activities, lambda _: _export_activities()),
     "panels": (_load_panels, lambda _: _export_panels()),
     "queries": (_load_queries, lambda _: _export_queries()),
     "business_records": (_load_records, lambda _: _export_records()),
