@@ -288,6 +288,9 @@ def writing_on_driver() -> Iterator[DriverWrite]:
     engine = db.engine
     dialect = engine.dialect
     sqlite = dialect.name == "sqlite"
+    # The connection is checked out inside the writers' turn, never before: a thread holding a
+    # connection while it waits for the turn, and a turn holder waiting for a connection (the
+    # audit's writer), deadlock once the pool is empty (measured: one worker stalled at once).
     with writers_turn((engine.url.database or "") if sqlite else ""):
         pooled = _checkout(engine)
         driver = pooled.driver_connection
