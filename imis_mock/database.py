@@ -203,9 +203,18 @@ class CompiledSelect:
             connection = db.session.connection()
             return self.run(connection.dialect, connection.connection, connection, params)[1]
         pooled = _checkout(db.engine)
+        dialect = db.engine.dialect
+        # psycopg would begin a transaction for the statement (a BEGIN, and a ROLLBACK when the
+        # pool takes the connection back): two round trips of the four a read cost. In autocommit
+        # the statement is the only one. (SQLite's reads outside a transaction already are.)
+        autocommit = dialect.name == "postgresql"
         try:
-            return self.run(db.engine.dialect, pooled, None, params)[1]
+            if autocommit:
+                pooled.driver_connection.autocommit = True
+            return self.run(dialect, pooled, None, params)[1]
         finally:
+            if autocommit and not pooled.driver_connection.closed:
+                pooled.driver_connection.autocommit = False
             pooled.close()
 
     def run(self, dialect, pooled, connection, params: dict) -> tuple[int, dict | None]:
