@@ -208,13 +208,14 @@ class CompiledSelect:
         # pool takes the connection back): two round trips of the four a read cost. In autocommit
         # the statement is the only one. (SQLite's reads outside a transaction already are.)
         autocommit = dialect.name == "postgresql"
+        driver = pooled.driver_connection  # None once a dropped connection is invalidated
         try:
             if autocommit:
-                pooled.driver_connection.autocommit = True
+                driver.autocommit = True
             return self.run(dialect, pooled, None, params)[1]
         finally:
-            if autocommit and not pooled.driver_connection.closed:
-                pooled.driver_connection.autocommit = False
+            if autocommit and not driver.closed:
+                driver.autocommit = False
             pooled.close()
 
     def run(self, dialect, pooled, connection, params: dict) -> tuple[int, dict | None]:
