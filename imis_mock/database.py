@@ -222,16 +222,18 @@ class CompiledSelect:
         """Run on a pooled DBAPI connection; return the row count and the first row, if any."""
         sql, text, positions, binds, processors = self._for(dialect)
         values = sql.construct_params(params)
-        for name, process in binds.items():
-            values[name] = process(values[name])
+        if binds:
+            for name, process in binds.items():
+                values[name] = process(values[name])
         if positions is not None:
             values = tuple(values[name] for name in positions)
         cursor = pooled.driver_connection.cursor()
         try:
-            with _wrapped(dialect, pooled, connection, text, values):
-                cursor.execute(text, values)
-                row = cursor.fetchone() if processors else None
+            cursor.execute(text, values)
+            row = cursor.fetchone() if processors else None
             count = cursor.rowcount
+        except dialect.loaded_dbapi.Error as error:
+            _raise_wrapped(error, dialect, pooled, connection, text, values)
         finally:
             cursor.close()
         if row is None:
@@ -252,23 +254,19 @@ def _checkout(engine: Engine):
         ) from error
 
 
-@contextmanager
-def _wrapped(dialect, pooled, connection, text=None, values=None) -> Iterator[None]:
-    try:
-        yield
-    except dialect.loaded_dbapi.Error as error:
-        # What SQLAlchemy does with a driver error: a dropped connection is not pooled again.
-        dropped = dialect.is_disconnect(error, pooled.dbapi_connection, None)
-        if dropped:
-            (connection or pooled).invalidate(error)
-        raise DBAPIError.instance(
-            text,
-            values,
-            error,
-            dialect.loaded_dbapi.Error,
-            connection_invalidated=dropped,
-            dialect=dialect,
-        ) from error
+def _raise_wrapped(error, dialect, pooled, connection, text, values=None):
+    """Raise a driver error as SQLAlchemy does: a dropped connection is not pooled again."""
+    dropped = dialect.is_disconnect(error, pooled.dbapi_connection, None)
+    if dropped:
+        (connection or pooled).invalidate(error)
+    raise DBAPIError.instance(
+        text,
+        values,
+        error,
+        dialect.loaded_dbapi.Error,
+        connection_invalidated=dropped,
+        dialect=dialect,
+    ) from error
 
 
 class DriverWrite:
@@ -306,11 +304,15 @@ def writing_on_driver() -> Iterator[DriverWrite]:
         driver = pooled.driver_connection
         try:
             if sqlite:
-                with _wrapped(dialect, pooled, None, "BEGIN IMMEDIATE"):
+                try:
                     driver.execute("BEGIN IMMEDIATE")
+                except dialect.loaded_dbapi.Error as error:
+                    _raise_wrapped(error, dialect, pooled, None, "BEGIN IMMEDIATE")
             yield DriverWrite(dialect, pooled, None)
-            with _wrapped(dialect, pooled, None, "COMMIT"):
+            try:
                 driver.commit()
+            except dialect.loaded_dbapi.Error as error:
+                _raise_wrapped(error, dialect, pooled, None, "COMMIT")
         except BaseException:
             with contextlib.suppress(Exception):
                 driver.rollback()
