@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import g, has_app_context, request
-from sqlalchemy import Connection, Select, event
+from sqlalchemy import Connection, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -153,32 +153,41 @@ def writers_turn(database: str):
 
 
 class CompiledSelect:
-    """A Core SELECT compiled once per database and run on the driver of the session's connection.
+    """A Core statement compiled once per database and run on the driver of a connection.
 
-    For the REST API's reads on every call (the bearer check, GET /api/Party/{id}). Through the
-    ORM they cost more than the rest of the call; even as Core statements, SQLAlchemy's execution
-    (cache key, parameter and result set-up) cost several times the query. Here the SQL is
-    compiled once for the dialect in use and sent to the driver in the request's transaction.
-    Values come back converted by the statement's own column types (so UTCDateTime columns are
-    timezone-aware, as everywhere), and a driver error is wrapped the way SQLAlchemy wraps it, so
-    a database outage still answers 503. Parameters must be plain str or int values.
+    For the statements of every API call and refresh grant (the bearer check, GET
+    /api/Party/{id}, the redemption's writes). Through the ORM they cost more than the rest of the
+    call; even as Core statements, SQLAlchemy's execution (cache key, parameter and result
+    set-up) cost several times the query. Here the SQL is compiled once for the dialect in use and
+    sent to the driver. Parameters go through their columns' bind processors and values come back
+    through the result's column types (so UTCDateTime values are timezone-aware, as everywhere);
+    a driver error is wrapped the way SQLAlchemy wraps it, so a database outage still answers 503.
+    `column_keys` names the parameters of an INSERT given no values (its columns' names).
     """
 
-    def __init__(self, statement: Select):
+    def __init__(self, statement, column_keys: list[str] | None = None):
         self.statement = statement
-        self.keys = tuple(statement.selected_columns.keys())
+        self.column_keys = column_keys
+        # A SELECT's columns, or what an INSERT or UPDATE RETURNs (none without RETURNING).
+        self.columns = tuple(statement.exported_columns)
+        self.keys = tuple(statement.exported_columns.keys())
         self._compiled: dict[tuple, tuple] = {}
 
     def _for(self, dialect) -> tuple:
         key = (type(dialect), dialect.paramstyle)
         compiled = self._compiled.get(key)
         if compiled is None:
-            sql = self.statement.compile(dialect=dialect)
+            sql = self.statement.compile(dialect=dialect, column_keys=self.column_keys)
+            binds = {
+                name: processor
+                for name, bind in sql.binds.items()
+                if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect))
+            }
             processors = tuple(
                 column.type.dialect_impl(dialect).result_processor(dialect, None)
-                for column in self.statement.selected_columns
+                for column in self.columns
             )
-            compiled = (sql, sql.string, sql.positiontup, processors)
+            compiled = (sql, sql.string, sql.positiontup, binds, processors)
             self._compiled[key] = compiled
         return compiled
 
@@ -192,48 +201,124 @@ class CompiledSelect:
         """
         if in_session_transaction():
             connection = db.session.connection()
-            return self._run(connection.dialect, connection.connection, connection, params)
+            return self.run(connection.dialect, connection.connection, connection, params)[1]
+        pooled = _checkout(db.engine)
+        dialect = db.engine.dialect
+        # psycopg would begin a transaction for the statement (a BEGIN, and a ROLLBACK when the
+        # pool takes the connection back): two round trips of the four a read cost. In autocommit
+        # the statement is the only one. (SQLite's reads outside a transaction already are.)
+        autocommit = dialect.name == "postgresql"
+        driver = pooled.driver_connection  # None once a dropped connection is invalidated
         try:
-            pooled = db.engine.raw_connection()
-        except db.engine.dialect.loaded_dbapi.Error as error:
-            raise DBAPIError.instance(
-                None, None, error, db.engine.dialect.loaded_dbapi.Error, dialect=db.engine.dialect
-            ) from error
-        try:
-            return self._run(db.engine.dialect, pooled, None, params)
+            if autocommit:
+                driver.autocommit = True
+            return self.run(dialect, pooled, None, params)[1]
         finally:
+            if autocommit and not driver.closed:
+                driver.autocommit = False
             pooled.close()
 
-    def _run(self, dialect, pooled, connection, params: dict) -> dict | None:
-        sql, text, positions, processors = self._for(dialect)
+    def run(self, dialect, pooled, connection, params: dict) -> tuple[int, dict | None]:
+        """Run on a pooled DBAPI connection; return the row count and the first row, if any."""
+        sql, text, positions, binds, processors = self._for(dialect)
         values = sql.construct_params(params)
+        if binds:
+            for name, process in binds.items():
+                values[name] = process(values[name])
         if positions is not None:
             values = tuple(values[name] for name in positions)
         cursor = pooled.driver_connection.cursor()
         try:
             cursor.execute(text, values)
-            row = cursor.fetchone()
+            row = cursor.fetchone() if processors else None
+            count = cursor.rowcount
         except dialect.loaded_dbapi.Error as error:
-            # What SQLAlchemy does with a driver error: a dropped connection is not pooled again.
-            dropped = dialect.is_disconnect(error, pooled.dbapi_connection, cursor)
-            if dropped:
-                (connection or pooled).invalidate(error)
-            raise DBAPIError.instance(
-                text,
-                values,
-                error,
-                dialect.loaded_dbapi.Error,
-                connection_invalidated=dropped,
-                dialect=dialect,
-            ) from error
+            _raise_wrapped(error, dialect, pooled, connection, text, values)
         finally:
             cursor.close()
         if row is None:
-            return None
-        return {
+            return count, None
+        return count, {
             key: process(value) if process is not None else value
             for key, process, value in zip(self.keys, processors, row, strict=True)
         }
+
+
+def _checkout(engine: Engine):
+    """A pooled DBAPI connection of the engine, a driver error wrapped as SQLAlchemy would."""
+    try:
+        return engine.raw_connection()
+    except engine.dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(
+            None, None, error, engine.dialect.loaded_dbapi.Error, dialect=engine.dialect
+        ) from error
+
+
+def _raise_wrapped(error, dialect, pooled, connection, text, values=None):
+    """Raise a driver error as SQLAlchemy does: a dropped connection is not pooled again."""
+    dropped = dialect.is_disconnect(error, pooled.dbapi_connection, None)
+    if dropped:
+        (connection or pooled).invalidate(error)
+    raise DBAPIError.instance(
+        text,
+        values,
+        error,
+        dialect.loaded_dbapi.Error,
+        connection_invalidated=dropped,
+        dialect=dialect,
+    ) from error
+
+
+class DriverWrite:
+    """A write transaction on a DBAPI connection, for CompiledSelect statements (see below)."""
+
+    def __init__(self, dialect, pooled, connection):
+        self.dialect, self.pooled, self.connection = dialect, pooled, connection
+
+    def execute(self, statement: CompiledSelect, **params) -> tuple[int, dict | None]:
+        """Run a compiled statement; return its row count and the first row it returned."""
+        return statement.run(self.dialect, self.pooled, self.connection, params)
+
+
+@contextmanager
+def writing_on_driver() -> Iterator[DriverWrite]:
+    """writing() for compiled statements sent straight to the driver, without the ORM session.
+
+    The same transaction as writing(): on SQLite in the writers' turn and begun IMMEDIATE,
+    committed at the end of the block, rolled back if it raises. It runs on a pooled connection
+    of its own, checked out for the block; inside a transaction the session has begun, it joins
+    that one through writing() instead, so a request never holds two connections.
+    """
+    if in_session_transaction():
+        with writing() as connection:
+            yield DriverWrite(connection.dialect, connection.connection, connection)
+        return
+    engine = db.engine
+    dialect = engine.dialect
+    sqlite = dialect.name == "sqlite"
+    # The connection is checked out inside the writers' turn, never before: a thread holding a
+    # connection while it waits for the turn, and a turn holder waiting for a connection (the
+    # audit's writer), deadlock once the pool is empty (measured: one worker stalled at once).
+    with writers_turn((engine.url.database or "") if sqlite else ""):
+        pooled = _checkout(engine)
+        driver = pooled.driver_connection
+        try:
+            if sqlite:
+                try:
+                    driver.execute("BEGIN IMMEDIATE")
+                except dialect.loaded_dbapi.Error as error:
+                    _raise_wrapped(error, dialect, pooled, None, "BEGIN IMMEDIATE")
+            yield DriverWrite(dialect, pooled, None)
+            try:
+                driver.commit()
+            except dialect.loaded_dbapi.Error as error:
+                _raise_wrapped(error, dialect, pooled, None, "COMMIT")
+        except BaseException:
+            with contextlib.suppress(Exception):
+                driver.rollback()
+            raise
+        finally:
+            pooled.close()
 
 
 def default_sqlite_uri(instance_path: str) -> str:

@@ -189,6 +189,25 @@ def test_api_read_on_a_dropped_connection_costs_one_503(instance, monkeypatch):
     assert client.get("/api/Party/23179", headers=headers).status_code == 200
 
 
+@pytest.mark.database("postgresql", reason="psycopg's autocommit is PostgreSQL's")
+def test_compiled_select_reads_leave_the_pooled_connection_transactional(instance, monkeypatch):
+    """A read outside a transaction runs in autocommit (no BEGIN, no ROLLBACK), then gives the
+    connection back as the ORM expects it: a write on it is a transaction again."""
+    options = {"pool_size": 1, "max_overflow": 0}
+    app = make_app(instance, monkeypatch, SQLALCHEMY_ENGINE_OPTIONS=options)
+    contacts = Contact.__table__
+    query = database.CompiledSelect(
+        select(contacts.c.imis_id).where(contacts.c.imis_id == bindparam("p_imis_id"))
+    )
+    with app.app_context():
+        assert query.first(p_imis_id="23179") == {"imis_id": "23179"}
+        pooled = db.engine.raw_connection()  # the pool's only connection
+        try:
+            assert pooled.driver_connection.autocommit is False
+        finally:
+            pooled.close()
+
+
 def test_compiled_select_wraps_driver_errors_like_sqlalchemy(app):
     missing = Table("no_such_table", MetaData(), Column("id", Integer))
     query = database.CompiledSelect(select(missing).where(missing.c.id == bindparam("p_id")))
