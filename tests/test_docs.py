@@ -81,3 +81,29 @@ def test_docs_links_point_at_files_that_exist():
 def test_local_links_ignore_urls_and_anchors():
     text = "[a](docs/x.md#part) [b](https://example.org/y.md) ![c](docs/images/z.png) [d](#top)"
     assert local_links(text) == ["docs/x.md", "docs/images/z.png"]
+
+
+# A test named in the docs, as `test_file.py::test_name` (the security matrix names one per row).
+TEST_REFERENCE = re.compile(r"\b(test_[a-z0-9_]+\.py)::(test_[A-Za-z0-9_]+)")
+
+
+def missing_tests(text: str) -> list[str]:
+    """Return each `file::test` reference in `text` whose test function is not in tests/."""
+    missing = []
+    for file_name, test_name in sorted(set(TEST_REFERENCE.findall(text))):
+        sources = [p.read_text() for p in (ROOT / "tests").rglob(file_name)]
+        if not any(re.search(rf"^\s*def {test_name}\(", s, re.M) for s in sources):
+            missing.append(f"{file_name}::{test_name}")
+    return missing
+
+
+@pytest.mark.parametrize("path", doc_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_tests_the_docs_name_exist(path):
+    assert missing_tests(path.read_text()) == []
+
+
+def test_a_renamed_test_is_caught():
+    assert missing_tests("row | test_docs.py::test_a_renamed_test_is_caught |") == []
+    assert missing_tests("row | test_docs.py::test_that_never_was |") == [
+        "test_docs.py::test_that_never_was"
+    ]
