@@ -497,3 +497,27 @@ def test_query_names_cannot_script_the_staff_pages(app, staff_client):
     assert "alert(1)" in page
     assert "x');alert" not in page and "<b>" not in page.split("<h1>")[1].split("</h1>")[0]
     assert "x\\u0027);alert(1);(\\u0027\\u003cb\\u003e" in page
+
+
+def test_panel_entry_follows_the_definition_not_only_its_revision():
+    """Two databases (a reset, or two apps in one process) can hold a source with the same id,
+    name and revision but another definition: each gets its own catalog entry."""
+    from imis_mock.api.catalog import panels as panel_catalog
+
+    def source(properties, multi):
+        return PanelSource(
+            id=1,
+            name="Name_Twin",
+            name_key="name_twin",
+            parent="Party",
+            revision=1,
+            multi_instance=multi,
+            properties=properties,
+            replace_status=201,
+        )
+
+    one = panel_catalog.entry(source([{"name": "Notes", "type": "text"}], False))
+    two = panel_catalog.entry(source([{"name": "Hours", "type": "decimal"}], True))
+    assert [p.name for p in one.properties] == ["Notes", "PartyId"]
+    assert [p.name for p in two.properties] == ["Hours", "PartyId", "SEQN"]
+    assert one.object_type == "Single" and two.object_type == "Multi"

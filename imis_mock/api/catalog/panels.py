@@ -6,7 +6,7 @@ single-instance source, `.../~{PartyId}|{SEQN}` for a row of a multi-instance on
 create (201). PUT answers the source's own status (201 by default, as clients of custom panels
 expect, §3.1). Rows over parties are a member's own when they are the member's party's.
 
-The entry is rebuilt when the definition changes (its revision), so a panel saved in the Staff
+The entry is rebuilt when the definition changes, so a panel saved in the Staff
 site is an API entity at the next request.
 """
 
@@ -32,7 +32,7 @@ KINDS = {
 }
 PARTY_NAMES = ("partyid", "id")
 SEQN_TEXT = cast(PanelRow.seqn, String)
-_ENTRIES: dict[tuple[str, int], Entity] = {}
+_ENTRIES: dict[tuple, Entity] = {}
 
 
 def property_column(name: str, kind: str):
@@ -49,11 +49,20 @@ def _wire_value(prop: dict, value):
 
 
 def entry(source: PanelSource) -> Entity:
-    """The catalog entry for a panel source (cached per revision)."""
-    cached = _ENTRIES.get((source.name_key, source.revision))
+    """The catalog entry for a panel source, cached on its whole definition: a revision number
+    alone is not enough, since a reset database (or another app in the same process) starts
+    its revisions again with a different definition behind the same name."""
+    key = (
+        source.id,
+        source.name,
+        source.parent,
+        source.multi_instance,
+        source.replace_status,
+        repr(source.properties),
+    )
+    cached = _ENTRIES.get(key)
     if cached is None:
-        cached = _build(source)
-        _ENTRIES[(source.name_key, source.revision)] = cached
+        cached = _ENTRIES[key] = _build(source)
     return cached
 
 
