@@ -308,6 +308,18 @@ def test_panel_crud_with_composite_keys(app, staff_client, http):
     assert [bag(r)["Course"] for r in values(listed)] == ["First aid"]
     assert http("GET", "/api/Training?Hours=gt:3").json()["Count"] == 1
     assert http("GET", "/api/Training?Passed=true").json()["Count"] == 1
+    # A bare party id lists that party's rows (§7.1), filtered and paged as any list.
+    by_party = http("GET", "/api/Training/23179").json()
+    assert by_party["$type"].startswith("Asi.Soa.Core.DataContracts.PagedResult")
+    assert [r["Identity"]["IdentityElements"]["$values"] for r in values(by_party)] == [
+        ["23179", "1"],
+        ["23179", "2"],
+    ]
+    assert [
+        bag(r)["Course"] for r in values(http("GET", "/api/training/23179?Course=CPR").json())
+    ] == ["CPR"]
+    assert http("GET", "/api/Training/23178").json()["Count"] == 0
+    assert http("GET", "/api/Training/23179", user="rjones").json()["Count"] == 0
     # PUT answers 201 (the per-source switch), keeps what it does not name.
     put = http("PUT", "/api/Training/~23179|2", json=panel_body(prop("Level", "Advanced")))
     assert put.status_code == 201 and bag(put.json())["Level"] == "Advanced"

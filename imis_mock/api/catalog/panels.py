@@ -2,7 +2,8 @@
 designer (services/panels.py), served by the same engine as every other entity.
 
 `GET /api/{Source}` (filters on any property), `GET`/`PUT`/`DELETE /api/{Source}/{PartyId}` for a
-single-instance source, `.../~{PartyId}|{SEQN}` for a row of a multi-instance one, `POST` to
+single-instance source, `.../~{PartyId}|{SEQN}` for a row of a multi-instance one (whose
+`GET /api/{Source}/{PartyId}` is a PagedResult of the party's rows), `POST` to
 create (201). PUT answers the source's own status (201 by default, as clients of custom panels
 expect, §3.1). Rows over parties are a member's own when they are the member's party's.
 
@@ -151,6 +152,7 @@ def _build(source: PanelSource) -> Entity:
         member_writes=frozenset({"replace"}),
         metadata=False,
         object_type="Multi" if multi else "Single",
+        lists_by_first_key=party and multi,
         collections={"Properties": "attributes"},
         replace_status=source.replace_status,
         to_wire=to_wire,

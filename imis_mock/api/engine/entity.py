@@ -95,6 +95,9 @@ class Entity:
     # Top-level properties that are collections, for metadata: name -> "collection" (of
     # objects) or "attributes" (a GenericPropertyDataCollection).
     collections: dict[str, str] = field(default_factory=dict)
+    # True: GET /api/{E}/{first key element} (no `~`) answers a PagedResult of the rows under it,
+    # as a multi-instance panel's rows of one party (`/api/Name_CEU/23179`, reference §7.1) [I].
+    lists_by_first_key: bool = False
     # The model a plain entity stores (default read/write hooks); None with write hooks.
     model: type | None = None
     # Optional, for speed: a Core select of the columns to_wire reads and a class that wraps one

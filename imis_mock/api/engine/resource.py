@@ -66,7 +66,9 @@ def plain_wire(entity, row) -> dict:
 # --- Reads -----------------------------------------------------------------------------------
 
 
-def list_page(entity, caller: UserRecord, args: dict[str, list[str]]) -> tuple[dict, list[str]]:
+def list_page(
+    entity, caller: UserRecord, args: dict[str, list[str]], *where
+) -> tuple[dict, list[str]]:
     """A PagedResult of the rows the caller may read that match the filters.
 
     Return it with the query keys that were ignored (no such property), for the journal.
@@ -76,7 +78,7 @@ def list_page(entity, caller: UserRecord, args: dict[str, list[str]]) -> tuple[d
     conditions, ignored = filters.conditions(entity, args)
     order = filters.ordering(entity, args)
     offset, limit = filters.paging(args)
-    query = entity.query().where(access.visible(entity, caller), *conditions)
+    query = entity.query().where(access.visible(entity, caller), *where, *conditions)
     keys = query.with_only_columns(*_primary_key(query))
     total = db.session.scalar(select(func.count()).select_from(keys.subquery())) or 0
     rows = []
@@ -119,7 +121,10 @@ def fetch(entity, caller: UserRecord, key: str):
     return access.by_key(caller, one, entity.name, key)
 
 
-def get_one(entity, caller: UserRecord, key: str) -> dict:
+def get_one(entity, caller: UserRecord, key: str, args: dict[str, list[str]]) -> dict:
+    if entity.lists_by_first_key and len(entity.key) > 1 and not key.strip().startswith("~"):
+        # The rows under one first key element, filtered and paged as a list is [I, §7.1].
+        return list_page(entity, caller, args, entity.key[0] == key.strip())[0]
     if entity.load is not None:
         return to_wire(entity, entity.load(caller, key))
     return to_wire(entity, fetch(entity, caller, key))
