@@ -199,9 +199,16 @@ class CompiledSelect:
         (autocommit on SQLite: no BEGIN, no lock) and given back at once, so a request never
         holds two connections and threads waiting for the pool never hold one another's.
         """
+        return self._read(params, many=False)[1]
+
+    def all(self, **params) -> list[tuple]:
+        """Run the statement as first() does; return every row as a tuple of its values."""
+        return self._read(params, many=True)[1]
+
+    def _read(self, params: dict, many: bool) -> tuple[int, object]:
         if in_session_transaction():
             connection = db.session.connection()
-            return self.run(connection.dialect, connection.connection, connection, params)[1]
+            return self.run(connection.dialect, connection.connection, connection, params, many)
         pooled = _checkout(db.engine)
         dialect = db.engine.dialect
         # psycopg would begin a transaction for the statement (a BEGIN, and a ROLLBACK when the
@@ -212,14 +219,17 @@ class CompiledSelect:
         try:
             if autocommit:
                 driver.autocommit = True
-            return self.run(dialect, pooled, None, params)[1]
+            return self.run(dialect, pooled, None, params, many)
         finally:
             if autocommit and not driver.closed:
                 driver.autocommit = False
             pooled.close()
 
-    def run(self, dialect, pooled, connection, params: dict) -> tuple[int, dict | None]:
-        """Run on a pooled DBAPI connection; return the row count and the first row, if any."""
+    def run(
+        self, dialect, pooled, connection, params: dict, many: bool = False
+    ) -> tuple[int, object]:
+        """Run on a pooled DBAPI connection; return the row count and the first row, if any
+        (with `many`: every row, as tuples)."""
         sql, text, positions, binds, processors = self._for(dialect)
         values = sql.construct_params(params)
         if binds:
@@ -230,12 +240,22 @@ class CompiledSelect:
         cursor = pooled.driver_connection.cursor()
         try:
             cursor.execute(text, values)
-            row = cursor.fetchone() if processors else None
+            if many:
+                rows = cursor.fetchall()
+            else:
+                row = cursor.fetchone() if processors else None
             count = cursor.rowcount
         except dialect.loaded_dbapi.Error as error:
             _raise_wrapped(error, dialect, pooled, connection, text, values)
         finally:
             cursor.close()
+        if many:
+            if any(processors):
+                rows = [
+                    tuple(p(v) if p is not None else v for p, v in zip(processors, r, strict=True))
+                    for r in rows
+                ]
+            return count, rows
         if row is None:
             return count, None
         return count, {

@@ -8,14 +8,15 @@ prefixes, paging and the member's row rule are the engine's (engine/filters.py, 
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import bindparam, func, inspect, select
 
 from imis_mock.api import catalog
 from imis_mock.api.engine import access, filters, wire
 from imis_mock.api.engine.entity import Entity
 from imis_mock.api.engine.errors import AccessDenied, ApiError, NotFound
-from imis_mock.extensions import db
+from imis_mock.database import CompiledSelect
 from imis_mock.models import IqaQuery
 from imis_mock.services import iqa, parties
 from imis_mock.services.accounts import UserRecord
@@ -59,7 +60,7 @@ class Result:
     party_rows: bool
 
 
-def find(args: dict[str, list[str]]) -> IqaQuery | str:
+def find(args: dict[str, list[str]]) -> iqa.QueryRecord | str:
     """The query the request names by QueryName, QueryPath or querydocumentversionkey; a
     built-in query (`$/OAuth2/userInfo`) is answered by its path."""
     for key in ("queryname", "querypath"):
@@ -82,9 +83,9 @@ def find(args: dict[str, list[str]]) -> IqaQuery | str:
     raise ApiError("The parameter 'QueryName' is required.")
 
 
-def _conditions(query: IqaQuery, entity: Entity, parameters: list[str]) -> list:
+def _conditions(query: "Definition", entity: Entity, parameters: tuple[str, ...]) -> list:
     found, position = [], 0
-    for item in query.filters:
+    for item in map(dict, query.filters):
         prop = entity.prop(item["property"])
         if prop is None or prop.column is None:
             raise ApiError(f"The query '{query.path}' filters on an unknown property.")
@@ -101,7 +102,78 @@ def _conditions(query: IqaQuery, entity: Entity, parameters: list[str]) -> list:
     return found
 
 
-def run(query: IqaQuery | str, caller: UserRecord, args: dict[str, list[str]]) -> Result:
+@dataclass(frozen=True)
+class Definition:
+    """What a query's SQL is built from, hashable: a plan is kept for each (see _plan)."""
+
+    path: str
+    columns: tuple[tuple[str, str], ...]
+    filters: tuple[tuple[tuple[str, object], ...], ...]
+    sorting: tuple[tuple[str, bool], ...]
+
+    @classmethod
+    def of(cls, query: IqaQuery | iqa.QueryRecord) -> "Definition":
+        return cls(
+            query.path,
+            tuple((c["property"], c["alias"]) for c in query.columns),
+            tuple(tuple(sorted(f.items())) for f in query.filters),
+            tuple((s["property"], bool(s["descending"])) for s in query.sorting),
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A query's two statements for one caller and parameters, compiled once per database: the
+    count, and the page (bind parameters p_offset and p_limit) whose rows are the columns'
+    values, then the party id when the rows are rooted on a party."""
+
+    count: CompiledSelect
+    page: CompiledSelect
+    aliases: tuple[str, ...]
+    party_rows: bool
+
+
+@lru_cache(maxsize=256)
+def _plan(
+    entity: Entity, definition: Definition, caller: UserRecord, parameters: tuple[str, ...]
+) -> Plan:
+    """Build the SQL of a query: the caller's rows (access.py), the filters with the prompts'
+    values, the display columns, the sorting, then the source's own order.
+
+    A function of its arguments alone (a catalog entry does not change; a panel source that
+    changes is a new entry), so its result is kept: building and compiling the statements cost
+    more than running them. A refused query (a missing required parameter) raises every time.
+    """
+    conditions = _conditions(definition, entity, parameters)
+    statement = access.readable(entity, caller, entity.query()).where(*conditions)
+    columns = [entity.prop(name) for name, _ in definition.columns]
+    sorts = [entity.prop(name) for name, _ in definition.sorting]
+    if any(p is None or p.column is None for p in columns + sorts):
+        # The source changed under the query (a panel property removed): say so, not a 500.
+        raise ApiError(f"The query '{definition.path}' names a property its source no longer has.")
+    # Rows of a source that names a party are rooted on it (PrimaryParentIdentity).
+    party = filters.resolve(entity, "partyid")
+    order = []
+    for (_, descending), prop in zip(definition.sorting, sorts, strict=True):
+        order.append(prop.column.desc() if descending else prop.column.asc())
+    selected = [c.column for c in columns] + ([party.column] if party is not None else [])
+    pk = tuple(inspect(statement.column_descriptions[0]["entity"]).primary_key)
+    count = select(func.count().label("total")).select_from(
+        statement.with_only_columns(*pk).subquery()
+    )
+    page = (
+        statement.with_only_columns(*selected)
+        .order_by(*order, *entity.order)
+        .offset(bindparam("p_offset"))
+        .limit(bindparam("p_limit"))
+    )
+    aliases = tuple(alias for _, alias in definition.columns)
+    return Plan(CompiledSelect(count), CompiledSelect(page), aliases, party is not None)
+
+
+def run(
+    query: IqaQuery | iqa.QueryRecord | str, caller: UserRecord, args: dict[str, list[str]]
+) -> Result:
     """Run a query for the caller: their rights decide which rows it sees."""
     offset, limit = filters.paging(args)
     if isinstance(query, str):
@@ -114,42 +186,16 @@ def run(query: IqaQuery | str, caller: UserRecord, args: dict[str, list[str]]) -
     entity = catalog.find(query.source)
     if entity is None:
         raise ApiError(f"The source '{query.source}' of the query '{query.path}' is not available.")
-    conditions = _conditions(query, entity, args.get("parameter", []))
-    statement = entity.query().where(access.visible(entity, caller), *conditions)
-    columns = [entity.prop(c["property"]) for c in query.columns]
-    sorts = [entity.prop(s["property"]) for s in query.sorting]
-    if any(p is None or p.column is None for p in columns + sorts):
-        # The source changed under the query (a panel property removed): say so, not a 500.
-        raise ApiError(f"The query '{query.path}' names a property its source no longer has.")
-    # Rows of a source that names a party are rooted on it (PrimaryParentIdentity).
-    party = filters.resolve(entity, "partyid")
-    order = []
-    for item, prop in zip(query.sorting, sorts, strict=True):
-        order.append(prop.column.desc() if item["descending"] else prop.column.asc())
-    selected = [c.column for c in columns] + ([party.column] if party is not None else [])
-    pk = tuple(inspect(statement.column_descriptions[0]["entity"]).primary_key)
-    total = db.session.scalar(
-        select(func.count()).select_from(statement.with_only_columns(*pk).subquery())
-    )
-    result = []
-    if offset < total:
-        result = db.session.execute(
-            statement.with_only_columns(*selected)
-            .order_by(*order, *entity.order)
-            .offset(offset)
-            .limit(limit)
-        ).all()
-    aliases = [c["alias"] for c in query.columns]
-    width = len(aliases)
-    rows = [
-        (
-            values[width] if party is not None else None,
-            list(zip(aliases, values[:width], strict=True)),
-        )
-        for values in result
-    ]
-    page = filters.Page(rows, offset, limit, total)
-    return Result(rows, page, party is not None)
+    plan = _plan(entity, Definition.of(query), caller, tuple(args.get("parameter", ())))
+    total = plan.count.first()["total"]
+    found = plan.page.all(p_offset=offset, p_limit=limit) if offset < total else []
+    aliases = plan.aliases
+    if plan.party_rows:
+        width = len(aliases)
+        rows = [(v[width], list(zip(aliases, v[:width], strict=True))) for v in found]
+    else:
+        rows = [(None, list(zip(aliases, v, strict=True))) for v in found]
+    return Result(rows, filters.Page(rows, offset, limit, total), plan.party_rows)
 
 
 def iqa_page(result: Result) -> dict:

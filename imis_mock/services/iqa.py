@@ -7,10 +7,11 @@ asks api/iqa.py), so this module stays free of the API. Functions flush; the cal
 """
 
 import uuid
+from dataclasses import dataclass
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy import bindparam, func, select
 
+from imis_mock.database import CompiledSelect
 from imis_mock.extensions import db
 from imis_mock.models import IqaFolder, IqaQuery
 from imis_mock.services import ServiceError, audit
@@ -62,25 +63,56 @@ def list_queries(folder: IqaFolder | None = None) -> list[IqaQuery]:
     return list(db.session.scalars(query.order_by(IqaQuery.name_key)))
 
 
-def find_by_path(path: str) -> IqaQuery | None:
+@dataclass(frozen=True)
+class QueryRecord:
+    """A query's definition as plain values (the attributes of IqaQuery that running it and
+    describing it read), read with SQLAlchemy Core: /api/IQA and /api/query read one on every
+    call, and loading an IqaQuery with its folder through the ORM cost more than the run's own
+    SQL."""
+
+    id: int
+    name: str
+    folder_path: str
+    source: str
+    columns: list
+    filters: list
+    sorting: list
+    staff_only: bool
+    document_key: str
+
+    @property
+    def path(self) -> str:
+        return f"{self.folder_path}/{self.name}"
+
+
+QUERIES, FOLDERS = IqaQuery.__table__, IqaFolder.__table__
+_DEFINITION = select(
+    *(QUERIES.c[field] for field in QueryRecord.__dataclass_fields__ if field != "folder_path"),
+    FOLDERS.c.path.label("folder_path"),
+).join_from(QUERIES, FOLDERS, QUERIES.c.folder_id == FOLDERS.c.id)
+# Compiled once with bind parameters (database.CompiledSelect).
+_BY_PATH = CompiledSelect(
+    _DEFINITION.where(
+        func.lower(FOLDERS.c.path) == bindparam("p_folder"),
+        QUERIES.c.name_key == bindparam("p_name"),
+    )
+)
+_BY_KEY = CompiledSelect(_DEFINITION.where(QUERIES.c.document_key == bindparam("p_key")))
+
+
+def find_by_path(path: str) -> QueryRecord | None:
     """The query at `$/Folder/Name`, matched regardless of letter case."""
     folder_path, _, name = (path or "").strip().rpartition("/")
     if not folder_path or not name:
         return None
-    return db.session.scalar(
-        select(IqaQuery)
-        .join(IqaQuery.folder)
-        .options(contains_eager(IqaQuery.folder))
-        .where(func.lower(IqaFolder.path) == folder_path.lower())
-        .where(IqaQuery.name_key == name.strip().lower())
-    )
+    row = _BY_PATH.first(p_folder=folder_path.lower(), p_name=name.strip().lower())
+    return None if row is None else QueryRecord(**row)
 
 
-def find_by_key(key: str) -> IqaQuery | None:
+def find_by_key(key: str) -> QueryRecord | None:
     """The query with this document version key (a GUID, any case)."""
-    return db.session.scalar(
-        select(IqaQuery).where(IqaQuery.document_key == (key or "").strip().lower())
-    )
+    row = _BY_KEY.first(p_key=(key or "").strip().lower())
+    return None if row is None else QueryRecord(**row)
 
 
 def save_query(
@@ -150,7 +182,7 @@ def save_query(
     ]
     target = ensure_folder(folder)
     clash = find_by_path(f"{target.path}/{name}")
-    if clash is not None and clash is not query:
+    if clash is not None and (query is None or clash.id != query.id):
         raise ServiceError(f"{target.path} already has a query named {clash.name}.", "name")
     created = query is None
     if created:

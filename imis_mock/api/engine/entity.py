@@ -5,7 +5,7 @@ The engine reads entries; it never names an entity. imis_mock/api/catalog/ holds
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 
 from sqlalchemy import ColumnElement, Select
 
@@ -159,7 +159,11 @@ class Entity:
         return _filter_index(self)
 
     def prop(self, name: str) -> Prop | None:
-        return {p.name.lower(): p for p in self.properties}.get(name.lower())
+        return self._props.get(name.lower())
+
+    @cached_property
+    def _props(self) -> dict[str, Prop]:
+        return {p.name.lower(): p for p in self.properties}
 
 
 @cache

@@ -78,7 +78,7 @@ def list_page(
     conditions, ignored = filters.conditions(entity, args)
     order = filters.ordering(entity, args)
     offset, limit = filters.paging(args)
-    query = entity.query().where(access.visible(entity, caller), *where, *conditions)
+    query = access.readable(entity, caller, entity.query()).where(*where, *conditions)
     keys = query.with_only_columns(*_primary_key(query))
     total = db.session.scalar(select(func.count()).select_from(keys.subquery())) or 0
     rows = []
