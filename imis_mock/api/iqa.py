@@ -53,9 +53,10 @@ def operations() -> dict[str, str]:
 
 @dataclass
 class Result:
-    """One page of a query: rows of (party id or None, [(alias, value)])."""
+    """One page of a query: its aliases, and rows of (party id or None, values in their order)."""
 
-    rows: list[tuple[str | None, list[tuple[str, object]]]]
+    aliases: tuple[str, ...]
+    rows: list[tuple[str | None, tuple]]
     page: filters.Page
     party_rows: bool
 
@@ -180,7 +181,9 @@ def run(
         # The built-in queries are functions of the caller (services/parties.py).
         rows = parties.QUERIES[query](caller)
         page = filters.Page(rows[offset : offset + limit], offset, limit, len(rows))
-        return Result([(None, list(r.items())) for r in page.items], page, False)
+        aliases = tuple(rows[0]) if rows else ()
+        found = [(None, tuple(r[alias] for alias in aliases)) for r in page.items]
+        return Result(aliases, found, page, False)
     if query.staff_only and not access.is_staff(caller):
         raise AccessDenied(f"You do not have permission to run the query '{query.path}'.")
     entity = catalog.find(query.source)
@@ -189,29 +192,38 @@ def run(
     plan = _plan(entity, Definition.of(query), caller, tuple(args.get("parameter", ())))
     total = plan.count.first()["total"]
     found = plan.page.all(p_offset=offset, p_limit=limit) if offset < total else []
-    aliases = plan.aliases
     if plan.party_rows:
-        width = len(aliases)
-        rows = [(v[width], list(zip(aliases, v[:width], strict=True))) for v in found]
+        width = len(plan.aliases)
+        rows = [(v[width], v[:width]) for v in found]
     else:
-        rows = [(None, list(zip(aliases, v, strict=True))) for v in found]
-    return Result(rows, filters.Page(rows, offset, limit, total), plan.party_rows)
+        rows = [(None, v) for v in found]
+    return Result(plan.aliases, rows, filters.Page(rows, offset, limit, total), plan.party_rows)
 
 
-def iqa_page(result: Result) -> dict:
-    """`/api/IQA`: GenericEntityData rows, Properties from ResultRow (1-based, as text)."""
+def iqa_page(result: Result) -> str:
+    """`/api/IQA`'s JSON: GenericEntityData rows, Properties from ResultRow (1-based, as text)."""
     entity_type = PARTY_ROWS if result.party_rows else OTHER_ROWS
-    items = [
-        wire.iqa_row(entity_type, parent, [("ResultRow", str(result.page.offset + n)), *values])
+    names = ("ResultRow", *result.aliases)
+
+    def row(rooted: bool, values: tuple) -> dict:
+        parent, values = (values[0], values[1:]) if rooted else (None, values)
+        return wire.iqa_row(entity_type, parent, list(zip(names, values, strict=True)))
+
+    offset = result.page.offset
+    records = [
+        (True, (parent, str(offset + n), *values))
+        if parent is not None
+        else (False, (str(offset + n), *values))
         for n, (parent, values) in enumerate(result.rows, start=1)
     ]
-    return wire.paged_result(wire.GENERIC_ENTITY, items, result.page)
+    return wire.paged_text(wire.GENERIC_ENTITY, wire.encode_all(row, records), result.page)
 
 
 def query_page(result: Result) -> dict:
     """`/api/query`: ExpandoObject rows keyed by alias, plain JSON values."""
+    aliases = result.aliases
     items = [
-        wire.expando({alias: wire.native(value) for alias, value in values})
+        wire.expando(dict(zip(aliases, map(wire.native, values), strict=True)))
         for _, values in result.rows
     ]
     return wire.paged_result(None, items, result.page)

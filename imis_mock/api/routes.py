@@ -145,7 +145,7 @@ bp.add_url_rule("/<entity>/<key>", view_func=dynamic("item"), methods=["GET", "P
 def run_iqa():
     """The IQA service (§8.1): GenericEntityData rows."""
     args = query_args()
-    return wire.json_response(iqa.iqa_page(iqa.run(iqa.find(args), caller(), args)))
+    return wire.text_response(iqa.iqa_page(iqa.run(iqa.find(args), caller(), args)))
 
 
 @bp.get("/query")

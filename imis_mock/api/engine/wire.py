@@ -7,9 +7,12 @@ in shared/reference/imis-rest.md are guesses kept here, in one place.
 """
 
 import json
+import re
+from collections.abc import Callable, Hashable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
+from json.encoder import encode_basestring
 
 from flask import current_app
 from flask.wrappers import Response
@@ -178,12 +181,86 @@ def execute_result(result) -> dict:
     return {"Result": result}
 
 
+def dumps(data) -> str:
+    """JSON text in the order the shapes were built ($type first), as Json.NET writes it."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
 def json_response(data, status: int = 200, headers: dict | None = None) -> Response:
-    """Serialize in the order the shapes were built ($type first), as Json.NET writes them."""
-    body = "" if data is None else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    """Serialize `data` with dumps() as the response."""
+    return text_response("" if data is None else dumps(data), status, headers)
+
+
+def text_response(body: str, status: int = 200, headers: dict | None = None) -> Response:
+    """A response of JSON text already encoded by dumps() (or a Template)."""
     return current_app.response_class(
         body,
         status=status,
         headers=headers,
         content_type="application/json; charset=utf-8",
     )
+
+
+# A marker value: NUL and a number, which dumps() writes as "\u0000" and the number.
+_MARKER = re.compile(r'"\\u0000(\d+)"')
+
+
+class Template:
+    """A shape's JSON text with its text values left out, to encode many records of one shape.
+
+    `shape(*values)` builds a record. The template is dumps() of the record built from markers,
+    cut where each marker stands as a whole JSON string: fill(values) puts the values' own JSON
+    text there, which is what dumps(shape(*values)) gives, without building and encoding the
+    record. A page of IQA rows repeats long constant text ($types, names) around a few values;
+    building and encoding it cost more than the rest of the call. A record with a value that is
+    not text (None, a number, a date: the shape may differ) is built and encoded whole; so is
+    every record when the markers did not all come through, whole and in order.
+    """
+
+    def __init__(self, shape: Callable[..., object], count: int):
+        self.shape = shape
+        parts = _MARKER.split(dumps(shape(*(f"\0{n}" for n in range(count)))))
+        in_order = parts[1::2] == [str(n) for n in range(count)]
+        # The constant text before the first value, then after each value.
+        self.pieces = parts[0::2] if in_order else None
+
+    def fill(self, values: tuple) -> str:
+        """dumps(shape(*values))."""
+        texts = None
+        if self.pieces is not None:
+            try:
+                texts = list(map(encode_basestring, values))
+            except TypeError:  # a value that is not text
+                pass
+        return dumps(self.shape(*values)) if texts is None else self.join(texts)
+
+    def join(self, texts: list[str]) -> str:
+        """dumps(shape(*values)) for values given as their JSON texts."""
+        if self.pieces is None:
+            return dumps(self.shape(*(json.loads(t) for t in texts)))
+        out = [self.pieces[0]]
+        for text, piece in zip(texts, self.pieces[1:], strict=True):
+            out.append(text)
+            out.append(piece)
+        return "".join(out)
+
+
+def encode_all(
+    shape: Callable[[Hashable, tuple], object], records: Iterable[tuple[Hashable, tuple]]
+) -> list[str]:
+    """dumps(shape(key, values)) for each (key, values): one Template for each key (the
+    record's constant part, such as its property names)."""
+    templates: dict[Hashable, Template] = {}
+    texts = []
+    for key, values in records:
+        template = templates.get(key)
+        if template is None:
+            template = templates[key] = Template(lambda *v, key=key: shape(key, v), len(values))
+        texts.append(template.fill(values))
+    return texts
+
+
+def paged_text(item_type: str | None, items: list[str], page) -> str:
+    """paged_result()'s JSON text, its items given as their JSON texts."""
+    envelope = Template(lambda *marks: paged_result(item_type, list(marks), page), len(items))
+    return envelope.join(items)

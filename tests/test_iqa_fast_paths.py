@@ -1,0 +1,163 @@
+"""How /api/IQA and /api/query are made fast (docs/performance.md): the /api/IQA page is written
+from templates of the shapes (wire.Template) and gives the bytes the shapes themselves give; a
+query's SQL is planned once per definition, caller and parameters, so a changed query and
+another caller get their own; rows everyone may read are selected without a WHERE."""
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from imis_mock.api import catalog
+from imis_mock.api import iqa as engine
+from imis_mock.api.engine import access, filters, wire
+from imis_mock.services import accounts
+from imis_mock.services.accounts import UserRecord
+from tests.test_api_activity_groups import Http, values
+from tests.test_iqa_panels import QUERY_URL, define_query, expando_rows, stored_query
+
+ALIASES = ("ID", "Last-Name", "City")
+# Text a template must carry as dumps() writes it: quotes, backslashes, control characters,
+# non-ASCII, braces and a NUL followed by digits (the templates' own marker).
+AWKWARD = ['a "quoted" \\ name', "tab\there\nnewline", "Zoë 東京 😀", "{0} {} %s", "\x000", ""]
+# Values that are not text take the shapes' own path: typed scalars, or no Value at all.
+TYPED = [None, 7, True, False, Decimal("12.50"), 1.5, date(2026, 3, 1)]
+TYPED += [datetime(2026, 3, 1, 9, 30, tzinfo=UTC)]
+
+
+@pytest.fixture
+def http(app, live_server) -> Http:
+    return Http(app, live_server.url)
+
+
+def plain_iqa_page(result: engine.Result) -> str:
+    """The /api/IQA page built from the shapes and encoded whole, as before the templates."""
+    entity_type = engine.PARTY_ROWS if result.party_rows else engine.OTHER_ROWS
+    items = [
+        wire.iqa_row(
+            entity_type,
+            parent,
+            [("ResultRow", str(result.page.offset + n)), *zip(result.aliases, row, strict=True)],
+        )
+        for n, (parent, row) in enumerate(result.rows, start=1)
+    ]
+    return wire.dumps(wire.paged_result(wire.GENERIC_ENTITY, items, result.page))
+
+
+def result_of(rows, *, party_rows: bool, offset: int = 0, total: int | None = None):
+    page = filters.Page(rows, offset, 100, len(rows) + offset if total is None else total)
+    return engine.Result(ALIASES, rows, page, party_rows)
+
+
+@pytest.mark.parametrize("party_rows", [True, False])
+@pytest.mark.parametrize("offset", [0, 9_900])
+def test_iqa_page_gives_the_bytes_of_the_shapes(party_rows, offset):
+    texts = [f"{n:05d}" for n in range(40)] + AWKWARD
+    rows = []
+    for n, text in enumerate(texts):
+        parent = str(23000 + n) if party_rows else None
+        rows.append((parent, (parent or text, text, texts[-n - 1])))
+    for n, value in enumerate(TYPED):  # one typed value in an otherwise text row
+        rows.append(("23100" if party_rows else None, ("23100", value, f"City {n}")))
+    rows.append(("23101" if party_rows else None, (None, None, None)))
+    result = result_of(rows, party_rows=party_rows, offset=offset, total=offset + 10_000)
+
+    text = engine.iqa_page(result)
+    assert text == plain_iqa_page(result)
+    page = json.loads(text)
+    assert page["Count"] == len(rows) and page["HasNext"] is True
+    first = page["Items"]["$values"][0]["Properties"]["$values"]
+    assert [p["Name"] for p in first] == ["ResultRow", *ALIASES]
+    assert first[0]["Value"] == str(offset + 1)
+
+
+def test_iqa_page_of_no_rows_and_rows_rooted_or_not():
+    assert engine.iqa_page(result_of([], party_rows=True)) == plain_iqa_page(
+        result_of([], party_rows=True)
+    )
+    # A row of a party source with no party (no parent) beside rooted ones.
+    mixed = result_of([("23179", ("1", "a", "b")), (None, ("2", "c", "d"))], party_rows=True)
+    assert engine.iqa_page(mixed) == plain_iqa_page(mixed)
+
+
+def test_a_template_whose_shape_changes_text_uses_the_shape():
+    upper = wire.Template(lambda v: {"Name": v.upper(), "Same": v}, 1)
+    assert upper.fill(("smith",)) == '{"Name":"SMITH","Same":"smith"}'
+    dropped = wire.Template(lambda a, b: {"Only": b}, 2)
+    assert dropped.pieces is None
+    assert dropped.fill(("x", "y")) == '{"Only":"y"}'
+    # A constant that looks like a marker does not pass for one.
+    lookalike = wire.Template(lambda v: {"Name": "\x001", "Value": v}, 1)
+    assert lookalike.fill(("v",)) == wire.dumps({"Name": "\x001", "Value": "v"})
+
+
+def test_query_page_is_the_expando_shape():
+    rows = [(None, ("23179", "Smith", None)), (None, ("1", Decimal("2.5"), date(2026, 1, 2)))]
+    page = engine.query_page(result_of(rows, party_rows=False))
+    assert wire.dumps(page) == (
+        '{"$type":"Asi.Soa.Core.DataContracts.PagedResult, Asi.Contracts",'
+        '"Items":{"$type":"System.Collections.Generic.List`1[[System.Object, mscorlib]], '
+        'mscorlib","$values":[{"$type":"System.Dynamic.ExpandoObject, System.Core",'
+        '"ID":"23179","Last-Name":"Smith","City":null},'
+        '{"$type":"System.Dynamic.ExpandoObject, System.Core","ID":"1","Last-Name":2.5,'
+        '"City":"2026-01-02T00:00:00"}]},"Offset":0,"Limit":100,"Count":2,"TotalCount":2,'
+        '"NextPageLink":null,"HasNext":false,"NextOffset":0}'
+    )
+
+
+def test_a_changed_query_runs_as_changed(app, staff_client, http):
+    assert define_query(staff_client).status_code == 303
+    path = "$/Sites/Members/Members by city"
+    url = f"/api/query?QueryName={path}&parameter=eq:Smith&parameter=M"
+    assert expando_rows(http("GET", url).json()) == [
+        {"ID": "23179", "Last-Name": "Smith", "City": "Toronto"}
+    ]
+    # Saved again under the same name, with another alias and the prompt's operator changed.
+    query = stored_query(app)
+    edited = staff_client.post(
+        f"{QUERY_URL}/{query.id}",
+        data={
+            "name": "Members by city",
+            "folder": "$/Sites/Members",
+            "source": "Party",
+            "columns-0-property": "PartyId",
+            "columns-0-alias": "ID",
+            "columns-1-property": "Addresses.Address.CityName",
+            "columns-1-alias": "Town",
+            "filters-0-property": "PersonName.LastName",
+            "filters-0-operator": "contains",
+            "filters-0-prompt": "Last name",
+            "filters-1-property": "AdditionalAttributes.CustomerTypeCode",
+            "filters-1-operator": "eq",
+            "filters-1-prompt": "Member type",
+            "submit": "Save",
+        },
+    )
+    assert edited.status_code == 303, edited.get_data(as_text=True)
+    after = http("GET", url).json()
+    assert expando_rows(after) == [{"ID": "23179", "Town": "Toronto"}]
+    mith = http("GET", f"/api/query?QueryName={path}&parameter=mith&parameter=M").json()
+    assert [r["ID"] for r in values(mith)] == ["23179"]
+
+
+def test_the_same_query_for_staff_then_a_member_then_staff(app, staff_client, http):
+    assert define_query(staff_client).status_code == 303
+    url = "/api/IQA?QueryName=$/Sites/Members/Members by city&parameter=&parameter=M"
+    staff = http("GET", url).json()
+    member = http("GET", url, user="jsmith").json()
+    again = http("GET", url).json()
+    assert member["TotalCount"] == 1 < staff["TotalCount"] == again["TotalCount"]
+    assert again == staff
+
+
+def test_rows_everyone_may_read_are_selected_without_a_where(app):
+    party = catalog.find("Party")
+    with app.app_context():
+        staff = UserRecord.of(accounts.get_user("MANAGER"))
+        member = UserRecord.of(accounts.get_user("jsmith"))
+        everything = access.readable(party, staff, select(party.key[0]))
+        assert everything.whereclause is None
+        own = access.readable(party, member, select(party.key[0]))
+        assert "contacts.id = :id_1" in str(own.whereclause)
