@@ -86,7 +86,7 @@ def test_a_template_whose_shape_changes_text_uses_the_shape():
     upper = wire.Template(lambda v: {"Name": v.upper(), "Same": v}, 1)
     assert upper.fill(("smith",)) == '{"Name":"SMITH","Same":"smith"}'
     dropped = wire.Template(lambda a, b: {"Only": b}, 2)
-    assert dropped.pieces is None
+    assert dropped.slots is None
     assert dropped.fill(("x", "y")) == '{"Only":"y"}'
     # A constant that looks like a marker does not pass for one.
     lookalike = wire.Template(lambda v: {"Name": "\x001", "Value": v}, 1)

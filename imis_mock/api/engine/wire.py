@@ -220,29 +220,29 @@ class Template:
     def __init__(self, shape: Callable[..., object], count: int):
         self.shape = shape
         parts = _MARKER.split(dumps(shape(*(f"\0{n}" for n in range(count)))))
-        in_order = parts[1::2] == [str(n) for n in range(count)]
-        # The constant text before the first value, then after each value.
-        self.pieces = parts[0::2] if in_order else None
+        # The constant text with a slot for each value between (parts[1::2] are the markers'
+        # numbers), or None when the markers did not all come through.
+        self.slots = parts if parts[1::2] == [str(n) for n in range(count)] else None
 
     def fill(self, values: tuple) -> str:
         """dumps(shape(*values))."""
-        texts = None
-        if self.pieces is not None:
+        if self.slots is not None:
+            text = self.slots.copy()
             try:
-                texts = list(map(encode_basestring, values))
+                text[1::2] = map(encode_basestring, values)
             except TypeError:  # a value that is not text
                 pass
-        return dumps(self.shape(*values)) if texts is None else self.join(texts)
+            else:
+                return "".join(text)
+        return dumps(self.shape(*values))
 
     def join(self, texts: list[str]) -> str:
         """dumps(shape(*values)) for values given as their JSON texts."""
-        if self.pieces is None:
+        if self.slots is None:
             return dumps(self.shape(*(json.loads(t) for t in texts)))
-        out = [self.pieces[0]]
-        for text, piece in zip(texts, self.pieces[1:], strict=True):
-            out.append(text)
-            out.append(piece)
-        return "".join(out)
+        text = self.slots.copy()
+        text[1::2] = texts
+        return "".join(text)
 
 
 def encode_all(
