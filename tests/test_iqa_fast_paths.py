@@ -1,5 +1,5 @@
-"""How /api/IQA and /api/query are made fast (docs/performance.md): the /api/IQA page is written
-from templates of the shapes (wire.Template) and gives the bytes the shapes themselves give; a
+"""How /api/IQA and /api/query are made fast (docs/performance.md): their pages are written from
+templates of the shapes (wire.Template) and give the bytes the shapes themselves give; a
 query's SQL is planned once per definition, caller and parameters, so a changed query and
 another caller get their own; rows everyone may read are selected without a WHERE."""
 
@@ -93,10 +93,31 @@ def test_a_template_whose_shape_changes_text_uses_the_shape():
     assert lookalike.fill(("v",)) == wire.dumps({"Name": "\x001", "Value": "v"})
 
 
+def plain_query_page(result: engine.Result) -> str:
+    """The /api/query page built from the shapes and encoded whole, as before the templates."""
+    items = [
+        wire.expando({a: wire.native(v) for a, v in zip(result.aliases, row, strict=True)})
+        for _, row in result.rows
+    ]
+    return wire.dumps(wire.paged_result(None, items, result.page))
+
+
+@pytest.mark.parametrize("offset", [0, 9_900])
+def test_query_page_gives_the_bytes_of_the_shapes(offset):
+    texts = [f"{n:05d}" for n in range(40)] + AWKWARD
+    rows = [(None, (text, texts[-n - 1], "Toronto")) for n, text in enumerate(texts)]
+    rows += [(None, ("23100", value, f"City {n}")) for n, value in enumerate(TYPED)]
+    result = result_of(rows, party_rows=False, offset=offset)
+    assert engine.query_page(result) == plain_query_page(result)
+    assert engine.query_page(result_of([], party_rows=False)) == plain_query_page(
+        result_of([], party_rows=False)
+    )
+
+
 def test_query_page_is_the_expando_shape():
     rows = [(None, ("23179", "Smith", None)), (None, ("1", Decimal("2.5"), date(2026, 1, 2)))]
     page = engine.query_page(result_of(rows, party_rows=False))
-    assert wire.dumps(page) == (
+    assert page == (
         '{"$type":"Asi.Soa.Core.DataContracts.PagedResult, Asi.Contracts",'
         '"Items":{"$type":"System.Collections.Generic.List`1[[System.Object, mscorlib]], '
         'mscorlib","$values":[{"$type":"System.Dynamic.ExpandoObject, System.Core",'

@@ -219,14 +219,15 @@ def iqa_page(result: Result) -> str:
     return wire.paged_text(wire.GENERIC_ENTITY, wire.encode_all(row, records), result.page)
 
 
-def query_page(result: Result) -> dict:
-    """`/api/query`: ExpandoObject rows keyed by alias, plain JSON values."""
+def query_page(result: Result) -> str:
+    """`/api/query`'s JSON: ExpandoObject rows keyed by alias, plain JSON values."""
     aliases = result.aliases
-    items = [
-        wire.expando(dict(zip(aliases, map(wire.native, values), strict=True)))
-        for _, values in result.rows
-    ]
-    return wire.paged_result(None, items, result.page)
+
+    def row(_, values: tuple) -> dict:
+        return wire.expando(dict(zip(aliases, map(wire.native, values), strict=True)))
+
+    items = wire.encode_all(row, [(None, values) for _, values in result.rows])
+    return wire.paged_text(None, items, result.page)
 
 
 def definition(query: IqaQuery) -> dict:

@@ -152,4 +152,4 @@ def run_iqa():
 def run_query():
     """The QueryService (§8.2): ExpandoObject rows."""
     args = query_args()
-    return wire.json_response(iqa.query_page(iqa.run(iqa.find(args), caller(), args)))
+    return wire.text_response(iqa.query_page(iqa.run(iqa.find(args), caller(), args)))
