@@ -461,12 +461,10 @@ class TokenFastPath:
     @staticmethod
     def redeem(form: dict[str, str], environ: dict) -> dict | None:
         """Redeem the refresh grant if every check passes; None hands the request to Flask."""
-        read = tokens.read_refresh_request(form["client_id"], form["refresh_token"])
-        client, token = read.client, read.token
-        if client is None or token is None or read.fault_armed:
-            return None
         address = environ.get("REMOTE_ADDR") or ""
-        if tokens.client_authentication_wait(client.client_id, address) is not None:
+        read = tokens.read_refresh_request(form["client_id"], form["refresh_token"], address)
+        client, token = read.client, read.token
+        if client is None or token is None or read.fault_armed or read.client_wait is not None:
             return None
         if not tokens.client_secret_matches(client, form["client_secret"]):
             return None
