@@ -53,7 +53,7 @@ from flask import request as flask_request
 from sqlalchemy.exc import SQLAlchemyError
 
 from imis_mock.diagnostics import WORKER_PID_HEADER
-from imis_mock.errors import DATABASE_UNAVAILABLE
+from imis_mock.errors import DATABASE_ERROR, DATABASE_UNAVAILABLE
 from imis_mock.security import SECURITY_HEADERS
 from imis_mock.services import accounts, clock, qa, throttle, tokens
 from imis_mock.services.tokens import TokenError
@@ -65,7 +65,6 @@ SECRET_PARAMETERS = ("client_secret", "refresh_token", "password")
 CLIENT_METHODS = ["client_secret_basic", "client_secret_post"]
 INVALID_CLIENT = "The client credentials are invalid."
 # The database error the fast path met, for Flask to answer (environ key).
-DATABASE_ERROR = "imis_mock.token_database_error"
 HEADERS = [
     ("Content-Type", "application/json;charset=UTF-8"),
     ("Cache-Control", "no-store"),

@@ -178,12 +178,15 @@ def execute_result(result) -> dict:
     return {"Result": result}
 
 
-def json_response(data, status: int = 200, headers: dict | None = None) -> Response:
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+def json_text(data) -> str:
     """Serialize in the order the shapes were built ($type first), as Json.NET writes them."""
-    body = "" if data is None else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return "" if data is None else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def json_response(data, status: int = 200, headers: dict | None = None) -> Response:
     return current_app.response_class(
-        body,
-        status=status,
-        headers=headers,
-        content_type="application/json; charset=utf-8",
+        json_text(data), status=status, headers=headers, content_type=JSON_TYPE
     )
