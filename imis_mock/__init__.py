@@ -40,8 +40,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_errors(app)
     register_cli(app)
     register_diagnostics(app)
-    register_routing(app)
-    register_fast_paths(app)
+    register_middleware(app)
     return app
 
 
@@ -141,15 +140,15 @@ def register_diagnostics(app: Flask) -> None:
     init_app(app)
 
 
-def register_routing(app: Flask) -> None:
+def register_middleware(app: Flask) -> None:
+    """The WSGI layers around Flask, outermost last."""
     from imis_mock import routing
-
-    # Case-blind paths and query keys, slashes, the application root (see routing.py).
-    routing.init_app(app)
-
-
-def register_fast_paths(app: Flask) -> None:
+    from imis_mock.api.fast_path import ApiReadFastPath
     from imis_mock.oauth.server import TokenFastPath
 
+    # A successful GET /api/{Entity}/{id}, answered before Flask on the canonical path.
+    app.wsgi_app = ApiReadFastPath(app, app.wsgi_app)
+    # Case-blind paths and query keys, slashes, the application root (see routing.py).
+    routing.init_app(app)
     # The refresh grant's success at /token, answered before Flask (see oauth/server.py).
     app.wsgi_app = TokenFastPath(app)

@@ -19,7 +19,7 @@ from tests.test_api_activity_groups import Http, values
 from tests.test_iqa_panels import QUERY_URL, define_query, expando_rows, stored_query
 
 ALIASES = ("ID", "Last-Name", "City")
-# Text a template must carry as dumps() writes it: quotes, backslashes, control characters,
+# Text a template must carry as json_text() writes it: quotes, backslashes, control characters,
 # non-ASCII, braces and a NUL followed by digits (the templates' own marker).
 AWKWARD = ['a "quoted" \\ name', "tab\there\nnewline", "Zoë 東京 😀", "{0} {} %s", "\x000", ""]
 # Values that are not text take the shapes' own path: typed scalars, or no Value at all.
@@ -43,7 +43,7 @@ def plain_iqa_page(result: engine.Result) -> str:
         )
         for n, (parent, row) in enumerate(result.rows, start=1)
     ]
-    return wire.dumps(wire.paged_result(wire.GENERIC_ENTITY, items, result.page))
+    return wire.json_text(wire.paged_result(wire.GENERIC_ENTITY, items, result.page))
 
 
 def result_of(rows, *, party_rows: bool, offset: int = 0, total: int | None = None):
@@ -90,7 +90,7 @@ def test_a_template_whose_shape_changes_text_uses_the_shape():
     assert dropped.fill(("x", "y")) == '{"Only":"y"}'
     # A constant that looks like a marker does not pass for one.
     lookalike = wire.Template(lambda v: {"Name": "\x001", "Value": v}, 1)
-    assert lookalike.fill(("v",)) == wire.dumps({"Name": "\x001", "Value": "v"})
+    assert lookalike.fill(("v",)) == wire.json_text({"Name": "\x001", "Value": "v"})
 
 
 def plain_query_page(result: engine.Result) -> str:
@@ -99,7 +99,7 @@ def plain_query_page(result: engine.Result) -> str:
         wire.expando({a: wire.native(v) for a, v in zip(result.aliases, row, strict=True)})
         for _, row in result.rows
     ]
-    return wire.dumps(wire.paged_result(None, items, result.page))
+    return wire.json_text(wire.paged_result(None, items, result.page))
 
 
 @pytest.mark.parametrize("offset", [0, 9_900])

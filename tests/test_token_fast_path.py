@@ -231,7 +231,7 @@ def test_letter_case_of_names_is_ignored_as_flask_does(oauth_app, answered):
 
 def read(app, raw: str) -> tokens.RefreshRequest:
     with app.app_context():
-        return tokens.read_refresh_request("MyApp", raw)
+        return tokens.read_refresh_request("MyApp", raw, "127.0.0.1")
 
 
 def redeem(app, request: tokens.RefreshRequest) -> dict:
@@ -289,7 +289,9 @@ def test_under_default_rotation_a_token_read_twice_is_redeemed_twice(oauth_app):
 def test_a_failed_write_keeps_nothing(oauth_app):
     """The rotated refresh token is not kept without its access token."""
     request = read(oauth_app, mint(oauth_app))
-    broken = tokens.RefreshRequest(request.client, request.token._replace(user_id=None), False)
+    broken = tokens.RefreshRequest(
+        request.client, request.token._replace(user_id=None), False, None
+    )
     before = count(oauth_app, RefreshToken)
     with pytest.raises(IntegrityError):
         redeem(oauth_app, broken)  # the access token cannot be stored without its user

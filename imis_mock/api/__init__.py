@@ -20,6 +20,7 @@ from imis_mock.api.engine import errors
 from imis_mock.api.engine.errors import ApiError
 from imis_mock.api.engine.wire import json_response
 from imis_mock.database import in_session_transaction
+from imis_mock.errors import DATABASE_ERROR
 from imis_mock.extensions import db
 from imis_mock.models import GUEST_USERNAME
 from imis_mock.oauth.bearer import require_bearer
@@ -56,6 +57,9 @@ def _session_caller() -> UserRecord | None:
 def identify_caller():
     # What the journal (the api.call audit event) should say besides method and path.
     g.api_notes = {}
+    unavailable = request.environ.pop(DATABASE_ERROR, None)
+    if unavailable is not None:
+        raise unavailable  # met by the read fast path: answered 503 without waiting again
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if (
@@ -82,22 +86,30 @@ def audit_call(response: Response) -> Response:
     """Record every API call that got past the guard, for the QA console's SSO activity."""
     user = g.get("api_user")
     if user is not None:
-        username = user.username
-        # End the request's transaction, if its reads needed one; the event is written behind,
-        # in a batch of its own.
-        if in_session_transaction():
-            db.session.commit()
-        audit.record(
-            "api.call",
-            "success" if response.status_code < 400 else "failure",
-            actor=username,
-            client_id=g.get("api_client", ""),
-            username=username,
-            error_code="" if response.status_code < 400 else str(response.status_code),
-            detail={"method": request.method, "path": request.path, **g.get("api_notes", {})},
-            behind=True,
+        journal_call(
+            user,
+            g.get("api_client", ""),
+            response.status_code,
+            {"method": request.method, "path": request.path, **g.get("api_notes", {})},
         )
     return response
+
+
+def journal_call(user: UserRecord, client_id: str, status: int, detail: dict) -> None:
+    """End the call's transaction, if its reads needed one, and journal it (written behind, in a
+    batch of its own). The read fast path (api/fast_path.py) journals its answers here too."""
+    if in_session_transaction():
+        db.session.commit()
+    audit.record(
+        "api.call",
+        "success" if status < 400 else "failure",
+        actor=user.username,
+        client_id=client_id,
+        username=user.username,
+        error_code="" if status < 400 else str(status),
+        detail=detail,
+        behind=True,
+    )
 
 
 @bp.errorhandler(ApiError)

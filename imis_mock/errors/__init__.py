@@ -39,6 +39,9 @@ DATABASE_UNAVAILABLE = (
     sa_exc.TimeoutError,
     sqlite3.OperationalError,
 )
+# Where a fast path (the refresh grant's, the API read's) leaves the database error it met, so
+# that Flask answers the 503 at once instead of trying again and waiting a second busy timeout.
+DATABASE_ERROR = "imis_mock.fast_path_database_error"
 CSRF_MESSAGE = (
     "The form was not accepted because its security token is missing or has expired. "
     "Reload the page and try again."

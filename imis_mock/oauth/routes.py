@@ -8,8 +8,9 @@ HTML answer.
 from flask import Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from imis_mock.errors import DATABASE_ERROR
 from imis_mock.oauth import bp
-from imis_mock.oauth.server import DATABASE_ERROR, HEADERS, TOKEN_MAX_BODY, authorization_server
+from imis_mock.oauth.server import HEADERS, TOKEN_MAX_BODY, authorization_server
 
 OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE", "OPTIONS"]
 

@@ -53,7 +53,7 @@ from flask import request as flask_request
 from sqlalchemy.exc import SQLAlchemyError
 
 from imis_mock.diagnostics import WORKER_PID_HEADER
-from imis_mock.errors import DATABASE_UNAVAILABLE
+from imis_mock.errors import DATABASE_ERROR, DATABASE_UNAVAILABLE
 from imis_mock.security import SECURITY_HEADERS
 from imis_mock.services import accounts, clock, qa, throttle, tokens
 from imis_mock.services.tokens import TokenError
@@ -65,7 +65,6 @@ SECRET_PARAMETERS = ("client_secret", "refresh_token", "password")
 CLIENT_METHODS = ["client_secret_basic", "client_secret_post"]
 INVALID_CLIENT = "The client credentials are invalid."
 # The database error the fast path met, for Flask to answer (environ key).
-DATABASE_ERROR = "imis_mock.token_database_error"
 HEADERS = [
     ("Content-Type", "application/json;charset=UTF-8"),
     ("Cache-Control", "no-store"),
@@ -461,12 +460,10 @@ class TokenFastPath:
     @staticmethod
     def redeem(form: dict[str, str], environ: dict) -> dict | None:
         """Redeem the refresh grant if every check passes; None hands the request to Flask."""
-        read = tokens.read_refresh_request(form["client_id"], form["refresh_token"])
-        client, token = read.client, read.token
-        if client is None or token is None or read.fault_armed:
-            return None
         address = environ.get("REMOTE_ADDR") or ""
-        if tokens.client_authentication_wait(client.client_id, address) is not None:
+        read = tokens.read_refresh_request(form["client_id"], form["refresh_token"], address)
+        client, token = read.client, read.token
+        if client is None or token is None or read.fault_armed or read.client_wait is not None:
             return None
         if not tokens.client_secret_matches(client, form["client_secret"]):
             return None

@@ -88,8 +88,12 @@ def locked_for(key: str) -> int | None:
     if row is None:
         return None
     clock.remember_offset(row["clock_offset"])
+    return wait_left(row["locked_until"])
+
+
+def wait_left(locked_until: datetime | None) -> int | None:
+    """Return the seconds left of a lock that runs until `locked_until`, or None if none is."""
     now = clock.now()
-    locked_until = row["locked_until"]
     return _seconds_until(locked_until, now) if locked_until and now < locked_until else None
 
 

@@ -42,6 +42,7 @@ from imis_mock.models import (
     ClientApplication,
     ClientFault,
     RefreshToken,
+    SignInThrottle,
     User,
 )
 from imis_mock.services import audit, clock, secrets, throttle
@@ -93,6 +94,7 @@ _REFRESH = RefreshToken.__table__
 _ACCESS = AccessToken.__table__
 _USERS = User.__table__
 _FAULTS = ClientFault.__table__
+_THROTTLE = SignInThrottle.__table__
 _TIME = _REFRESH.c.issued_at.type
 
 # /token and the bearer check run on every SSO client's request, so their reads are compiled once
@@ -123,16 +125,19 @@ _TOKEN_BY_HASH = CompiledSelect(
     .where(_REFRESH.c.token_hash == bindparam("p_hash"))
 )
 # The refresh grant as SSO clients send it, read in one statement: the client, whether a QA fault
-# is armed for it, the token presented with its user, and the clock's offset.
+# is armed for it, the lock on its authentication from this address (throttle.client_key), the
+# token presented with its user, and the clock's offset.
 _REFRESH_REQUEST = CompiledSelect(
     select(
         *(column.label(f"client_{column.name}") for column in _CLIENT_COLUMNS),
         _FAULTS.c.id.label("fault_id"),
+        _THROTTLE.c.locked_until.label("client_locked_until"),
         *_TOKEN_COLUMNS,
         clock.OFFSET_COLUMN,
     )
     .select_from(_CLIENTS)
     .outerjoin(_FAULTS, _FAULTS.c.client_application_id == _CLIENTS.c.id)
+    .outerjoin(_THROTTLE, _THROTTLE.c.username_key == bindparam("p_lock"))
     .outerjoin(_REFRESH, _REFRESH.c.token_hash == bindparam("p_hash"))
     .outerjoin(_USERS, _USERS.c.id == _REFRESH.c.user_id)
     .where(_CLIENTS.c.client_id_key == bindparam("p_key"))
@@ -316,23 +321,30 @@ def belongs_to(token: PresentedToken, client: Client) -> bool:
 @dataclass(frozen=True, slots=True)
 class RefreshRequest:
     """A refresh grant read in one statement: its client (None if unknown), the token presented
-    (None if unknown) and whether the QA console armed a fault for the client."""
+    (None if unknown), whether the QA console armed a fault for the client, and the seconds its
+    authentication from this address must still wait (None: it need not)."""
 
     client: Client | None
     token: PresentedToken | None
     fault_armed: bool
+    client_wait: int | None
 
 
-def read_refresh_request(client_id: str, raw: str) -> RefreshRequest:
-    """Read a refresh grant's client, fault and token in one statement (no lock on SQLite)."""
-    row = _REFRESH_REQUEST.first(p_key=client_id.lower(), p_hash=secrets.token_hash(raw))
+def read_refresh_request(client_id: str, raw: str, address: str) -> RefreshRequest:
+    """Read a refresh grant's client, fault, lock and token in one statement (no lock on SQLite)."""
+    row = _REFRESH_REQUEST.first(
+        p_key=client_id.lower(),
+        p_hash=secrets.token_hash(raw),
+        p_lock=throttle.client_key(client_id, address),
+    )
     if row is None:
-        return RefreshRequest(None, None, False)
+        return RefreshRequest(None, None, False, None)
     clock.remember_offset(row.pop("clock_offset"))
     client = Client(*(row.pop(f"client_{column.name}") for column in _CLIENT_COLUMNS))
     fault_armed = row.pop("fault_id") is not None
+    wait = throttle.wait_left(row.pop("client_locked_until"))
     token = PresentedToken(**row) if row["id"] is not None else None
-    return RefreshRequest(client, token, fault_armed)
+    return RefreshRequest(client, token, fault_armed, wait)
 
 
 class TokenReused(TokenError):

@@ -181,36 +181,33 @@ def execute_result(result) -> dict:
     return {"Result": result}
 
 
-def dumps(data) -> str:
-    """JSON text in the order the shapes were built ($type first), as Json.NET writes it."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+def json_text(data) -> str:
+    """Serialize in the order the shapes were built ($type first), as Json.NET writes them."""
+    return "" if data is None else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def json_response(data, status: int = 200, headers: dict | None = None) -> Response:
-    """Serialize `data` with dumps() as the response."""
-    return text_response("" if data is None else dumps(data), status, headers)
+    return text_response(json_text(data), status, headers)
 
 
 def text_response(body: str, status: int = 200, headers: dict | None = None) -> Response:
-    """A response of JSON text already encoded by dumps() (or a Template)."""
-    return current_app.response_class(
-        body,
-        status=status,
-        headers=headers,
-        content_type="application/json; charset=utf-8",
-    )
+    """A response of JSON text already encoded (json_text(), a Template)."""
+    return current_app.response_class(body, status=status, headers=headers, content_type=JSON_TYPE)
 
 
-# A marker value: NUL and a number, which dumps() writes as "\u0000" and the number.
+# A marker value: NUL and a number, which json_text() writes as "\u0000" and the number.
 _MARKER = re.compile(r'"\\u0000(\d+)"')
 
 
 class Template:
     """A shape's JSON text with its text values left out, to encode many records of one shape.
 
-    `shape(*values)` builds a record. The template is dumps() of the record built from markers,
+    `shape(*values)` builds a record. The template is json_text() of the record built from markers,
     cut where each marker stands as a whole JSON string: fill(values) puts the values' own JSON
-    text there, which is what dumps(shape(*values)) gives, without building and encoding the
+    text there, which is what json_text(shape(*values)) gives, without building and encoding the
     record. A page of IQA rows repeats long constant text ($types, names) around a few values;
     building and encoding it cost more than the rest of the call. A record with a value that is
     not text (None, a number, a date: the shape may differ) is built and encoded whole; so is
@@ -219,13 +216,13 @@ class Template:
 
     def __init__(self, shape: Callable[..., object], count: int):
         self.shape = shape
-        parts = _MARKER.split(dumps(shape(*(f"\0{n}" for n in range(count)))))
+        parts = _MARKER.split(json_text(shape(*(f"\0{n}" for n in range(count)))))
         # The constant text with a slot for each value between (parts[1::2] are the markers'
         # numbers), or None when the markers did not all come through.
         self.slots = parts if parts[1::2] == [str(n) for n in range(count)] else None
 
     def fill(self, values: tuple) -> str:
-        """dumps(shape(*values))."""
+        """json_text(shape(*values))."""
         if self.slots is not None:
             text = self.slots.copy()
             try:
@@ -234,12 +231,12 @@ class Template:
                 pass
             else:
                 return "".join(text)
-        return dumps(self.shape(*values))
+        return json_text(self.shape(*values))
 
     def join(self, texts: list[str]) -> str:
-        """dumps(shape(*values)) for values given as their JSON texts."""
+        """json_text(shape(*values)) for values given as their JSON texts."""
         if self.slots is None:
-            return dumps(self.shape(*(json.loads(t) for t in texts)))
+            return json_text(self.shape(*(json.loads(t) for t in texts)))
         text = self.slots.copy()
         text[1::2] = texts
         return "".join(text)
@@ -248,7 +245,7 @@ class Template:
 def encode_all(
     shape: Callable[[Hashable, tuple], object], records: Iterable[tuple[Hashable, tuple]]
 ) -> list[str]:
-    """dumps(shape(key, values)) for each (key, values): one Template for each key (the
+    """json_text(shape(key, values)) for each (key, values): one Template for each key (the
     record's constant part, such as its property names)."""
     templates: dict[Hashable, Template] = {}
     texts = []

@@ -1,0 +1,99 @@
+"""WSGI middleware: answer a successful `GET /api/{Entity}/{id}` without Flask's request machinery.
+
+The by-id read is what an integration sends most after Single Sign-On (the party, the user), and
+Flask's request context, hooks and response object cost more than the read itself. This path
+reaches the same rules by other means, and answers only a success:
+
+- the route: Flask's own URL map (after imis_mock/routing.py has made the path canonical), an
+  item rule of a catalog entry (declared or a panel source) that has `get`;
+- the caller: Authlib's bearer check (`require_bearer.validate_request`, with the validator of
+  oauth/bearer.py), for a request that sends `Authorization: Bearer ...` and nothing that could
+  make the guard answer otherwise: no query string, no body, no cookie, an ASCII path without NUL;
+- the record: engine/resource.get_one, with its 403/404 rule; the journal: api.journal_call;
+- the bytes: wire.json_text, with the headers Flask's hooks give an API answer, in their order
+  (tests/test_api_fast_path.py compares both answers header by header).
+
+Anything else (a refusal, an error, another route) goes to Flask, which answers it from the
+start, having changed nothing: the only write here is the journal entry of a success. A
+database that cannot be reached is handed to Flask with the error, answered 503 at once.
+"""
+
+import os
+
+from authlib.oauth2.rfc6749 import JsonRequest
+from flask import Flask, g
+from werkzeug.datastructures import EnvironHeaders
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
+
+from imis_mock.api import catalog, journal_call
+from imis_mock.api.engine import resource, wire
+from imis_mock.diagnostics import WORKER_PID_HEADER
+from imis_mock.errors import DATABASE_ERROR, DATABASE_UNAVAILABLE
+from imis_mock.oauth.bearer import require_bearer
+from imis_mock.security import SECURITY_HEADERS
+from imis_mock.services import audit
+
+ITEM_ENDPOINTS = ("api.item_", "api.dynamic_item")
+# What security.add_security_headers gives every /api answer (never stored), then Flask's
+# session adds `Vary: Cookie`.
+AFTER_HEADERS = [*SECURITY_HEADERS, ("Cache-Control", "no-store"), ("Vary", "Cookie")]
+
+
+class ApiReadFastPath:
+    def __init__(self, app: Flask, wsgi_app):
+        self.app = app
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict, start_response):
+        path = environ.get("PATH_INFO") or ""
+        if (
+            environ.get("REQUEST_METHOD") == "GET"
+            and path.startswith("/api/")
+            and environ.get("HTTP_AUTHORIZATION", "")[:7].lower() == "bearer "
+            and not environ.get("QUERY_STRING")
+            and not environ.get("CONTENT_LENGTH", "0").strip("0")
+            and "HTTP_TRANSFER_ENCODING" not in environ
+            and "HTTP_COOKIE" not in environ
+            and path.isascii()
+            and "\x00" not in path
+        ):
+            answered = self.answer(environ, path)
+            if answered is not None:
+                body, headers = answered
+                start_response("200 OK", headers)
+                return [body]
+        return self.wsgi_app(environ, start_response)
+
+    def answer(self, environ: dict, path: str) -> tuple[bytes, list] | None:
+        """The body and headers of the read's success; None hands the request to Flask."""
+        try:
+            endpoint, args = self.app.url_map.bind_to_environ(environ).match(method="GET")
+        except (HTTPException, RequestRedirect):
+            return None
+        if not endpoint.startswith(ITEM_ENDPOINTS):
+            return None
+        with self.app.app_context():
+            entry = catalog.find(args["entity"])
+            if entry is None or not entry.has("get"):
+                return None
+            g.setdefault(audit.REMOTE_ADDR, environ.get("REMOTE_ADDR") or "")
+            try:
+                token = require_bearer.validate_request(
+                    scopes=None, request=JsonRequest("GET", path, EnvironHeaders(environ))
+                )
+                data = resource.get_one(entry, token.user, args["key"], {})
+                journal_call(token.user, token.client_id, 200, {"method": "GET", "path": path})
+            except DATABASE_UNAVAILABLE as error:
+                environ[DATABASE_ERROR] = error
+                return None
+            except Exception:  # noqa: BLE001
+                # A refusal (OAuth2Error, ApiError) or a failure: Flask answers it from the start
+                # (a failure is logged and journalled there, as on every route).
+                return None
+            expose_pid = self.app.config.get("EXPOSE_WORKER_PID")
+        body = wire.json_text(data).encode()
+        headers = [("Content-Type", wire.JSON_TYPE), ("Content-Length", str(len(body)))]
+        if expose_pid:
+            headers.append((WORKER_PID_HEADER, str(os.getpid())))
+        return body, [*headers, *AFTER_HEADERS]

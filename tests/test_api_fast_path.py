@@ -1,0 +1,152 @@
+"""GET /api/{Entity}/{id}'s two paths (api/fast_path.py): the middleware in front of Flask answers
+a read's success byte for byte and header by header as Flask does, journals it alike, and hands
+every other request to Flask, having changed nothing."""
+
+import json
+
+import pytest
+import requests
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
+
+from imis_mock.api.fast_path import ApiReadFastPath
+from imis_mock.extensions import db
+from imis_mock.models import AccessToken, AuditEvent
+from imis_mock.services import audit, tokens
+from tests.conftest import make_app
+from tests.test_api import mint
+
+# Entities of every kind the item rule serves: the Party family's fast read (two spellings of
+# the path, which routing.py makes canonical), the User, a panel source (the catch-all rule)
+# and a plain entity read through the ORM session.
+READS = [
+    ("jsmith", "/api/Party/23179"),
+    ("jsmith", "/api/party//23179/"),
+    ("MANAGER", "/api/Person/23180"),
+    ("jsmith", "/api/User/23179"),
+    ("MANAGER", "/api/Name_Demo/23179"),
+    ("MANAGER", "/api/PartyStatus/A"),
+]
+
+
+@pytest.fixture
+def answered(monkeypatch) -> list:
+    """Which requests the middleware answered itself (True) or handed to Flask (False)."""
+    seen = []
+    real = ApiReadFastPath.answer
+
+    def spy(self, environ, path):
+        result = real(self, environ, path)
+        seen.append(result is not None)
+        return result
+
+    monkeypatch.setattr(ApiReadFastPath, "answer", spy)
+    return seen
+
+
+def get(app, path, user=None, *, flask_only=False, **headers):
+    """GET through the middleware, or with the middleware stepping aside (Flask answers)."""
+    if user is not None:
+        headers.setdefault("Authorization", f"Bearer {mint(app, user)}")
+    client = app.test_client()
+    if "Cookie" in headers:  # the test client sends its own jar's cookies only
+        name, value = headers.pop("Cookie").split("=", 1)
+        client.set_cookie(name, value)
+    if not flask_only:
+        return client.get(path, headers=headers)
+    original = ApiReadFastPath.answer
+    ApiReadFastPath.answer = lambda self, environ, path: None
+    try:
+        return client.get(path, headers=headers)
+    finally:
+        ApiReadFastPath.answer = original
+
+
+def journal(app) -> list[tuple]:
+    audit.flush()
+    with app.app_context():
+        events = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "api.call").order_by(AuditEvent.id)
+        ).all()
+        return [
+            (e.outcome, e.actor, e.client_id, e.username, e.error_code, e.ip, json.loads(e.detail))
+            for e in events
+        ]
+
+
+@pytest.mark.parametrize("expose_pid", [False, True])
+@pytest.mark.parametrize(("user", "path"), READS)
+def test_the_answer_is_flasks_byte_for_byte(
+    instance, monkeypatch, answered, expose_pid, user, path
+):
+    app = make_app(instance, monkeypatch, EXPOSE_WORKER_PID=expose_pid)
+    fast = get(app, path, user)
+    slow = get(app, path, user, flask_only=True)
+    assert answered == [True]
+    assert fast.status == slow.status == "200 OK"
+    assert fast.headers.to_wsgi_list() == slow.headers.to_wsgi_list()
+    assert fast.data == slow.data
+    assert fast.data.startswith(b'{"$type":"')
+    # Journalled alike: one entry each, the same but for nothing.
+    first, second = journal(app)[-2:]
+    assert first == second
+    assert first[:2] == ("success", user) and first[6]["method"] == "GET"
+
+
+def test_over_http_too(app, live_server, answered):
+    token = mint(app, "jsmith")
+    response = requests.get(
+        live_server.url + "/api/Party/23179",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert response.status_code == 200 and answered == [True]
+    assert response.json()["Id"] == "23179"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    ("user", "path", "headers", "status", "journalled"),
+    [
+        (None, "/api/Party/23179", {"Authorization": "Bearer not-a-token"}, 401, False),
+        ("jsmith", "/api/Party/23180", {}, 403, True),  # another member's party
+        ("MANAGER", "/api/Party/99999", {}, 404, True),
+        ("MANAGER", "/api/NoSuchThing/1", {}, 404, False),  # no such resource, whoever asks
+        ("MANAGER", "/api/Party/23179?access_token=x", {}, 400, False),  # two ways at once
+        ("MANAGER", "/api/Party/23179/changelog", {}, 200, True),  # not an item route
+        ("jsmith", "/api/Party/23179", {"Cookie": "session=x"}, 200, True),  # cookies: Flask's
+    ],
+)
+def test_everything_else_goes_to_flask(app, answered, user, path, headers, status, journalled):
+    before = len(journal(app))
+    response = get(app, path, user, **headers)
+    assert response.status_code == status, response.data
+    assert not any(answered)
+    # Flask's own entry for a call past the guard, none from the middleware.
+    assert len(journal(app)) == before + journalled
+
+
+def test_a_revoked_token_is_refused(app, answered):
+    raw = mint(app, "jsmith")
+    assert get(app, "/api/Party/23179", Authorization=f"Bearer {raw}").status_code == 200
+    with app.app_context():
+        db.session.execute(update(AccessToken).values(revoked_at=func.now()))
+        db.session.commit()
+    response = get(app, "/api/Party/23179", Authorization=f"Bearer {raw}")
+    assert response.status_code == 401
+    assert answered == [True, False]
+
+
+def test_a_database_error_is_answered_503_without_a_second_try(app, answered, monkeypatch):
+    raw = mint(app, "jsmith")
+    calls = []
+
+    def unreachable(value):
+        calls.append(value)
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+
+    monkeypatch.setattr(tokens, "find_bearer_token", unreachable)
+    response = get(app, "/api/Party/23179", Authorization=f"Bearer {raw}")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert answered == [False] and len(calls) == 1  # Flask raised what the middleware met
