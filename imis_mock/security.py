@@ -90,17 +90,18 @@ def refuse_nul_characters() -> None:
     reached a query and gave a 500. /token checks its own form (oauth/server.py), after it has
     set its smaller body limit, so its refusals keep OAuth's shape.
     """
-    if "\x00" in request.path or _holds_nul(request.args):
+    if "\x00" in request.path or holds_nul(request.args):
         abort(400)
     if request.blueprint != "oauth" and request.mimetype in FORM_TYPES:
-        if _holds_nul(request.form):
+        if holds_nul(request.form):
             abort(400)
 
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-def _holds_nul(values) -> bool:
+def holds_nul(values) -> bool:
+    """Whether a key or value of these arguments holds a NUL character (refused with 400)."""
     return any("\x00" in key or "\x00" in value for key, value in values.items(multi=True))
 
 

@@ -1,4 +1,5 @@
-"""How /api/IQA and /api/query are made fast (docs/performance.md): their pages are written from
+"""How /api/IQA and /api/query are made fast (docs/performance.md): the read fast path in front of
+Flask answers their successes as Flask does (api/fast_path.py); their pages are written from
 templates of the shapes (wire.Template) and give the bytes the shapes themselves give; a
 query's SQL is planned once per definition, caller and parameters, so a changed query and
 another caller get their own; rows everyone may read are selected without a WHERE."""
@@ -13,8 +14,10 @@ from sqlalchemy import select
 from imis_mock.api import catalog
 from imis_mock.api import iqa as engine
 from imis_mock.api.engine import access, filters, wire
+from imis_mock.api.fast_path import ApiReadFastPath
 from imis_mock.services import accounts
 from imis_mock.services.accounts import UserRecord
+from tests import test_api_fast_path as fast_path_tests
 from tests.test_api_activity_groups import Http, values
 from tests.test_iqa_panels import QUERY_URL, define_query, expando_rows, stored_query
 
@@ -182,3 +185,76 @@ def test_rows_everyone_may_read_are_selected_without_a_where(app):
         assert everything.whereclause is None
         own = access.readable(party, member, select(party.key[0]))
         assert "contacts.id = :id_1" in str(own.whereclause)
+
+
+# --- The read fast path (api/fast_path.py) answers the IQA endpoints' successes ---------------
+
+SEARCH = "$/Common/Queries/Search/Contact/Last Name"
+IQA_READS = [
+    ("MANAGER", f"/api/IQA?QueryName={SEARCH}&parameter=startsWith:S"),
+    ("MANAGER", f"/api/iqa?queryname={SEARCH}&limit=3&offset=2"),
+    ("MANAGER", f"/api/query?QUERYPATH={SEARCH}&Parameter=eq:smith"),
+    ("jsmith", f"/api/query?QueryName={SEARCH}"),
+    ("MANAGER", "/api/query?QueryName=$/Demo/Activities/Activities of a party&parameter=23179"),
+    ("MANAGER", "/api/IQA?QueryName=$/Demo/Groups/Members of a group&parameter=ETHICS101"),
+    ("jsmith", "/api/IQA?QueryName=$/OAuth2/userInfo"),
+    ("MANAGER", "/api//Query/?QueryName=$/OAuth2/userInfo"),
+]
+
+
+@pytest.fixture
+def answered(monkeypatch) -> list:
+    """Which requests the fast path answered itself (True) or handed to Flask (False)."""
+    seen = []
+    real = ApiReadFastPath.answer
+
+    def spy(self, environ, path):
+        result = real(self, environ, path)
+        seen.append(result is not None)
+        return result
+
+    monkeypatch.setattr(ApiReadFastPath, "answer", spy)
+    return seen
+
+
+@pytest.mark.parametrize(("user", "path"), IQA_READS)
+def test_the_fast_answer_is_flasks_byte_for_byte(app, answered, user, path):
+    fast = fast_path_tests.get(app, path, user)
+    slow = fast_path_tests.get(app, path, user, flask_only=True)
+    assert answered == [True]
+    assert fast.status == slow.status == "200 OK"
+    assert fast.headers.to_wsgi_list() == slow.headers.to_wsgi_list()
+    assert fast.data == slow.data and json.loads(fast.data)["Items"]["$values"]
+    first, second = fast_path_tests.journal(app)[-2:]
+    assert first == second and first[:2] == ("success", user)
+
+
+@pytest.mark.parametrize(
+    ("user", "path", "status", "journalled"),
+    [
+        ("MANAGER", "/api/IQA?QueryName=$/Nowhere/Nothing", 404, True),
+        ("MANAGER", "/api/query?QueryName=$/Demo/Groups/Members of a group", 400, True),
+        ("MANAGER", "/api/query", 400, True),
+        ("MANAGER", f"/api/IQA?QueryName={SEARCH}&access_token=x", 400, False),
+        ("MANAGER", f"/api/IQA?QueryName={SEARCH}&Access_Token=x", 400, False),
+        ("MANAGER", f"/api/IQA?QueryName={SEARCH}&parameter=a%00b", 400, False),
+        ("MANAGER", f"/api/query?QueryName={SEARCH}&parameter=zz:x", 400, True),
+        ("MANAGER", "/api/Party?lastname=startsWith:S&limit=1", 200, True),  # a list: Flask's
+    ],
+)
+def test_every_other_iqa_answer_is_flasks(app, answered, user, path, status, journalled):
+    before = len(fast_path_tests.journal(app))
+    response = fast_path_tests.get(app, path, user)
+    assert response.status_code == status, response.data
+    assert not any(answered)
+    assert len(fast_path_tests.journal(app)) == before + journalled
+
+
+def test_a_staff_only_query_refuses_a_member_through_flask(app, staff_client, answered):
+    assert define_query(staff_client, name="Staff list", staff_only="y").status_code == 303
+    path = "/api/IQA?QueryName=$/Sites/Members/Staff list&parameter=&parameter=M"
+    refused = fast_path_tests.get(app, path, "jsmith")
+    assert refused.status_code == 403 and "permission" in refused.json["Message"]
+    allowed = fast_path_tests.get(app, path, "MANAGER")
+    assert allowed.status_code == 200
+    assert answered == [False, True]

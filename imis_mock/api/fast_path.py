@@ -1,15 +1,19 @@
-"""WSGI middleware: answer a successful `GET /api/{Entity}/{id}` without Flask's request machinery.
+"""WSGI middleware: answer a successful `GET /api/{Entity}/{id}` (and `GET /api/IQA` and
+`/api/query`) without Flask's request machinery.
 
 The by-id read is what an integration sends most after Single Sign-On (the party, the user), and
 Flask's request context, hooks and response object cost more than the read itself. This path
 reaches the same rules by other means, and answers only a success:
 
 - the route: Flask's own URL map (after imis_mock/routing.py has made the path canonical), an
-  item rule of a catalog entry (declared or a panel source) that has `get`;
+  item rule of a catalog entry (declared or a panel source) that has `get`, or an IQA endpoint;
 - the caller: Authlib's bearer check (`require_bearer.validate_request`, with the validator of
   oauth/bearer.py), for a request that sends `Authorization: Bearer ...` and nothing that could
-  make the guard answer otherwise: no query string, no body, no cookie, an ASCII path without NUL;
-- the record: engine/resource.get_one, with its 403/404 rule; the journal: api.journal_call;
+  make the guard answer otherwise: no body, no cookie, an ASCII path without NUL, no query
+  string (the IQA endpoints' is read by the app's own request class, and one with an
+  `access_token` goes to Flask, whose guard refuses it);
+- the record: engine/resource.get_one, with its 403/404 rule (the IQA endpoints: api/iqa.py's
+  answer_iqa and answer_query, as their views call them); the journal: api.journal_call;
 - the bytes: wire.json_text, with the headers Flask's hooks give an API answer, in their order
   (tests/test_api_fast_path.py compares both answers header by header).
 
@@ -26,15 +30,18 @@ from werkzeug.datastructures import EnvironHeaders
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
-from imis_mock.api import catalog, journal_call
-from imis_mock.api.engine import resource, wire
+from imis_mock.api import catalog, iqa, journal_call
+from imis_mock.api.engine import filters, resource, wire
 from imis_mock.diagnostics import WORKER_PID_HEADER
 from imis_mock.errors import DATABASE_ERROR, DATABASE_UNAVAILABLE
 from imis_mock.oauth.bearer import require_bearer
-from imis_mock.security import SECURITY_HEADERS
+from imis_mock.security import SECURITY_HEADERS, holds_nul
 from imis_mock.services import audit
 
 ITEM_ENDPOINTS = ("api.item_", "api.dynamic_item")
+# The IQA endpoints (api/routes.py) and what each answers.
+IQA_ANSWERS = {"api.run_iqa": iqa.answer_iqa, "api.run_query": iqa.answer_query}
+IQA_PATHS = ("/iqa", "/query")  # their paths' ends, as routing.py spells them
 # What security.add_security_headers gives every /api answer (never stored), then Flask's
 # session adds `Vary: Cookie`.
 AFTER_HEADERS = [*SECURITY_HEADERS, ("Cache-Control", "no-store"), ("Vary", "Cookie")]
@@ -51,7 +58,8 @@ class ApiReadFastPath:
             environ.get("REQUEST_METHOD") == "GET"
             and path.startswith("/api/")
             and environ.get("HTTP_AUTHORIZATION", "")[:7].lower() == "bearer "
-            and not environ.get("QUERY_STRING")
+            # A query string only for what may be an IQA endpoint (the URL map decides).
+            and (not environ.get("QUERY_STRING") or path.endswith(IQA_PATHS))
             and not environ.get("CONTENT_LENGTH", "0").strip("0")
             and "HTTP_TRANSFER_ENCODING" not in environ
             and "HTTP_COOKIE" not in environ
@@ -71,18 +79,37 @@ class ApiReadFastPath:
             endpoint, args = self.app.url_map.bind_to_environ(environ).match(method="GET")
         except (HTTPException, RequestRedirect):
             return None
-        if not endpoint.startswith(ITEM_ENDPOINTS):
+        answer_iqa = IQA_ANSWERS.get(endpoint)
+        if answer_iqa is None and (
+            environ.get("QUERY_STRING") or not endpoint.startswith(ITEM_ENDPOINTS)
+        ):
             return None
         with self.app.app_context():
-            entry = catalog.find(args["entity"])
-            if entry is None or not entry.has("get"):
-                return None
+            if answer_iqa is not None:
+                # The query string as the views read it (routes.query_args, keys in any case).
+                # One that Flask's hooks refuse goes to Flask: a NUL (security.py), or a token
+                # sent two ways at once (the guard, oauth/bearer.py).
+                query = self.app.request_class(environ).args
+                if holds_nul(query) or "access_token" in query:
+                    return None
+                iqa_args = filters.lower_args(query.items(multi=True))
+
+                def read(user) -> str:
+                    return answer_iqa(iqa_args, user)
+            else:
+                entry = catalog.find(args["entity"])
+                if entry is None or not entry.has("get"):
+                    return None
+
+                def read(user) -> str:
+                    return wire.json_text(resource.get_one(entry, user, args["key"], {}))
+
             g.setdefault(audit.REMOTE_ADDR, environ.get("REMOTE_ADDR") or "")
             try:
                 token = require_bearer.validate_request(
                     scopes=None, request=JsonRequest("GET", path, EnvironHeaders(environ))
                 )
-                data = resource.get_one(entry, token.user, args["key"], {})
+                text = read(token.user)
                 journal_call(token.user, token.client_id, 200, {"method": "GET", "path": path})
             except DATABASE_UNAVAILABLE as error:
                 environ[DATABASE_ERROR] = error
@@ -92,7 +119,7 @@ class ApiReadFastPath:
                 # (a failure is logged and journalled there, as on every route).
                 return None
             expose_pid = self.app.config.get("EXPOSE_WORKER_PID")
-        body = wire.json_text(data).encode()
+        body = text.encode()
         headers = [("Content-Type", wire.JSON_TYPE), ("Content-Length", str(len(body)))]
         if expose_pid:
             headers.append((WORKER_PID_HEADER, str(os.getpid())))

@@ -230,6 +230,16 @@ def query_page(result: Result) -> str:
     return wire.paged_text(None, items, result.page)
 
 
+def answer_iqa(args: dict[str, list[str]], caller: UserRecord) -> str:
+    """GET /api/IQA's JSON for the query string's arguments (lower-cased keys)."""
+    return iqa_page(run(find(args), caller, args))
+
+
+def answer_query(args: dict[str, list[str]], caller: UserRecord) -> str:
+    """GET /api/query's JSON for the query string's arguments (lower-cased keys)."""
+    return query_page(run(find(args), caller, args))
+
+
 def definition(query: IqaQuery) -> dict:
     """IqaQueryDefinitionData for `FindByPath` (§8.3) [I: the nested `$type`s]."""
     properties = source_properties(query.source)

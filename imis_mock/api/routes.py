@@ -144,12 +144,10 @@ bp.add_url_rule("/<entity>/<key>", view_func=dynamic("item"), methods=["GET", "P
 @bp.get("/iqa")
 def run_iqa():
     """The IQA service (§8.1): GenericEntityData rows."""
-    args = query_args()
-    return wire.text_response(iqa.iqa_page(iqa.run(iqa.find(args), caller(), args)))
+    return wire.text_response(iqa.answer_iqa(query_args(), caller()))
 
 
 @bp.get("/query")
 def run_query():
     """The QueryService (§8.2): ExpandoObject rows."""
-    args = query_args()
-    return wire.text_response(iqa.query_page(iqa.run(iqa.find(args), caller(), args)))
+    return wire.text_response(iqa.answer_query(query_args(), caller()))
