@@ -178,9 +178,11 @@ class CompiledSelect:
         compiled = self._compiled.get(key)
         if compiled is None:
             sql = self.statement.compile(dialect=dialect, column_keys=self.column_keys)
+            # By the names the parameters are rendered with (construct_params' keys): an
+            # anonymous parameter (a literal value, a JSON path) has another key in sql.binds.
             binds = {
                 name: processor
-                for name, bind in sql.binds.items()
+                for bind, name in sql.bind_names.items()
                 if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect))
             }
             processors = tuple(
@@ -206,6 +208,14 @@ class CompiledSelect:
         return self._read(params, many=True)[1]
 
     def _read(self, params: dict, many: bool) -> tuple[int, object]:
+        if self._for(db.engine.dialect)[0].post_compile_params:
+            # Parameters SQLAlchemy expands as it executes (`IN` with a list of values): its own
+            # execution, in the session's transaction.
+            result = db.session.execute(self.statement, params)
+            if many:
+                return -1, [tuple(row) for row in result]
+            row = result.first()
+            return -1, None if row is None else dict(zip(self.keys, row, strict=True))
         if in_session_transaction():
             connection = db.session.connection()
             return self.run(connection.dialect, connection.connection, connection, params, many)

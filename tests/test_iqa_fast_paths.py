@@ -18,7 +18,8 @@ from imis_mock.api.fast_path import ApiReadFastPath
 from imis_mock.services import accounts
 from imis_mock.services.accounts import UserRecord
 from tests import test_api_fast_path as fast_path_tests
-from tests.test_api_activity_groups import Http, values
+from tests import test_iqa_panels as panel_tests
+from tests.test_api_activity_groups import Http, prop, values
 from tests.test_iqa_panels import QUERY_URL, define_query, expando_rows, stored_query
 
 ALIASES = ("ID", "Last-Name", "City")
@@ -258,3 +259,64 @@ def test_a_staff_only_query_refuses_a_member_through_flask(app, staff_client, an
     allowed = fast_path_tests.get(app, path, "MANAGER")
     assert allowed.status_code == 200
     assert answered == [False, True]
+
+
+def test_plans_with_lists_dates_and_panel_values(app, staff_client, http):
+    """Parameters SQLAlchemy expands (`in:`), typed values (dates, a panel's JSON values) and
+    anonymous parameters run through the plans alike, fast path or Flask, API or Run tab."""
+    fields = {
+        "name": "Joined",
+        "columns-2-property": "AdditionalAttributes.JoinDate",
+        "columns-2-alias": "Joined",
+        "filters-0-property": "PartyId",
+        "filters-0-operator": "in",
+        "filters-0-prompt": "IDs",
+        "filters-1-property": "AdditionalAttributes.JoinDate",
+        "filters-1-operator": "ge",
+        "filters-1-value": "1900-01-01",
+        "filters-2-property": None,
+        "filters-2-operator": None,
+        "filters-2-prompt": None,
+        "filters-2-required": None,
+    }
+    assert define_query(staff_client, **fields).status_code == 303
+    base = "/api/query?QueryName=$/Sites/Members/Joined"
+    listed = http("GET", f"{base}&parameter=23179|23180|99999").json()
+    assert [r["ID"] for r in values(listed)] == ["23179", "23180"]
+    assert all(r["Joined"].endswith("T00:00:00") for r in values(listed))
+    between = http("GET", f"{base}&parameter=between:23179|23180").json()
+    assert [r["ID"] for r in values(between)] == ["23179", "23180"]
+    iqa_base = base.replace("query", "IQA")
+    for path in (f"{base}&parameter=23179|23180", f"{iqa_base}&parameter=23179"):
+        fast = fast_path_tests.get(app, path, "MANAGER")
+        slow = fast_path_tests.get(app, path, "MANAGER", flask_only=True)
+        assert fast.status_code == 200 and fast.data == slow.data
+
+    # A panel source's values are JSON inside its rows: a decimal, text filtered by a prompt.
+    assert panel_tests.define_panel(staff_client).status_code == 303
+    row = panel_tests.panel_body(
+        prop("Course", "First aid"),
+        prop("Hours", {"$type": "System.Decimal", "$value": 4.5}),
+        party="23179",
+    )
+    assert http("POST", "/api/Training", json=row).status_code == 201
+    training = {
+        "name": "Training",
+        "folder": "$/Sites/Training",
+        "source": "Training",
+        "columns-0-property": "PartyId",
+        "columns-0-alias": "ID",
+        "columns-1-property": "Course",
+        "columns-2-property": "Hours",
+        "filters-0-property": "Course",
+        "filters-0-operator": "startswith",
+        "filters-0-prompt": "Course starts with",
+        "filters-0-required": "y",
+        "submit": "Save",
+    }
+    assert staff_client.post(f"{QUERY_URL}/New", data=training).status_code == 303
+    got = http("GET", "/api/query?QueryName=$/Sites/Training/Training&parameter=first").json()
+    assert expando_rows(got) == [{"ID": "23179", "Course": "First aid", "Hours": 4.5}]
+    query = stored_query(app, "Training")
+    page = staff_client.get(f"{QUERY_URL}/{query.id}/Run?p0=first")
+    assert page.status_code == 200 and "First aid" in page.get_data(as_text=True)
