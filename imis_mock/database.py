@@ -172,6 +172,7 @@ class CompiledSelect:
         self.columns = tuple(statement.exported_columns)
         self.keys = tuple(statement.exported_columns.keys())
         self._compiled: dict[tuple, tuple] = {}
+        self._results: dict[tuple, tuple] = {}
 
     def _for(self, dialect) -> tuple:
         key = (type(dialect), dialect.paramstyle)
@@ -185,13 +186,21 @@ class CompiledSelect:
                 for bind, name in sql.bind_names.items()
                 if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect))
             }
-            processors = tuple(
-                column.type.dialect_impl(dialect).result_processor(dialect, None)
-                for column in self.columns
-            )
-            compiled = (sql, sql.string, sql.positiontup, binds, processors)
+            compiled = (sql, sql.string, sql.positiontup, binds)
             self._compiled[key] = compiled
         return compiled
+
+    def _processors(self, dialect, description) -> tuple:
+        """The columns' result processors, for the types the driver describes (PostgreSQL's
+        numeric processor depends on the column's type code)."""
+        key = (type(dialect), tuple(d[1] for d in description))
+        found = self._results.get(key)
+        if found is None:
+            found = self._results[key] = tuple(
+                column.type.dialect_impl(dialect).result_processor(dialect, d[1])
+                for column, d in zip(self.columns, description, strict=True)
+            )
+        return found
 
     def first(self, **params) -> dict | None:
         """Run the statement; return its first row as a dict, or None.
@@ -240,7 +249,7 @@ class CompiledSelect:
     ) -> tuple[int, object]:
         """Run on a pooled DBAPI connection; return the row count and the first row, if any
         (with `many`: every row, as tuples)."""
-        sql, text, positions, binds, processors = self._for(dialect)
+        sql, text, positions, binds = self._for(dialect)
         values = sql.construct_params(params)
         if binds:
             for name, process in binds.items():
@@ -253,8 +262,10 @@ class CompiledSelect:
             if many:
                 rows = cursor.fetchall()
             else:
-                row = cursor.fetchone() if processors else None
+                row = cursor.fetchone() if self.columns else None
             count = cursor.rowcount
+            described = self.columns and cursor.description
+            processors = self._processors(dialect, cursor.description) if described else ()
         except dialect.loaded_dbapi.Error as error:
             _raise_wrapped(error, dialect, pooled, connection, text, values)
         finally:
