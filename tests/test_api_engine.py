@@ -222,6 +222,18 @@ def test_organization_with_staff(api):
     assert "no organization" in response.json()["Errors"]["$values"][0]["Message"]
 
 
+def test_renaming_an_organization_renames_it_for_its_staff(api):
+    body = api("GET", "/api/Party/23100").json()
+    body["OrganizationName"] = body["Name"] = "Versaton Group"
+    response = api("PUT", "/api/Party/23100", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["OrganizationName"] == "Versaton Group"
+    for person in ("23179", "23183"):
+        employer = api("GET", f"/api/Party/{person}").json()["PrimaryOrganization"]
+        assert employer["OrganizationPartyId"] == "23100"
+        assert employer["Name"] == "Versaton Group"
+
+
 def test_member_replaces_own_party_and_my_account_shows_it(app, api):
     body = api("GET", "/api/Party/23179", user="jsmith").json()
     changed = copy.deepcopy(body)
