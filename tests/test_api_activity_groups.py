@@ -361,6 +361,30 @@ def test_put_group_member_replaces_roles(http):
     assert http("DELETE", f"/api/GroupMember/{member_id}").status_code == 405
 
 
+def test_group_and_membership_changelogs(http):
+    def log(path, user="MANAGER"):
+        response = http("GET", path, user=user)
+        assert response.status_code == 200, response.text
+        return [(c["ChangeType"], c["UserName"]) for c in values(response.json())]
+
+    assert http("POST", "/api/Group", json=GROUP_POST).status_code == 201
+    assert log("/api/Group/9year/changelog") == [("Add", "MANAGER")]
+    assert log("/api/GroupSummary/9YEAR/changelog", user="jsmith") == [("Add", "MANAGER")]
+    member = http("POST", "/api/GroupMember", json=member_body("9YEAR", "23179")).json()
+    member_id = member["GroupMemberId"]
+    chair = {"Role": {"Name": "Chair"}}
+    body = dict(member, MembershipDetails={"$values": [chair]})
+    assert http("PUT", f"/api/GroupMember/{member_id}", json=body).status_code == 200
+    expected = [("Add", "MANAGER"), ("Change", "MANAGER")]
+    assert log(f"/api/GroupMember/{member_id}/changelog") == expected
+    # jsmith's own membership: readable by jsmith, as its GET is; another party's is not.
+    assert log(f"/api/GroupMemberSummary/{member_id.lower()}/changelog", user="jsmith") == expected
+    [other] = values(http("GET", f"/api/GroupMember?GroupId={BOARD}&PartyId=23180").json())
+    path = f"/api/GroupMember/{other['GroupMemberId']}/changelog"
+    assert http("GET", path, user="jsmith").status_code == 403
+    assert http("GET", "/api/Group/NOPE/changelog").status_code == 404
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [

@@ -8,7 +8,7 @@ answers as ValidationResultsData (400); the caller commits.
 
 import uuid
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, select, update
 
 from imis_mock.database import CompiledSelect
 from imis_mock.extensions import db
@@ -161,6 +161,8 @@ def replace_party(
     changed = [k for k, v in checked.items() if getattr(contact, k) != v]
     for name in changed:
         setattr(contact, name, checked[name])
+    if contact.is_organization and "organization" in changed:
+        repeat_organization_name(contact)
     if changed:
         audit.record(
             "contact.update",
@@ -170,6 +172,17 @@ def replace_party(
             detail={"imis_id": contact.imis_id, "changed": changed},
         )
     return contact
+
+
+def repeat_organization_name(organization: Contact) -> None:
+    """Give the persons who work for a renamed organization its new name (each repeats it in
+    `organization`, which is what their PrimaryOrganization.Name shows)."""
+    db.session.execute(
+        update(Contact)
+        .where(Contact.organization_party_id == organization.id)
+        .values(organization=organization.organization)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 def delete_party(contact: Contact, *, actor: str) -> None:
