@@ -65,7 +65,6 @@ PERSON_FIELDS = (
     "organization",
     "title",
     "member_type",
-    "status",
     "address_line",
     "city",
     "region",
@@ -73,7 +72,7 @@ PERSON_FIELDS = (
     "country_code",
 )
 # A party's fields as scenarios write them: the party columns (services/parties.py), with the
-# employer named by its iMIS ID ("employer") rather than its row id.
+# employer named by its iMIS ID ("employer") rather than by its row id.
 PARTY_FIELDS = tuple(name for name in parties.PARTY_COLUMNS if name != "organization_party_id")
 
 
@@ -91,6 +90,8 @@ class Loaded:
 
     client_secrets: dict[str, str] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    # People with a status or an employer, and where: the party rules apply once the parties are.
+    _people: list[tuple[Contact, dict, str]] = field(default_factory=list, repr=False)
 
 
 # --- Reading and validating -------------------------------------------------------------------
@@ -276,6 +277,8 @@ def load(
         for name, (loader, _) in SECTIONS.items():
             if name in document:
                 loader(document[name], loaded)
+        for contact, entry, where in loaded._people:
+            _apply_party_rules(contact, entry, where)
         db.session.flush()
     except _At as error:
         db.session.rollback()
@@ -311,7 +314,6 @@ def _load_people(entries: list[dict], loaded: Loaded, *, staff: bool) -> None:
         where = f"{section}[{index}]"
         password = entry.get("password") or random.token_urlsafe(24)
         values = {name: entry[name] for name in PERSON_FIELDS if name in entry}
-        status = values.pop("status", None)
         if "join_date" in entry:
             values["join_date"] = date.fromisoformat(entry["join_date"])
         user = _service(
@@ -326,17 +328,8 @@ def _load_people(entries: list[dict], loaded: Loaded, *, staff: bool) -> None:
         if "password_hash" in entry:
             user.password_hash = entry["password_hash"]
         _set_uniform_id(user.contact, entry, where)
-        if status or "employer" in entry:
-            # The party rules: the status must be on the list, the employer an organization.
-            current = {name: getattr(user.contact, name) for name in parties.PARTY_COLUMNS}
-            _service(
-                where,
-                parties.replace_party,
-                user.contact,
-                {**current, "status": status or user.contact.status},
-                employer_imis_id=_employer(entry, where),
-                actor=ACTOR,
-            )
+        if "status" in entry or "employer" in entry:
+            loaded._people.append((user.contact, entry, where))
         user.is_disabled = entry.get("disabled", False)
         db.session.flush()
     loaded.counts[section] = len(entries)
@@ -347,6 +340,18 @@ def _set_uniform_id(contact: Contact, entry: dict, where: str) -> None:
         if db.session.scalar(select(Contact).filter_by(uniform_id=entry["uniform_id"])):
             raise _At(f"{where}.uniform_id", "this uniform_id is already used")
         contact.uniform_id = entry["uniform_id"]
+
+
+def _apply_party_rules(contact: Contact, entry: dict, where: str) -> None:
+    """Give a person with a login their status and employer, as the party rules allow (people load
+    before the parties, so that rows are made in the order the site's lists show)."""
+    values = {name: getattr(contact, name) for name in parties.PARTY_COLUMNS}
+    values["status"] = entry.get("status", contact.status)
+    checked = _service(
+        where, parties.checked_values, values, employer_imis_id=_employer(entry, where)
+    )
+    for name, value in checked.items():
+        setattr(contact, name, value)
 
 
 def _employer(entry: dict, where: str) -> str | None:
@@ -1003,19 +1008,20 @@ def _export_activities() -> list[dict]:
 
 
 # Each top-level section: its loader (document part, Loaded) and exporter. Order matters: party
-# statuses and organizations before the people, people and client applications before the content
-# that names them, settings last.
+# statuses first; staff, contacts, then parties, the order lists of parties show (people's
+# employers are linked once the parties are in); people and client applications before the content
+# that names them; settings last.
 SECTIONS: dict[str, tuple[Callable, Callable]] = {
     "party_statuses": (_load_party_statuses, lambda _: _export_party_statuses()),
-    "parties": (_load_parties, lambda _: _export_parties()),
-    "contacts": (
-        lambda part, loaded: _load_people(part, loaded, staff=False),
-        lambda secrets_: _export_people(staff=False, include_secrets=secrets_),
-    ),
     "staff": (
         lambda part, loaded: _load_people(part, loaded, staff=True),
         lambda secrets_: _export_people(staff=True, include_secrets=secrets_),
     ),
+    "contacts": (
+        lambda part, loaded: _load_people(part, loaded, staff=False),
+        lambda secrets_: _export_people(staff=False, include_secrets=secrets_),
+    ),
+    "parties": (_load_parties, lambda _: _export_parties()),
     "client_applications": (_load_clients, _export_clients),
     "content": (_load_content, lambda _: _export_content()),
     "group_classes": (_load_group_classes, lambda _: _export_group_classes()),
