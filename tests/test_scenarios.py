@@ -17,7 +17,7 @@ from imis_mock.services import activities, demo, groups, iqa, qa, scenario, secr
 from imis_mock.services.clients import find_client
 from sample_app import DEFAULTS as SAMPLE_APP
 from tests import databases
-from tests.conftest import database_dump
+from tests.conftest import database_dump, make_app
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -380,6 +380,49 @@ def test_a_broken_party_names_the_field_and_loads_nothing(app, text, message):
             load_text(text)
     assert message in caught.value.message
     assert database_dump(app) == before
+
+
+STAFFED = """\
+version: 1
+parties:
+- {imis_id: '40001', is_organization: true, organization: Acme Corp, member_type: CM}
+- imis_id: '40003'
+  prefix: Dr.
+  first_name: Ana
+  middle_name: Maria
+  last_name: Silva
+  suffix: PhD
+  title: CTO
+  employer: '40001'
+contacts:
+- {username: ben, password: Ben-pass-1, imis_id: '40002', first_name: Ben, middle_name: Q,
+   last_name: Ng, suffix: Jr., employer: '40001'}
+"""
+
+
+def test_an_organization_with_staff_round_trips_into_a_fresh_database(
+    app, template_instance, tmp_path, monkeypatch
+):
+    with app.app_context():
+        load_text(STAFFED)
+        exported = {s: scenario.export(include_secrets=s) for s in (False, True)}
+    ana, ben = exported[False]["parties"][1], exported[False]["contacts"][0]
+    assert (ana["middle_name"], ana["suffix"], ana["employer"]) == ("Maria", "PhD", "40001")
+    assert (ben["middle_name"], ben["suffix"], ben["employer"]) == ("Q", "Jr.", "40001")
+    assert ben["organization"] == "Acme Corp"  # the employer's name
+    for include_secrets, document in exported.items():
+        fresh = tmp_path / f"fresh-{include_secrets}"
+        fresh.mkdir()
+        databases.clone(template_instance, fresh)
+        try:
+            other = make_app(fresh, monkeypatch)
+            with other.app_context():
+                text = scenario.dump(document)
+                load_text(text)
+                assert scenario.dump(scenario.export(include_secrets=include_secrets)) == text
+        finally:
+            databases.close_connections()
+            databases.release(fresh)
 
 
 def test_the_demo_is_demo_yaml_and_round_trips(app):

@@ -54,26 +54,14 @@ from imis_mock.services import (
 from imis_mock.services import settings as site_settings
 
 ACTOR = "scenario"
-# The person fields written as they are (username, password and disabled are the login's).
-PERSON_FIELDS = (
-    "prefix",
-    "first_name",
-    "last_name",
-    "informal_name",
-    "email",
-    "phone",
-    "organization",
-    "title",
-    "member_type",
-    "address_line",
-    "city",
-    "region",
-    "postal_code",
-    "country_code",
-)
 # A party's fields as scenarios write them: the party columns (services/parties.py), with the
 # employer named by its iMIS ID ("employer") rather than by its row id.
 PARTY_FIELDS = tuple(name for name in parties.PARTY_COLUMNS if name != "organization_party_id")
+# Those a person with a login gives accounts.create_user as text (the party rules check the status
+# and the employer after; join_date is a date).
+PERSON_FIELDS = tuple(
+    name for name in PARTY_FIELDS if name not in ("is_organization", "status", "join_date")
+)
 
 
 class ScenarioError(ServiceError):
