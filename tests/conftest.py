@@ -23,8 +23,9 @@ from imis_mock.services import accounts, demo
 from tests import databases
 
 TEST_SECRET = "test-secret-key-not-for-production"
-MEMBER_PASSWORD = demo.MEMBER_PASSWORD
-STAFF_PASSWORD = demo.STAFF_PASSWORD
+# The demo's passwords (imis_mock/scenarios/demo.yaml; README.md lists them).
+MEMBER_PASSWORD = "Member-Demo-2026"
+STAFF_PASSWORD = "Staff-Demo-2026"
 
 
 def make_app(instance: Path, monkeypatch: pytest.MonkeyPatch, **overrides) -> Flask:

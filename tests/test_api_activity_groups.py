@@ -8,14 +8,13 @@ from sqlalchemy import func, select
 from imis_mock.extensions import db
 from imis_mock.models import Activity, GroupMember
 from imis_mock.services import groups
-from imis_mock.services.demo import GROUPS
 from tests.test_api import mint
 
 CORE = "Asi.Soa.Core.DataContracts"
 MEMBERSHIP = "Asi.Soa.Membership.DataContracts"
 GENERIC = f"{CORE}.GenericEntityData, Asi.Contracts"
 DENIED = {"Message": "Authorization has been denied for this request."}
-BOARD = GROUPS[0]["group_id"]
+BOARD = "0B7E5C1A-2D3F-4A6B-8C9D-1E2F3A4B5C6D"  # the demo's Board of Directors
 
 
 def prop(name, value=None):

@@ -142,6 +142,11 @@ def _check(values: dict, employer_imis_id: str | None) -> dict:
     return values
 
 
+def checked_values(values: dict, *, employer_imis_id: str | None) -> dict:
+    """Apply the party rules to all of a party's values; return the columns to store."""
+    return _check(values, employer_imis_id)
+
+
 def create_party(values: dict, *, employer_imis_id: str | None, actor: str) -> Contact:
     """Add a new party (person or organization) with a fresh iMIS ID and UniformId."""
     checked = _check(values, employer_imis_id)
