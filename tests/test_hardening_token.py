@@ -305,9 +305,16 @@ def test_token_waits_one_busy_timeout_on_a_locked_database(token_app, instance, 
 
         return counted_writing
 
-    # The redemption writes through writing_on_driver, the other token writes through writing.
-    for name in ("writing", "writing_on_driver"):
-        monkeypatch.setattr(tokens, name, counted(getattr(tokens, name)))
+    def counted_grouped(real):
+        def grouped(work):
+            write_begins.append(1)
+            return real(work)
+
+        return grouped
+
+    # The redemption writes through write_grouped, the other token writes through writing.
+    monkeypatch.setattr(tokens, "writing", counted(tokens.writing))
+    monkeypatch.setattr(tokens, "write_grouped", counted_grouped(tokens.write_grouped))
     other = sqlite3.connect(instance / "imis.db", isolation_level=None)
     try:
         with LiveServer(token_app) as live:
