@@ -147,10 +147,14 @@ def checked_values(values: dict, *, employer_imis_id: str | None) -> dict:
     return _check(values, employer_imis_id)
 
 
-def create_party(values: dict, *, employer_imis_id: str | None, actor: str) -> Contact:
-    """Add a new party (person or organization) with a fresh iMIS ID and UniformId."""
+def create_party(
+    values: dict, *, employer_imis_id: str | None, actor: str, imis_id: str | None = None
+) -> Contact:
+    """Add a new party (person or organization) with a UniformId and the given iMIS ID (a
+    scenario's; the caller has checked it is free) or a fresh one."""
     checked = _check(values, employer_imis_id)
-    contact = Contact(imis_id=accounts.next_imis_id(), uniform_id=str(uuid.uuid4()), **checked)
+    imis_id = imis_id or accounts.next_imis_id()
+    contact = Contact(imis_id=imis_id, uniform_id=str(uuid.uuid4()), **checked)
     db.session.add(contact)
     db.session.flush()
     panels.add_party_rows(contact)

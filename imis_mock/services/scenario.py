@@ -391,8 +391,8 @@ def _load_parties(entries: list[dict], loaded: Loaded) -> None:
             values,
             employer_imis_id=_employer(entry, where),
             actor=ACTOR,
+            imis_id=imis_id,
         )
-        contact.imis_id = imis_id or contact.imis_id
         _set_uniform_id(contact, entry, where)
         db.session.flush()
     loaded.counts["parties"] = len(entries)
