@@ -10,15 +10,9 @@ import requests
 
 from imis_mock.extensions import db
 from imis_mock.services import demo
-from tests.conftest import (
-    MEMBER_PASSWORD,
-    STAFF_PASSWORD,
-    LiveServer,
-    csrf_token_from,
-    database_dump,
-    make_app,
-    sign_in,
-)
+from tests.support.apps import csrf_token_from, make_app, sign_in
+from tests.support.data import MEMBER_PASSWORD, STAFF_PASSWORD, database_dump
+from tests.support.servers import LiveServer
 
 TOKEN = "admin-token-for-tests-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

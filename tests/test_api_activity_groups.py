@@ -2,64 +2,16 @@
 PUT, the 405s and 404s, case and slash variants, and the member's own-rows rule."""
 
 import pytest
-import requests
 from sqlalchemy import func, select
 
 from imis_mock.extensions import db
 from imis_mock.models import Activity, GroupMember
 from imis_mock.services import groups
-from tests.test_api import mint
+from tests.support.api import CORE, GENERIC, activity_body, bag, prop, values
 
-CORE = "Asi.Soa.Core.DataContracts"
 MEMBERSHIP = "Asi.Soa.Membership.DataContracts"
-GENERIC = f"{CORE}.GenericEntityData, Asi.Contracts"
 DENIED = {"Message": "Authorization has been denied for this request."}
 BOARD = "0B7E5C1A-2D3F-4A6B-8C9D-1E2F3A4B5C6D"  # the demo's Board of Directors
-
-
-def prop(name, value=None):
-    data = {"$type": f"{CORE}.GenericPropertyData, Asi.Contracts", "Name": name}
-    if value is not None:
-        data["Value"] = value
-    return data
-
-
-def activity_body(*properties) -> dict:
-    """A bare GenericEntityData as PM-V2.1 posts it: no EntityTypeName, no Identity."""
-    return {
-        "$type": GENERIC,
-        "Properties": {
-            "$type": f"{CORE}.GenericPropertyDataCollection, Asi.Contracts",
-            "$values": list(properties),
-        },
-    }
-
-
-def bag(entity: dict) -> dict:
-    """The Properties bag as a dict; a property with no Value is None."""
-    return {p["Name"]: p.get("Value") for p in entity["Properties"]["$values"]}
-
-
-def values(page: dict) -> list:
-    return page["Items"]["$values"]
-
-
-class Http:
-    """requests against the live server, with a bearer token for the named user."""
-
-    def __init__(self, app, url):
-        self.app, self.url, self.tokens = app, url, {}
-
-    def __call__(self, method, path, user="MANAGER", headers=None, **kwargs):
-        if user not in self.tokens:
-            self.tokens[user] = mint(self.app, user)
-        headers = {"Authorization": f"Bearer {self.tokens[user]}", **(headers or {})}
-        return requests.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
-
-
-@pytest.fixture
-def http(app, live_server) -> Http:
-    return Http(app, live_server.url)
 
 
 def count(app, model) -> int:

@@ -17,8 +17,10 @@ from imis_mock.api.engine import filters
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent, Contact, PartyStatus
 from imis_mock.services import audit
-from tests.conftest import MEMBER_PASSWORD, LiveServer, database_dump, make_app, sign_in
-from tests.test_api import mint
+from tests.support.api import mint
+from tests.support.apps import make_app, sign_in
+from tests.support.data import MEMBER_PASSWORD, database_dump
+from tests.support.servers import LiveServer
 
 MEMBERSHIP = "Asi.Soa.Membership.DataContracts"
 CORE = "Asi.Soa.Core.DataContracts"
@@ -752,7 +754,7 @@ def test_token_and_pages_in_any_spelling(app, live_server):
 
 
 def test_application_root(tmp_path, template_instance, monkeypatch):
-    from tests import databases
+    from tests.support import databases
 
     databases.clone(template_instance, tmp_path)
     app = make_app(tmp_path, monkeypatch, IMIS_APP_ROOT="/Asi.Scheduler_SDKDemo")
@@ -780,7 +782,7 @@ def test_application_root(tmp_path, template_instance, monkeypatch):
 
 def test_unhandled_failure_is_web_apis_500(tmp_path, template_instance, monkeypatch, caplog):
     from imis_mock.api.catalog import party
-    from tests import databases
+    from tests.support import databases
 
     databases.clone(template_instance, tmp_path)
     app = make_app(tmp_path, monkeypatch, PROPAGATE_EXCEPTIONS=False)

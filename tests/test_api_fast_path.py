@@ -13,8 +13,8 @@ from imis_mock.api.fast_path import ApiReadFastPath
 from imis_mock.extensions import db
 from imis_mock.models import AccessToken, AuditEvent
 from imis_mock.services import audit, tokens
-from tests.conftest import make_app
-from tests.test_api import mint
+from tests.support.api import mint
+from tests.support.apps import make_app
 
 # Entities of every kind the item rule serves: the Party family's fast read (two spellings of
 # the path, which routing.py makes canonical), the User, a panel source (the catch-all rule)

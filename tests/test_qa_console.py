@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent, ClientApplication, ClientFault, RefreshToken
 from imis_mock.services import accounts, audit, clock, qa, secrets, tokens
-from tests.conftest import create_client_application
+from tests.support.data import create_client_application
 
 PAGES = [
     "/staff/QA/Activity",
@@ -86,7 +86,7 @@ def test_expire_and_revoke_from_the_console(staff_client, app, client_app, actio
 
 
 def test_expired_access_token_is_refused_by_the_bearer_check(staff_client, app):
-    from tests.test_bearer import mint  # the same minting helper as the bearer tests
+    from tests.support.api import mint  # the same minting helper as the bearer tests
 
     raw = mint(app)
     with app.app_context():

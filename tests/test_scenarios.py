@@ -16,8 +16,9 @@ from imis_mock.scenarios import DEMO_PATH, SCHEMA_PATH
 from imis_mock.services import activities, demo, groups, iqa, qa, scenario, secrets
 from imis_mock.services.clients import find_client
 from sample_app import DEFAULTS as SAMPLE_APP
-from tests import databases
-from tests.conftest import database_dump, make_app
+from tests.support import databases
+from tests.support.apps import make_app
+from tests.support.data import database_dump
 
 ROOT = Path(__file__).resolve().parent.parent
 

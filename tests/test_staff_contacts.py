@@ -9,15 +9,10 @@ from sqlalchemy import select
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent, Contact, UserSession
 from imis_mock.services import accounts
-from tests.conftest import (
-    MEMBER_PASSWORD,
-    STAFF_PASSWORD,
-    LiveServer,
-    csrf_token_from,
-    database_dump,
-    sign_in,
-)
-from tests.test_api import mint
+from tests.support.api import mint
+from tests.support.apps import csrf_token_from, sign_in
+from tests.support.data import MEMBER_PASSWORD, STAFF_PASSWORD, database_dump
+from tests.support.servers import LiveServer
 
 VALID = {
     "first_name": "Janet",

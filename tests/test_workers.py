@@ -19,8 +19,9 @@ from imis_mock.extensions import db
 from imis_mock.models import SignInThrottle
 from imis_mock.services import clients, clock, demo, qa
 from sample_app import DEFAULTS as SAMPLE_APP
-from tests.conftest import MEMBER_PASSWORD, TEST_SECRET, csrf_token_from
-from tests.load_helpers import REQUEST_TIMEOUT, USER_INFO, mock_server, worker_pid
+from tests.support.apps import TEST_SECRET, csrf_token_from
+from tests.support.data import MEMBER_PASSWORD
+from tests.support.load import REQUEST_TIMEOUT, USER_INFO, mock_server, worker_pid
 
 pytestmark = pytest.mark.load
 

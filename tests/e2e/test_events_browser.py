@@ -10,10 +10,10 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect
 
-from tests.conftest import STAFF_PASSWORD
-from tests.e2e.conftest import mock_env, screenshot
-from tests.e2e.flows import staff_nav, staff_sign_in, unnamed_controls
-from tests.servers import Server, flask_cli
+from tests.support.chromium import screenshot
+from tests.support.chromium_flows import staff_nav, staff_sign_in, unnamed_controls
+from tests.support.data import STAFF_PASSWORD
+from tests.support.servers import Server, flask_cli, mock_env
 
 NewPage = Callable[[str], Page]
 

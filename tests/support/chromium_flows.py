@@ -1,10 +1,10 @@
-"""What people do in the browser: fields found by their labels, buttons by their text."""
+"""What people do in Chromium (Playwright): fields found by their labels, buttons by their text."""
 
 import re
 
 from playwright.sync_api import Page, expect
 
-from tests.conftest import MEMBER_PASSWORD, STAFF_PASSWORD
+from tests.support.data import MEMBER_PASSWORD, STAFF_PASSWORD
 
 MEMBER = "jsmith"
 # What the sample app shows once iMIS has told it who signed in.
