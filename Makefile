@@ -37,12 +37,14 @@ lock: $(VENV)/.dev-deps
 	$(LOCK) requirements.in -o requirements.txt
 	$(LOCK) requirements-dev.in -o requirements-dev.txt
 
-## upgrade: move every pin (or those named in ONLY) to its newest release, then run `make test`
+## upgrade: move every pin (or those named in ONLY) to its newest release within the ranges of
+## the .in files, then run `make test`
 upgrade: $(VENV)/.dev-deps
 	$(LOCK) $(UPGRADE) requirements.in -o requirements.txt
 	$(LOCK) $(UPGRADE) requirements-dev.in -o requirements-dev.txt
 
-## lock-check: fail, naming `make lock`, when a .txt lock no longer matches its .in file
+## lock-check: fail, naming `make lock`, when a .txt lock no longer matches its .in file, or when
+## pyproject.toml and requirements.in list different dependencies
 lock-check: $(VENV)/.dev-deps
 	$(VENV)/bin/python scripts/check_lock.py
 

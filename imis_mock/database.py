@@ -19,8 +19,9 @@ import fcntl
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from flask import g, has_app_context, request
 from sqlalchemy import Connection, event
@@ -34,6 +35,7 @@ WAL_SIZE_LIMIT = 16 * 1024 * 1024
 WRITING = "database_writing"
 IMMEDIATE = {"sqlite_begin": "IMMEDIATE"}
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+T = TypeVar("T")
 
 
 @event.listens_for(Engine, "connect")
@@ -360,6 +362,127 @@ def writing_on_driver() -> Iterator[DriverWrite]:
             raise
         finally:
             pooled.close()
+
+
+class _Job:
+    """One thread's block of statements waiting for a group's transaction (see write_grouped)."""
+
+    def __init__(self, work: Callable[["DriverWrite"], T]):
+        self.work = work
+        self.woken = threading.Event()
+        self.lead = False  # woken to lead the next group rather than with its outcome
+        self.result = None
+        self.error: BaseException | None = None
+
+
+class _Group:
+    """The jobs of one process's threads queued for one SQLite file, and who leads the next group.
+
+    The first thread to arrive leads: it takes the writers' turn once for every job queued by
+    then (its own first), runs each in a savepoint of one transaction and commits once. Threads
+    that arrive meanwhile queue; when the group is committed the first of them leads the next.
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.queue: list[_Job] = []
+        self.leading = False
+
+    def run(self, engine: Engine, job: _Job):
+        with self.lock:
+            self.queue.append(job)
+            lead = not self.leading
+            self.leading = True
+        if not lead:
+            job.woken.wait()
+        if lead or job.lead:
+            with self.lock:
+                jobs, self.queue = self.queue, []
+            try:
+                _commit_group(engine, jobs)
+            finally:
+                with self.lock:
+                    if self.queue:
+                        self.queue[0].lead = True
+                        self.queue[0].woken.set()
+                    else:
+                        self.leading = False
+        if job.error is not None:
+            raise job.error
+        return job.result
+
+
+_groups: dict[str, _Group] = {}
+
+
+def _commit_group(engine: Engine, jobs: list[_Job]) -> None:
+    """Run the jobs in one IMMEDIATE transaction, each in a savepoint, commit, wake them all.
+
+    A job that raises is rolled back to its savepoint alone, and gets its exception; a failure of
+    the transaction itself (BEGIN, COMMIT) is every job's.
+    """
+    dialect = engine.dialect
+    try:
+        with writers_turn(engine.url.database or ""):
+            pooled = _checkout(engine)
+            driver = pooled.driver_connection
+            try:
+                _on_driver(dialect, pooled, "BEGIN IMMEDIATE")
+                write = DriverWrite(dialect, pooled, None)
+                for job in jobs:
+                    _on_driver(dialect, pooled, "SAVEPOINT grouped")
+                    try:
+                        job.result = job.work(write)
+                    except Exception as error:  # noqa: BLE001 (the job's own outcome)
+                        job.error = error
+                        _on_driver(dialect, pooled, "ROLLBACK TO grouped")
+                    _on_driver(dialect, pooled, "RELEASE grouped")
+                try:
+                    driver.commit()
+                except dialect.loaded_dbapi.Error as error:
+                    _raise_wrapped(error, dialect, pooled, None, "COMMIT")
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    driver.rollback()
+                raise
+            finally:
+                pooled.close()
+    except BaseException as error:
+        for job in jobs:
+            job.error, job.result = error, None
+    finally:
+        for job in jobs:
+            job.lead = False
+            job.woken.set()
+
+
+def _on_driver(dialect, pooled, text: str) -> None:
+    try:
+        pooled.driver_connection.execute(text)
+    except dialect.loaded_dbapi.Error as error:
+        _raise_wrapped(error, dialect, pooled, None, text)
+
+
+def write_grouped(work: Callable[[DriverWrite], T]) -> T:
+    """Run `work(write)` as writing_on_driver() would, its transaction shared with other threads'.
+
+    On SQLite the work of threads that arrive while a transaction is being written waits and goes
+    into the next one, in a savepoint each: the writers' turn is taken, and the log written, once
+    per group instead of once per call (group commit). What `work` does is as in its own
+    transaction: it sees its own writes, its exception rolls back its statements alone and is
+    raised here, and it returns when its statements are committed. `work` may run on another
+    thread, so it takes everything it needs as arguments: no request, no session. Inside a
+    transaction the session has begun, and on PostgreSQL (where writers do not wait for one
+    another), it runs in a transaction of its own.
+    """
+    if in_session_transaction() or db.engine.dialect.name != "sqlite":
+        with writing_on_driver() as write:
+            return work(write)
+    engine = db.engine
+    database = engine.url.database or ""
+    with _turns_lock:
+        group = _groups.setdefault(database, _Group())
+    return group.run(engine, _Job(work))
 
 
 def default_sqlite_uri(instance_path: str) -> str:

@@ -5,12 +5,17 @@ annotations that `uv pip compile` writes into each lock. A lock is stale when a 
 its .in files is missing from it or pinned at a version the requirement no longer allows, when
 it pins a package for a .in file that no longer lists it, or when it disagrees with a lock it
 is constrained by (`-c requirements.txt`). The fix is always `make lock`.
+
+It also checks that pyproject.toml's [project] dependencies (with its extras) and requirements.in
+name the same packages with the same version ranges: `pip install .` and `make run` must get
+the same runtime. That one is fixed by hand, in whichever file is behind.
 """
 
 from __future__ import annotations
 
 import re
 import sys
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +23,11 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 FIX = "Run `make lock` to recompile the pins, then commit the .txt files."
+PROJECT_FIX = (
+    "Make pyproject.toml's [project] dependencies and requirements.in list the same packages "
+    "and ranges (then run `make lock`)."
+)
+RUNTIME = "requirements.in"
 PAIRS = (("requirements.in", "requirements.txt"), ("requirements-dev.in", "requirements-dev.txt"))
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)")
 
@@ -105,16 +115,52 @@ def problems(root: Path, source: str, lock: str) -> list[str]:
     return found
 
 
-def main(root: Path = Path(".")) -> int:
-    """Print what is stale, with the command that fixes it; return the exit status."""
-    found = [problem for source, lock in PAIRS for problem in problems(root, source, lock)]
-    if not found:
-        return 0
-    print("The pinned requirements do not match the .in files:", file=sys.stderr)
+def _key(requirement: Requirement) -> tuple:
+    """What two spellings of one requirement share: extras, version range and marker."""
+    return frozenset(requirement.extras), requirement.specifier, requirement.marker
+
+
+def project_problems(root: Path) -> list[str]:
+    """List how pyproject.toml's dependencies and extras differ from requirements.in."""
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    declared = list(project.get("dependencies", []))
+    for extra in project.get("optional-dependencies", {}).values():
+        declared += extra
+    try:
+        wanted = {canonicalize_name(r.name): r for r in map(Requirement, declared)}
+    except InvalidRequirement as error:
+        return [f"pyproject.toml: {error}"]
+    runtime = read_inputs(root / RUNTIME).requirements[RUNTIME]
+    listed = {canonicalize_name(r.name): r for r in runtime}
+    found = []
+    for name in sorted(wanted.keys() | listed.keys()):
+        ours, theirs = listed.get(name), wanted.get(name)
+        if theirs is None:
+            found.append(f"{RUNTIME} lists {ours}, which pyproject.toml does not.")
+        elif ours is None:
+            found.append(f"pyproject.toml lists {theirs}, which {RUNTIME} does not.")
+        elif _key(ours) != _key(theirs):
+            found.append(f"{RUNTIME} asks for {ours}, but pyproject.toml for {theirs}.")
+    return found
+
+
+def _report(title: str, found: list[str], fix: str) -> None:
+    print(title, file=sys.stderr)
     for problem in found:
         print(f"  - {problem}", file=sys.stderr)
-    print(FIX, file=sys.stderr)
-    return 1
+    print(fix, file=sys.stderr)
+
+
+def main(root: Path = Path(".")) -> int:
+    """Print what is stale, with what fixes it; return the exit status."""
+    stale = [problem for source, lock in PAIRS for problem in problems(root, source, lock)]
+    if stale:
+        _report("The pinned requirements do not match the .in files:", stale, FIX)
+    differ = project_problems(root)
+    if differ:
+        title = f"pyproject.toml and {RUNTIME} do not list the same dependencies:"
+        _report(title, differ, PROJECT_FIX)
+    return 1 if stale or differ else 0
 
 
 if __name__ == "__main__":

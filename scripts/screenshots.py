@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, STEP_TIMEOUT_MS, mock_env  # noqa: E402
-from tests.e2e.flows import (  # noqa: E402
+from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS, STEP_TIMEOUT_MS  # noqa: E402
+from tests.support.chromium_flows import (  # noqa: E402
     MEMBER,
     MEMBER_PASSWORD,
     expect_signed_in_to_sample,
@@ -31,7 +31,7 @@ from tests.e2e.flows import (  # noqa: E402
     staff_nav,
     staff_sign_in,
 )
-from tests.servers import Server, flask_cli, free_port  # noqa: E402
+from tests.support.servers import Server, flask_cli, free_port, mock_env  # noqa: E402
 
 IMAGES = ROOT / "screenshots"
 RECORD_TITLE = "Launch Sample App"  # the demo's Single Sign-On record, /SampleApp.aspx

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from imis_mock.extensions import db
 from imis_mock.models import Activity, AuditEvent
 from imis_mock.services import ServiceError, activities
-from tests.conftest import MEMBER_PASSWORD, STAFF_PASSWORD, csrf_token_from, sign_in
+from tests.support.apps import csrf_token_from, sign_in
+from tests.support.data import MEMBER_PASSWORD, STAFF_PASSWORD
 
 # The demo's activities of jsmith (23179), newest first.
 JSMITH = [

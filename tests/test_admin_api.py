@@ -10,14 +10,9 @@ import requests
 
 from imis_mock.extensions import db
 from imis_mock.services import demo
-from tests.conftest import (
-    STAFF_PASSWORD,
-    LiveServer,
-    csrf_token_from,
-    database_dump,
-    make_app,
-    sign_in,
-)
+from tests.support.apps import csrf_token_from, make_app, sign_in
+from tests.support.data import MEMBER_PASSWORD, STAFF_PASSWORD, database_dump
+from tests.support.servers import LiveServer
 
 TOKEN = "admin-token-for-tests-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -99,7 +94,7 @@ def test_a_member_session_is_forbidden_and_a_staff_session_allowed(instance, mon
     app = make_app(instance, monkeypatch, QA_ADMIN_API=True)
     member = app.test_client()
     assert member.get("/qa/api/clock").status_code == 401
-    sign_in(member, "jsmith", demo.MEMBER_PASSWORD)
+    sign_in(member, "jsmith", MEMBER_PASSWORD)
     assert member.get("/qa/api/clock").status_code == 403
     staff = app.test_client()
     sign_in(staff, "MANAGER", STAFF_PASSWORD, site="staff")
@@ -134,7 +129,7 @@ def test_reset_empties_the_site_or_loads_the_demo(api, admin_app):
     api.post(url(api, "/reset"), json={"demo": True})
     site = api.get(url(api, "/scenario")).json()
     assert [s["username"] for s in site["staff"]] == ["MANAGER"]
-    assert [c["client_id"] for c in site["client_applications"]] == [demo.SAMPLE_CLIENT_ID]
+    assert [c["client_id"] for c in site["client_applications"]] == ["SampleApp"]
 
 
 def test_reset_to_a_scenario_and_load_one(api):
@@ -268,9 +263,7 @@ def test_the_minted_form_is_the_one_the_content_item_sends(api, server, admin_ap
         demo.load_sample_app()
         db.session.commit()
     browser = requests.Session()
-    browser.post(
-        f"{server.url}/SignIn", data={"username": "jsmith", "password": demo.MEMBER_PASSWORD}
-    )
+    browser.post(f"{server.url}/SignIn", data={"username": "jsmith", "password": MEMBER_PASSWORD})
     page = browser.get(f"{server.url}/SampleApp.aspx").text
     form = re.search(r'<form id="sso-handoff" method="(\w+)" action="([^"]+)">', page)
     fields = re.findall(r'<input type="hidden" name="([^"]+)" value="[^"]*">', page)

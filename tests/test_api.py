@@ -12,7 +12,8 @@ from imis_mock.api.catalog.party import party_data
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent, ClientApplication, Contact
 from imis_mock.services import accounts, audit, clock, secrets, tokens
-from tests.conftest import create_client_application
+from tests.support.api import mint
+from tests.support.data import create_client_application
 
 DENIED = {"Message": "Authorization has been denied for this request."}
 PAGED_KEYS = [
@@ -48,15 +49,6 @@ FIND_BY_USERNAME = {
     },
     "UseJson": False,
 }
-
-
-def mint(app, username: str) -> str:
-    """An access token for the user, as /token would issue (password grant, no client)."""
-    with app.app_context():
-        user = accounts.ensure_guest() if username == "GUEST" else accounts.get_user(username)
-        raw, _ = tokens.issue_access_token(user, None, grant_type="password")
-        db.session.commit()
-        return raw
 
 
 @pytest.fixture

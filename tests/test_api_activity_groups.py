@@ -2,65 +2,16 @@
 PUT, the 405s and 404s, case and slash variants, and the member's own-rows rule."""
 
 import pytest
-import requests
 from sqlalchemy import func, select
 
 from imis_mock.extensions import db
 from imis_mock.models import Activity, GroupMember
 from imis_mock.services import groups
-from imis_mock.services.demo import GROUPS
-from tests.test_api import mint
+from tests.support.api import CORE, GENERIC, activity_body, bag, prop, values
 
-CORE = "Asi.Soa.Core.DataContracts"
 MEMBERSHIP = "Asi.Soa.Membership.DataContracts"
-GENERIC = f"{CORE}.GenericEntityData, Asi.Contracts"
 DENIED = {"Message": "Authorization has been denied for this request."}
-BOARD = GROUPS[0]["group_id"]
-
-
-def prop(name, value=None):
-    data = {"$type": f"{CORE}.GenericPropertyData, Asi.Contracts", "Name": name}
-    if value is not None:
-        data["Value"] = value
-    return data
-
-
-def activity_body(*properties) -> dict:
-    """A bare GenericEntityData as PM-V2.1 posts it: no EntityTypeName, no Identity."""
-    return {
-        "$type": GENERIC,
-        "Properties": {
-            "$type": f"{CORE}.GenericPropertyDataCollection, Asi.Contracts",
-            "$values": list(properties),
-        },
-    }
-
-
-def bag(entity: dict) -> dict:
-    """The Properties bag as a dict; a property with no Value is None."""
-    return {p["Name"]: p.get("Value") for p in entity["Properties"]["$values"]}
-
-
-def values(page: dict) -> list:
-    return page["Items"]["$values"]
-
-
-class Http:
-    """requests against the live server, with a bearer token for the named user."""
-
-    def __init__(self, app, url):
-        self.app, self.url, self.tokens = app, url, {}
-
-    def __call__(self, method, path, user="MANAGER", headers=None, **kwargs):
-        if user not in self.tokens:
-            self.tokens[user] = mint(self.app, user)
-        headers = {"Authorization": f"Bearer {self.tokens[user]}", **(headers or {})}
-        return requests.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
-
-
-@pytest.fixture
-def http(app, live_server) -> Http:
-    return Http(app, live_server.url)
+BOARD = "0B7E5C1A-2D3F-4A6B-8C9D-1E2F3A4B5C6D"  # the demo's Board of Directors
 
 
 def count(app, model) -> int:
@@ -359,6 +310,30 @@ def test_put_group_member_replaces_roles(http):
     wrong_id = dict(body, GroupMemberId="00000000-0000-0000-0000-000000000000")
     assert http("PUT", f"/api/GroupMember/{member_id}", json=wrong_id).status_code == 400
     assert http("DELETE", f"/api/GroupMember/{member_id}").status_code == 405
+
+
+def test_group_and_membership_changelogs(http):
+    def log(path, user="MANAGER"):
+        response = http("GET", path, user=user)
+        assert response.status_code == 200, response.text
+        return [(c["ChangeType"], c["UserName"]) for c in values(response.json())]
+
+    assert http("POST", "/api/Group", json=GROUP_POST).status_code == 201
+    assert log("/api/Group/9year/changelog") == [("Add", "MANAGER")]
+    assert log("/api/GroupSummary/9YEAR/changelog", user="jsmith") == [("Add", "MANAGER")]
+    member = http("POST", "/api/GroupMember", json=member_body("9YEAR", "23179")).json()
+    member_id = member["GroupMemberId"]
+    chair = {"Role": {"Name": "Chair"}}
+    body = dict(member, MembershipDetails={"$values": [chair]})
+    assert http("PUT", f"/api/GroupMember/{member_id}", json=body).status_code == 200
+    expected = [("Add", "MANAGER"), ("Change", "MANAGER")]
+    assert log(f"/api/GroupMember/{member_id}/changelog") == expected
+    # jsmith's own membership: readable by jsmith, as its GET is; another party's is not.
+    assert log(f"/api/GroupMemberSummary/{member_id.lower()}/changelog", user="jsmith") == expected
+    [other] = values(http("GET", f"/api/GroupMember?GroupId={BOARD}&PartyId=23180").json())
+    path = f"/api/GroupMember/{other['GroupMemberId']}/changelog"
+    assert http("GET", path, user="jsmith").status_code == 403
+    assert http("GET", "/api/Group/NOPE/changelog").status_code == 404
 
 
 @pytest.mark.parametrize(

@@ -17,8 +17,10 @@ from imis_mock.api.engine import filters
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent, Contact, PartyStatus
 from imis_mock.services import audit
-from tests.conftest import MEMBER_PASSWORD, LiveServer, database_dump, make_app, sign_in
-from tests.test_api import mint
+from tests.support.api import mint
+from tests.support.apps import make_app, sign_in
+from tests.support.data import MEMBER_PASSWORD, database_dump
+from tests.support.servers import LiveServer
 
 MEMBERSHIP = "Asi.Soa.Membership.DataContracts"
 CORE = "Asi.Soa.Core.DataContracts"
@@ -220,6 +222,18 @@ def test_organization_with_staff(api):
     response = api("POST", "/api/Person", json=bad)
     assert response.status_code == 400
     assert "no organization" in response.json()["Errors"]["$values"][0]["Message"]
+
+
+def test_renaming_an_organization_renames_it_for_its_staff(api):
+    body = api("GET", "/api/Party/23100").json()
+    body["OrganizationName"] = body["Name"] = "Versaton Group"
+    response = api("PUT", "/api/Party/23100", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["OrganizationName"] == "Versaton Group"
+    for person in ("23179", "23183"):
+        employer = api("GET", f"/api/Party/{person}").json()["PrimaryOrganization"]
+        assert employer["OrganizationPartyId"] == "23100"
+        assert employer["Name"] == "Versaton Group"
 
 
 def test_member_replaces_own_party_and_my_account_shows_it(app, api):
@@ -487,7 +501,7 @@ def test_organization_has_only_its_own_routes(api):
     assert api("POST", "/api/Organization/_haspermission/read").json() is True
     assert api("POST", "/api/Organization/_haspermission/delete").json() is False
     changes = api("GET", "/api/Organization/23100/changelog").json()
-    assert changes["Count"] == 0 and changes["Items"]["$values"] == []
+    assert [c["ChangeType"] for c in changes["Items"]["$values"]] == ["Add"]  # the demo's load
     assert api("GET", "/api/metadata/Organization").json()["EntityTypeName"] == "Organization"
 
 
@@ -514,8 +528,95 @@ def test_haspermission(api):
 
 def test_changelog_is_a_paged_result(api):
     body = api("GET", "/api/Party/23179/changelog", user="jsmith").json()
+    assert body["$type"] == f"{CORE}.PagedResult`1[[{CORE}.ChangeLogData, Asi.Contracts]], " + (
+        "Asi.Contracts"
+    )
     assert body["Count"] == 0 and body["HasNext"] is False and body["NextOffset"] == 0
     assert api("GET", "/api/Party/23180/changelog", user="jsmith").status_code == 403
+    assert api("GET", "/api/Organization/23100/changelog", user="jsmith").status_code == 403
+    assert api("GET", "/api/PartySummary/99999/changelog", user="jsmith").status_code == 403
+
+
+def changes(response) -> list[tuple]:
+    assert response.status_code == 200, response.text
+    return [
+        (c["ChangeType"], c["UserName"], c["Changes"]["$values"])
+        for c in response.json()["Items"]["$values"]
+    ]
+
+
+def test_changelog_shows_the_writes_to_a_party(api):
+    created = api("POST", "/api/Party", json=COMBO_PARTY).json()
+    party_id = created["Id"]
+    body = copy.deepcopy(created)
+    body["PersonName"]["InformalName"] = "Dougie"
+    body["Emails"]["$values"][0]["Address"] = "doug@example.org"
+    assert api("PUT", f"/api/Party/{party_id}", json=body).status_code == 200
+    # A PUT that changes nothing records nothing.
+    assert api("PUT", f"/api/Party/{party_id}", json=body).status_code == 200
+    log = api("GET", f"/api/Party/{party_id}/changelog")
+    assert changes(log) == [
+        ("Add", "MANAGER", []),
+        ("Change", "MANAGER", ["PersonName.InformalName", "Emails.Address"]),
+    ]
+    page = log.json()
+    assert (page["Count"], page["TotalCount"], page["HasNext"]) == (2, 2, False)
+    [added, _] = page["Items"]["$values"]
+    assert added["$type"] == f"{CORE}.ChangeLogData, Asi.Contracts"
+    assert added["Identity"]["EntityTypeName"] == "Party"
+    assert added["Identity"]["IdentityElements"]["$values"] == [party_id]
+    assert added["ChangeDate"][:4].isdigit() and added["ChangeLogId"].isdigit()
+    # The same rows through the family's other entities, each naming its own properties (the
+    # summary shows no InformalName), and paged as a list is.
+    assert changes(api("GET", f"/api/person/{party_id}/changelog")) == changes(log)
+    second = api("GET", f"/api/PartySummary/{party_id}/changelog?limit=1&offset=1")
+    assert changes(second) == [("Change", "MANAGER", ["Email"])]
+    assert (second.json()["TotalCount"], second.json()["HasNext"]) == (2, False)
+    first = api("GET", f"/api/Party/{party_id}/CHANGELOG?Limit=1").json()
+    assert (first["Count"], first["HasNext"], first["NextOffset"]) == (1, True, 1)
+    # A person has no Organization changelog; a missing party none at all.
+    assert api("GET", f"/api/Organization/{party_id}/changelog").status_code == 404
+    assert api("GET", "/api/Party/99999/changelog").status_code == 404
+
+
+def test_member_reads_the_changelog_of_own_party_only(app, api):
+    body = api("GET", "/api/Party/23179", user="jsmith").json()
+    body["PersonName"]["InformalName"] = "Janie"
+    assert api("PUT", "/api/Party/23179", user="jsmith", json=body).status_code == 200
+    mine = api("GET", "/api/Party/23179/changelog", user="jsmith")
+    assert changes(mine) == [("Change", "jsmith", ["PersonName.InformalName"])]
+    # A change made on the Staff site is in it too.
+    staff = app.test_client()
+    sign_in(staff, "MANAGER", "Staff-Demo-2026", site="staff")
+    form = {"first_name": "Jane", "last_name": "Smith", "email": "js@example.org"}
+    form.update(phone="(416) 555-0100", organization="Versaton", member_type="M")
+    assert staff.post("/staff/Contacts/23179", data=form).status_code == 303
+    log = changes(api("GET", "/api/Party/23179/changelog", user="jsmith"))
+    assert log[-1] == ("Change", "MANAGER", ["Emails.Address"])
+    # Another party's changelog is refused, as its GET is, whether it changed or not.
+    api("PUT", "/api/Party/23180", json=api("GET", "/api/Party/23180").json())
+    assert api("GET", "/api/Party/23180/changelog", user="jsmith").status_code == 403
+    assert api("GET", "/api/Party/23180", user="jsmith").status_code == 403
+
+
+def test_a_reused_party_id_starts_a_new_changelog(api):
+    first = api("POST", "/api/Party", json=COMBO_PARTY).json()["Id"]
+    assert api("DELETE", f"/api/Party/{first}").status_code == 200
+    # The mock gives the largest id plus one, so the id comes round again.
+    second = api("POST", "/api/Party", json=dict(COMBO_PARTY, Name="Again")).json()["Id"]
+    assert second == first
+    assert changes(api("GET", f"/api/Party/{second}/changelog")) == [("Add", "MANAGER", [])]
+
+
+def test_organization_changelog_shows_a_staff_site_rename(app, api):
+    staff = app.test_client()
+    sign_in(staff, "MANAGER", "Staff-Demo-2026", site="staff")
+    form = {"organization": "Versaton Group", "email": "info@versaton.example.org"}
+    form.update(phone="(416) 555-0190", member_type="CM")
+    assert staff.post("/staff/Contacts/23100", data=form).status_code == 303
+    log = changes(api("GET", "/api/Organization/23100/changelog"))
+    # The demo data made it under its own id, then the Staff site renamed it.
+    assert log == [("Add", "scenario", []), ("Change", "MANAGER", ["OrganizationName"])]
 
 
 # --- Lists: operators, aliases, ordering, paging -----------------------------------------------
@@ -653,7 +754,7 @@ def test_token_and_pages_in_any_spelling(app, live_server):
 
 
 def test_application_root(tmp_path, template_instance, monkeypatch):
-    from tests import databases
+    from tests.support import databases
 
     databases.clone(template_instance, tmp_path)
     app = make_app(tmp_path, monkeypatch, IMIS_APP_ROOT="/Asi.Scheduler_SDKDemo")
@@ -681,7 +782,7 @@ def test_application_root(tmp_path, template_instance, monkeypatch):
 
 def test_unhandled_failure_is_web_apis_500(tmp_path, template_instance, monkeypatch, caplog):
     from imis_mock.api.catalog import party
-    from tests import databases
+    from tests.support import databases
 
     databases.clone(template_instance, tmp_path)
     app = make_app(tmp_path, monkeypatch, PROPAGATE_EXCEPTIONS=False)

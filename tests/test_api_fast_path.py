@@ -13,8 +13,8 @@ from imis_mock.api.fast_path import ApiReadFastPath
 from imis_mock.extensions import db
 from imis_mock.models import AccessToken, AuditEvent
 from imis_mock.services import audit, tokens
-from tests.conftest import make_app
-from tests.test_api import mint
+from tests.support.api import mint
+from tests.support.apps import make_app
 
 # Entities of every kind the item rule serves: the Party family's fast read (two spellings of
 # the path, which routing.py makes canonical), the User, a panel source (the catch-all rule)
@@ -150,3 +150,12 @@ def test_a_database_error_is_answered_503_without_a_second_try(app, answered, mo
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
     assert answered == [False] and len(calls) == 1  # Flask raised what the middleware met
+
+
+def test_with_a_server_name_flask_answers_every_read(instance, monkeypatch, answered):
+    """A SERVER_NAME makes the Host part of matching, which the middleware does not do."""
+    app = make_app(instance, monkeypatch, SERVER_NAME="imis.example")
+    response = app.test_client().get(
+        "/api/Party/23179", headers={"Authorization": f"Bearer {mint(app, 'jsmith')}"}
+    )
+    assert response.status_code == 200 and answered == []

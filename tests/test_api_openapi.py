@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.generation.modes import GenerationMode
 
 from imis_mock.api import catalog
-from tests.test_api import mint
+from tests.support.api import mint
 
 
 def flask_rule_to_openapi(rule: str) -> str:

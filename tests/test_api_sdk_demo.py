@@ -7,30 +7,17 @@ Runs on SQLite and, with TEST_DATABASE_URL, PostgreSQL.
 """
 
 import pytest
-import requests
 from sqlalchemy import func, select
 
 from imis_mock.extensions import db
 from imis_mock.models import BusinessRecord
 from imis_mock.scenarios import SCENARIOS
 from imis_mock.services import scenario
-from tests.test_api import mint
-from tests.test_api_activity_groups import bag, prop, values
+from tests.support.api import Http, bag, prop, values
 
 EV = "Asi.Soa.Events.DataContracts"
 CM = "Asi.Soa.Commerce.DataContracts"
 CORE = "Asi.Soa.Core.DataContracts"
-
-
-class Http:
-    def __init__(self, app, url):
-        self.app, self.url, self.tokens = app, url, {}
-
-    def __call__(self, method, path, user="MANAGER", headers=None, **kwargs):
-        if user not in self.tokens:
-            self.tokens[user] = mint(self.app, user)
-        headers = {"Authorization": f"Bearer {self.tokens[user]}", **(headers or {})}
-        return requests.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from sqlalchemy.exc import OperationalError
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent
 from imis_mock.services import accounts, audit, tokens
-from tests import databases
-from tests.conftest import make_app
-from tests.servers import ROOT
+from tests.support import databases
+from tests.support.apps import make_app
+from tests.support.servers import ROOT
 
 
 def event(action: str = "api.call", username: str = "jsmith") -> dict:

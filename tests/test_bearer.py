@@ -7,6 +7,7 @@ from flask import jsonify
 from imis_mock.extensions import db
 from imis_mock.oauth.bearer import require_bearer
 from imis_mock.services import accounts, clock, secrets, tokens
+from tests.support.api import mint
 
 DENIED = {"Message": "Authorization has been denied for this request."}
 
@@ -19,13 +20,6 @@ def probe_app(app):
 
     app.add_url_rule("/api/_probe", "probe", probe)
     return app
-
-
-def mint(app, username="jsmith") -> str:
-    with app.app_context():
-        raw, _ = tokens.issue_access_token(accounts.get_user(username), None, grant_type="password")
-        db.session.commit()
-        return raw
 
 
 def test_valid_token_any_scheme_case(probe_app):

@@ -7,7 +7,8 @@ import pytest
 from imis_mock.extensions import db
 from imis_mock.scenarios import SCENARIOS
 from imis_mock.services import events, records, scenario
-from tests.conftest import MEMBER_PASSWORD, STAFF_PASSWORD, sign_in
+from tests.support.apps import sign_in
+from tests.support.data import MEMBER_PASSWORD, STAFF_PASSWORD
 
 
 @pytest.fixture

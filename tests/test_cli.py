@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from imis_mock.extensions import db
 from imis_mock.models import User
 from imis_mock.services import accounts
-from tests.conftest import make_app
+from tests.support.apps import make_app
 
 
 def count_users(app) -> int:

@@ -12,7 +12,8 @@ from imis_mock.extensions import db
 from imis_mock.models import AccessToken, AuditEvent, ClientApplication, RefreshToken
 from imis_mock.oauth.bearer import require_bearer
 from imis_mock.services import ServiceError, accounts, clients, clock, secrets, tokens
-from tests.conftest import STAFF_PASSWORD, csrf_token_from, database_dump
+from tests.support.apps import csrf_token_from
+from tests.support.data import STAFF_PASSWORD, database_dump
 
 BASE = "/staff/RiSE/Maintenance/ClientApplications"
 SECRET = "Existing-Secret-2026-Zq7Lm3Vx9Rt"
@@ -801,7 +802,7 @@ def test_member_gets_403_and_no_data(app, member_client):
 
 def test_delete_is_refused_while_a_content_record_uses_the_client(app, staff_client):
     """Wired for real: a Single Sign-On item on a content record blocks deletion, by title."""
-    from tests.content_helpers import add_client_application, make_record
+    from tests.support.content import add_client_application, make_record
 
     pk = add_client_application(app, "UsedApp")
     make_record(

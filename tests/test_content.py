@@ -7,8 +7,8 @@ from sqlalchemy import select
 from imis_mock.extensions import db
 from imis_mock.models import ClientApplication, ContentRecord
 from imis_mock.services import content, demo
-from tests.conftest import csrf_token_from, sign_in
-from tests.content_helpers import (
+from tests.support.apps import csrf_token_from, sign_in
+from tests.support.content import (
     EDITOR,
     add_client_application,
     audit_actions,

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from imis_mock.extensions import db
 from imis_mock.models import ClientApplication, ContentRecord, RefreshToken
-from tests.conftest import MEMBER_PASSWORD, sign_in
-from tests.content_helpers import (
+from tests.support.apps import sign_in
+from tests.support.content import (
     EDITOR,
     add_client_application,
     audit_actions,
@@ -17,6 +17,7 @@ from tests.content_helpers import (
     make_record,
     sso,
 )
+from tests.support.data import MEMBER_PASSWORD
 
 CONTACT_SIGN_IN = ("contact_sign_in", "Sign in", {})
 

@@ -1,6 +1,6 @@
 """The database: a clear 503 while it cannot be reached, recovery by itself, and test isolation.
 
-The same tests run on SQLite and on PostgreSQL (TEST_DATABASE_URL); see tests/databases.py.
+The same tests run on SQLite and on PostgreSQL (TEST_DATABASE_URL); see tests/support/databases.py.
 """
 
 import logging
@@ -36,9 +36,10 @@ from imis_mock.extensions import db
 from imis_mock.models import Contact, SignInThrottle, User
 from imis_mock.oauth.bearer import require_bearer
 from imis_mock.services import accounts, clock, tokens
-from tests import databases
-from tests.conftest import MEMBER_PASSWORD, create_member, make_app, sign_in
-from tests.servers import TcpProxy
+from tests.support import databases
+from tests.support.apps import make_app, sign_in
+from tests.support.data import MEMBER_PASSWORD, create_member
+from tests.support.servers import TcpProxy
 
 LEAKS = ("Traceback", "OperationalError", "psycopg", "sqlite3", "SELECT", "File ")
 

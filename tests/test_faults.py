@@ -11,8 +11,8 @@ from imis_mock.extensions import db
 from imis_mock.models import AuditEvent
 from imis_mock.services import qa
 from imis_mock.services.clients import find_client
-from tests.conftest import create_client_application
-from tests.oauth_helpers import SECRET, mint
+from tests.support.data import create_client_application
+from tests.support.oauth import SECRET, mint
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from sqlalchemy import func, select
 from imis_mock.extensions import db
 from imis_mock.models import GroupMember, GroupMemberDetail
 from imis_mock.services import ServiceError, groups
-from imis_mock.services.demo import GROUPS
-from tests.conftest import MEMBER_PASSWORD, csrf_token_from, sign_in
+from tests.support.apps import csrf_token_from, sign_in
+from tests.support.data import MEMBER_PASSWORD
 
-BOARD = GROUPS[0]["group_id"]
+BOARD = "0B7E5C1A-2D3F-4A6B-8C9D-1E2F3A4B5C6D"  # the demo's Board of Directors
 BOARD_LOWER = BOARD.lower()
 ETHICS = "ETHICS101"
 

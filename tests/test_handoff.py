@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent, RefreshToken
 from imis_mock.services import secrets, tokens
-from tests.conftest import MEMBER_PASSWORD, create_client_application, sign_in
-from tests.oauth_helpers import SECRET, add_test_routes
+from tests.support.apps import sign_in
+from tests.support.data import MEMBER_PASSWORD, create_client_application
+from tests.support.oauth import SECRET, add_test_routes
 
 REDIRECT = "https://app.example.com:8443/sso/callback?tenant=7"
 

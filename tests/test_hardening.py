@@ -13,14 +13,10 @@ from sqlalchemy import select
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent, Contact, RefreshToken, UserSession
 from imis_mock.services import accounts, clients, clock, secrets, sso, tokens
-from tests.browser import Browser
-from tests.conftest import (
-    MEMBER_PASSWORD,
-    STAFF_PASSWORD,
-    LiveServer,
-    create_client_application,
-    make_app,
-)
+from tests.support.apps import make_app
+from tests.support.browser import Browser
+from tests.support.data import MEMBER_PASSWORD, STAFF_PASSWORD, create_client_application
+from tests.support.servers import LiveServer
 
 
 def signed_in(base_url: str, username: str, password: str, *, site: str = "member", **extra):

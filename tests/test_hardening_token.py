@@ -19,8 +19,9 @@ import requests
 from imis_mock import database
 from imis_mock.extensions import db
 from imis_mock.services import accounts, clock, tokens
-from tests.conftest import MEMBER_PASSWORD, STAFF_PASSWORD, LiveServer, create_client_application
-from tests.oauth_helpers import SECRET, mint
+from tests.support.data import MEMBER_PASSWORD, STAFF_PASSWORD, create_client_application
+from tests.support.oauth import SECRET, mint
+from tests.support.servers import LiveServer
 
 CLIENTS = "/staff/RiSE/Maintenance/ClientApplications"
 # A second client address: Linux routes all of 127.0.0.0/8 to the loopback interface.
@@ -152,7 +153,7 @@ def test_unknown_client_ids_are_throttled_alike(token_app, server):
 
 def test_client_throttle_is_shared_by_every_worker(token_app, server, instance, monkeypatch):
     """A second app on the same database (another worker) sees the first one's count."""
-    from tests.conftest import make_app
+    from tests.support.apps import make_app
 
     raw = mint(token_app)
     for _ in range(token_app.config["CLIENT_MAX_FAILURES"]):
@@ -305,9 +306,16 @@ def test_token_waits_one_busy_timeout_on_a_locked_database(token_app, instance, 
 
         return counted_writing
 
-    # The redemption writes through writing_on_driver, the other token writes through writing.
-    for name in ("writing", "writing_on_driver"):
-        monkeypatch.setattr(tokens, name, counted(getattr(tokens, name)))
+    def counted_grouped(real):
+        def grouped(work):
+            write_begins.append(1)
+            return real(work)
+
+        return grouped
+
+    # The redemption writes through write_grouped, the other token writes through writing.
+    monkeypatch.setattr(tokens, "writing", counted(tokens.writing))
+    monkeypatch.setattr(tokens, "write_grouped", counted_grouped(tokens.write_grouped))
     other = sqlite3.connect(instance / "imis.db", isolation_level=None)
     try:
         with LiveServer(token_app) as live:

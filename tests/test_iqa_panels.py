@@ -11,17 +11,12 @@ from sqlalchemy import func, select
 from imis_mock.extensions import db
 from imis_mock.models import Contact, IqaQuery, PanelRow, PanelSource
 from imis_mock.services import parties
-from tests.conftest import database_dump
-from tests.test_api_activity_groups import GENERIC, Http, activity_body, bag, prop, values
+from tests.support.api import GENERIC, activity_body, bag, prop, values
+from tests.support.data import database_dump
 
 QUERY_URL = "/staff/RiSE/IQA"
 PANEL_URL = "/staff/RiSE/PanelDesigner"
 CORE = "Asi.Soa.Core.DataContracts"
-
-
-@pytest.fixture
-def http(app, live_server) -> Http:
-    return Http(app, live_server.url)
 
 
 def define_query(staff_client, **fields):

@@ -5,7 +5,7 @@ third-party app does. The tests check that nothing fails under that load (no 5xx
 locked"), that every token answered is stored, and that a `kill -9` of a worker or of the whole
 server loses nothing that was answered and leaves the database sound.
 
-Select them with `pytest -m load`; the load test's duration is load_helpers.load_seconds().
+Select them with `pytest -m load`; its duration is load_seconds() in tests/support/load.py.
 """
 
 import os
@@ -17,8 +17,8 @@ from collections import Counter
 import pytest
 import requests
 
-from tests.conftest import create_client_application
-from tests.load_helpers import (
+from tests.support.data import create_client_application
+from tests.support.load import (
     CLIENT_ID,
     CLIENT_SECRET,
     REQUEST_TIMEOUT,

@@ -20,23 +20,12 @@ from sqlalchemy import select
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent
 from imis_mock.services import audit
-from tests import databases
-from tests.browser import Browser
-from tests.conftest import (
-    MEMBER_PASSWORD,
-    STAFF_PASSWORD,
-    TEST_SECRET,
-    LiveServer,
-    database_dump,
-)
-from tests.flow_helpers import (
-    api_get,
-    member_opens_sso_page,
-    redeem,
-    sign_in,
-    staff_sets_up_sso,
-)
-from tests.servers import Server
+from tests.support import databases
+from tests.support.apps import TEST_SECRET
+from tests.support.browser import Browser
+from tests.support.data import MEMBER_PASSWORD, STAFF_PASSWORD, database_dump
+from tests.support.flows import api_get, member_opens_sso_page, redeem, sign_in, staff_sets_up_sso
+from tests.support.servers import LiveServer, Server
 
 QA_PAGES = [
     "/staff/QA/Activity",

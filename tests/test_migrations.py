@@ -8,7 +8,7 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from imis_mock.extensions import db, migrate
-from tests.conftest import make_app
+from tests.support.apps import make_app
 
 VERSIONS = Path(__file__).resolve().parent.parent / "migrations" / "versions"
 # The newest migration: the chain must run from it down to 0001 without a gap.

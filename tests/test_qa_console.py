@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent, ClientApplication, ClientFault, RefreshToken
 from imis_mock.services import accounts, audit, clock, qa, secrets, tokens
-from tests.conftest import create_client_application
+from tests.support.data import create_client_application
 
 PAGES = [
     "/staff/QA/Activity",
@@ -86,7 +86,7 @@ def test_expire_and_revoke_from_the_console(staff_client, app, client_app, actio
 
 
 def test_expired_access_token_is_refused_by_the_bearer_check(staff_client, app):
-    from tests.test_bearer import mint  # the same minting helper as the bearer tests
+    from tests.support.api import mint  # the same minting helper as the bearer tests
 
     raw = mint(app)
     with app.app_context():
@@ -235,7 +235,14 @@ def test_activity_lists_sso_events_masked_and_filtered(staff_client, app, client
     assert 'src="/static/js/qa-activity.js"' in html
 
 
+def qa_events(app) -> int:
+    with app.app_context():
+        query = select(func.count(AuditEvent.id)).where(AuditEvent.action.startswith("qa."))
+        return db.session.scalar(query)
+
+
 def test_cli_issue_refresh_token_and_tokens(app, runner, client_app):
+    before = qa_events(app)  # the demo's load is one
     result = runner.invoke(args=["issue-refresh-token", "--user", "jsmith", "--client", "qaapp"])
     assert result.exit_code == 0, result.output
     raw = result.output.strip()
@@ -250,12 +257,7 @@ def test_cli_issue_refresh_token_and_tokens(app, runner, client_app):
     assert "1 token(s) revoked" in result.output
     with app.test_request_context():
         assert tokens.find_refresh_token(raw2.output.strip()).revoked_at is not None
-        assert (
-            db.session.scalar(
-                select(func.count(AuditEvent.id)).where(AuditEvent.action.startswith("qa."))
-            )
-            == 4
-        )
+    assert qa_events(app) - before == 4
 
 
 @pytest.mark.parametrize(

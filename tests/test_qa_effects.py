@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from imis_mock.services import tokens
-from tests.conftest import create_client_application
-from tests.oauth_helpers import SECRET, mint
+from tests.support.data import create_client_application
+from tests.support.oauth import SECRET, mint
 
 
 @pytest.fixture

@@ -15,10 +15,11 @@ from imis_mock.extensions import db
 from imis_mock.models import AuditEvent
 from imis_mock.services import audit, clock, demo, qa
 from imis_mock.services.clients import find_client
-from tests.browser import Browser
-from tests.conftest import MEMBER_PASSWORD, LiveServer
-from tests.content_helpers import make_record, sso
-from tests.flow_helpers import open_sso_page, sign_in
+from tests.support.browser import Browser
+from tests.support.content import make_record, sso
+from tests.support.data import MEMBER_PASSWORD
+from tests.support.flows import open_sso_page, sign_in
+from tests.support.servers import LiveServer
 
 SIGNED_IN = "Signed in as Jane Smith (23179)"
 
@@ -170,7 +171,7 @@ def test_sso_without_a_token_is_refused(sample_server):
 
 
 def test_an_unreachable_imis_is_explained(tmp_path, monkeypatch):
-    from tests.servers import free_port
+    from tests.support.servers import free_port
 
     monkeypatch.setenv("SAMPLE_INSTANCE_PATH", str(tmp_path / "sample"))
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there

@@ -11,12 +11,14 @@ from sqlalchemy import select
 
 from imis_mock.command import main
 from imis_mock.extensions import db
-from imis_mock.models import FAULT_MODES, ClientApplication
+from imis_mock.models import FAULT_MODES, ClientApplication, Contact, PartyStatus
 from imis_mock.scenarios import DEMO_PATH, SCHEMA_PATH
-from imis_mock.services import activities, demo, groups, qa, scenario
+from imis_mock.services import activities, demo, groups, iqa, qa, scenario, secrets
 from imis_mock.services.clients import find_client
-from tests import databases
-from tests.conftest import database_dump
+from sample_app import DEFAULTS as SAMPLE_APP
+from tests.support import databases
+from tests.support.apps import make_app
+from tests.support.data import database_dump
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -96,6 +98,17 @@ activities:
 - {party: '30002', type: DUES}
 """
 GROUPS_SITE = SITE + GROUPS
+
+# Party statuses and parties without a login, after the rest too (they load first all the same).
+PARTIES = """\
+party_statuses:
+- {code: A, name: Active}
+- {code: X, name: Expired, description: Membership lapsed, active_status: Inactive}
+parties:
+- {imis_id: '30010', first_name: Pat, last_name: Lee, employer: '30009', status: X}
+- {imis_id: '30009', is_organization: true, organization: Acme, member_type: CM}
+"""
+PARTIES_SITE = SITE + PARTIES
 
 
 def load_text(text: str, **kwargs) -> scenario.Loaded:
@@ -312,19 +325,130 @@ def test_the_published_schema_is_the_one_the_loader_uses():
     assert set(modes["items"]["properties"]["mode"]["enum"]) == set(FAULT_MODES)
 
 
-def test_the_demo_scenario_is_the_demo_data(app):
-    def without_ids(document: dict) -> dict:
-        for person in document["contacts"] + document["staff"]:
-            person.pop("uniform_id")
-        for activity in document["activities"]:
-            activity.pop("transaction_date")  # when it was recorded: the load's time
-        return document
-
+def test_organizations_and_party_statuses_load_and_export(app):
     with app.app_context():
-        demo.load_sample_app()
-        from_code = without_ids(scenario.export())
-        load_text(DEMO_PATH.read_text())
-        assert without_ids(scenario.export()) == from_code
+        loaded = load_text(PARTIES_SITE.replace("email: alice@example.org", "employer: '30009'"))
+        assert (loaded.counts["parties"], loaded.counts["party_statuses"]) == (2, 2)
+        exported = scenario.export()
+        assert exported["party_statuses"][1] == {
+            "code": "X",
+            "name": "Expired",
+            "description": "Membership lapsed",
+            "active_status": "Inactive",
+        }
+        acme, pat = exported["parties"]
+        assert acme["is_organization"] and acme["organization"] == "Acme"
+        assert (pat["employer"], pat["organization"], pat["status"]) == ("30009", "Acme", "X")
+        assert "member_type" not in pat  # NM, a party's default
+        alice = exported["contacts"][0]
+        assert (alice["employer"], alice["organization"]) == ("30009", "Acme")
+        assert "employer" not in exported["contacts"][1]
+
+
+BROKEN_PARTIES = [
+    (
+        PARTIES_SITE.replace("employer: '30009'", "employer: '30001'"),
+        "parties[0].employer (line 44): There is no organization with the id '30001'.",
+    ),
+    (
+        PARTIES_SITE.replace("status: X", "status: Z"),
+        "parties[0] (line 44): 'Z' is not a party status.",
+    ),
+    (
+        PARTIES_SITE.replace("code: X", "code: A"),
+        "party_statuses[1].code (line 42): duplicate 'A'",
+    ),
+    (
+        PARTIES_SITE.replace("imis_id: '30010'", "imis_id: '30009'"),
+        "parties[0].imis_id (line 44): iMIS ID 30009 is already used.",
+    ),
+    (
+        PARTIES_SITE.replace("organization: Acme", "email: info@acme.example"),
+        "parties[1] (line 45): Organization name is required.",
+    ),
+    (
+        PARTIES_SITE.replace("email: alice@example.org", "employer: '30010'"),
+        "contacts[0].employer (line 8): There is no organization with the id '30010'.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BROKEN_PARTIES)
+def test_a_broken_party_names_the_field_and_loads_nothing(app, text, message):
+    before = database_dump(app)
+    with app.app_context():
+        with pytest.raises(scenario.ScenarioError) as caught:
+            load_text(text)
+    assert message in caught.value.message
+    assert database_dump(app) == before
+
+
+STAFFED = """\
+version: 1
+parties:
+- {imis_id: '40001', is_organization: true, organization: Acme Corp, member_type: CM}
+- imis_id: '40003'
+  prefix: Dr.
+  first_name: Ana
+  middle_name: Maria
+  last_name: Silva
+  suffix: PhD
+  title: CTO
+  employer: '40001'
+contacts:
+- {username: ben, password: Ben-pass-1, imis_id: '40002', first_name: Ben, middle_name: Q,
+   last_name: Ng, suffix: Jr., employer: '40001'}
+"""
+
+
+def test_an_organization_with_staff_round_trips_into_a_fresh_database(
+    app, template_instance, tmp_path, monkeypatch
+):
+    with app.app_context():
+        load_text(STAFFED)
+        exported = {s: scenario.export(include_secrets=s) for s in (False, True)}
+    ana, ben = exported[False]["parties"][1], exported[False]["contacts"][0]
+    assert (ana["middle_name"], ana["suffix"], ana["employer"]) == ("Maria", "PhD", "40001")
+    assert (ben["middle_name"], ben["suffix"], ben["employer"]) == ("Q", "Jr.", "40001")
+    assert ben["organization"] == "Acme Corp"  # the employer's name
+    for include_secrets, document in exported.items():
+        fresh = tmp_path / f"fresh-{include_secrets}"
+        fresh.mkdir()
+        databases.clone(template_instance, fresh)
+        try:
+            other = make_app(fresh, monkeypatch)
+            with other.app_context():
+                text = scenario.dump(document)
+                load_text(text)
+                assert scenario.dump(scenario.export(include_secrets=include_secrets)) == text
+        finally:
+            databases.close_connections()
+            databases.release(fresh)
+
+
+def test_the_demo_is_demo_yaml_and_round_trips(app):
+    with app.app_context():
+        scenario.reset()
+        assert demo.load() == 5
+        versaton = db.session.scalar(select(Contact).where(Contact.imis_id == "23100"))
+        assert versaton.is_organization and versaton.organization == "Versaton"
+        staff = db.session.scalars(
+            select(Contact.imis_id).where(Contact.organization_party_id == versaton.id)
+        )
+        assert sorted(staff) == ["23179", "23183"]
+        assert db.session.get(PartyStatus, "D").name == "Deceased"
+        assert iqa.get_folder("$/OAuth2") is not None
+        client = find_client("SampleApp")
+        assert client.redirect_url == app.config["DEMO_SAMPLE_APP_URL"]
+        assert secrets.client_secret_matches(SAMPLE_APP["SAMPLE_CLIENT_SECRET"], client.secret_hash)
+        first = scenario.dump(scenario.export(include_secrets=True))
+        load_text(first)
+        assert scenario.dump(scenario.export(include_secrets=True)) == first
+        # Loaded as it is written: demo.yaml is the demo's one source.
+        assert (
+            scenario.export()["contacts"][0]["uniform_id"]
+            == scenario.parse(DEMO_PATH.read_text())["contacts"][2]["uniform_id"]
+        )
 
 
 def invoke(instance: Path, monkeypatch, *args: str, input: str | None = None):

@@ -5,7 +5,8 @@ from sqlalchemy import select
 
 from imis_mock.extensions import db
 from imis_mock.models import UserSession
-from tests.conftest import MEMBER_PASSWORD, csrf_token_from
+from tests.support.apps import csrf_token_from
+from tests.support.data import MEMBER_PASSWORD
 
 
 @pytest.mark.parametrize("path", ["/", "/SignIn", "/staff/SignIn", "/no-such-page"])

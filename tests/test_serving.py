@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from imis_mock.extensions import db
 from imis_mock.models import AccessToken, AuditEvent
-from tests.conftest import create_client_application
-from tests.load_helpers import mock_server
-from tests.oauth_helpers import SECRET, mint
+from tests.support.data import create_client_application
+from tests.support.load import mock_server
+from tests.support.oauth import SECRET, mint
 
 pytestmark = pytest.mark.load
 

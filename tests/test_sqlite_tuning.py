@@ -4,10 +4,15 @@ writing() and unsafe requests take the write lock from their start, the log stay
 import os
 import secrets
 import sqlite3
+import threading
+import time
 
 import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.exc import OperationalError
 
-from imis_mock.database import WAL_SIZE_LIMIT, writing
+from imis_mock import database
+from imis_mock.database import WAL_SIZE_LIMIT, CompiledSelect, writing
 from imis_mock.extensions import db
 from imis_mock.models import AppSetting
 
@@ -79,3 +84,75 @@ def test_the_log_is_checkpointed_by_sqlite_itself_and_stays_bounded(app):
     finally:
         reader.close()
     assert pages < 2000  # the log started again from its beginning, more than once
+
+
+# --- Group commit (database.write_grouped) -----------------------------------------------------
+
+_PUT_SETTING = CompiledSelect(insert(AppSetting.__table__), column_keys=["key", "value"])
+
+
+def test_grouped_writes_commit_together_and_fail_alone(app):
+    """Threads that arrive while a group is written share the next transaction; a job that
+    raises loses its own statements only, and gets its exception; the others are committed."""
+    release, arrived = threading.Event(), threading.Semaphore(0)
+    outcomes: dict[int, object] = {}
+
+    def job(index: int):
+        def work(write):
+            write.execute(_PUT_SETTING, key=f"grouped-{index}", value=str(index))
+            if index == 0:
+                release.wait(10)  # the first group stays open while the others queue
+            if index % 2:
+                raise ValueError(f"job {index} refused")
+            return write
+
+        return work
+
+    def run(index: int):
+        with app.app_context():
+            if index:
+                arrived.release()
+            try:
+                outcomes[index] = database.write_grouped(job(index))
+            except ValueError as error:
+                outcomes[index] = str(error)
+
+    first = threading.Thread(target=run, args=(0,))
+    first.start()
+    others = [threading.Thread(target=run, args=(i,)) for i in range(1, 6)]
+    for thread in others:
+        thread.start()
+    for _ in others:
+        assert arrived.acquire(timeout=10)
+    time.sleep(0.2)  # let them reach the queue
+    release.set()
+    for thread in [first, *others]:
+        thread.join(10)
+    with app.app_context():
+        stored = db.session.scalars(
+            select(AppSetting.key).where(AppSetting.key.startswith("grouped-"))
+        ).all()
+    assert sorted(stored) == ["grouped-0", "grouped-2", "grouped-4"]
+    assert outcomes[1] == "job 1 refused" and outcomes[5] == "job 5 refused"
+    # Jobs 2 and 4 queued behind the open group and were written in one transaction.
+    assert outcomes[2] is outcomes[4] and outcomes[2] is not outcomes[0]
+
+
+def test_a_failed_commit_is_every_grouped_jobs(app, monkeypatch):
+    """When the group's transaction cannot be written, no job's statements are kept."""
+    monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 100)
+    with app.app_context():
+        path = db.engine.url.database
+        db.engine.dispose()  # new connections get the short busy timeout
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        with app.app_context(), pytest.raises(OperationalError):
+            database.write_grouped(
+                lambda write: write.execute(_PUT_SETTING, key="grouped-x", value="x")
+            )
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    with app.app_context():
+        assert db.session.get(AppSetting, "grouped-x") is None

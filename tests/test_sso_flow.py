@@ -9,15 +9,15 @@ from email.utils import parsedate_to_datetime
 import pytest
 import requests
 
-from tests.browser import Browser
-from tests.conftest import LiveServer
-from tests.flow_helpers import (
+from tests.support.browser import Browser
+from tests.support.flows import (
     api_get,
     member_opens_sso_page,
     open_sso_page,
     redeem,
     staff_sets_up_sso,
 )
+from tests.support.servers import LiveServer
 
 
 @pytest.fixture

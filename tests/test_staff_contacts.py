@@ -3,13 +3,16 @@
 import json
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent, Contact, UserSession
 from imis_mock.services import accounts
-from tests.conftest import MEMBER_PASSWORD, STAFF_PASSWORD, csrf_token_from, sign_in
-from tests.test_api import mint
+from tests.support.api import mint
+from tests.support.apps import csrf_token_from, sign_in
+from tests.support.data import MEMBER_PASSWORD, STAFF_PASSWORD, database_dump
+from tests.support.servers import LiveServer
 
 VALID = {
     "first_name": "Janet",
@@ -198,3 +201,115 @@ def test_csrf_is_required(csrf_app):
     response = client.post("/staff/Contacts/23179", data=dict(VALID, csrf_token=token))
     assert response.status_code == 303
     assert contact(csrf_app) == VALID
+
+
+# --- Organizations: their own name, no person names ------------------------------------------
+
+ORGANIZATION = {
+    "organization": "Versaton Holdings",
+    "email": "hello@versaton.example.org",
+    "phone": "(416) 555-0111",
+    "member_type": "CM",  # the demo organization's code, which the mock has no name for
+}
+ORGANIZATION_COLUMNS = (*ORGANIZATION, "first_name", "last_name")
+
+
+def organization(app, imis_id="23100") -> dict:
+    with app.app_context():
+        row = db.session.scalar(select(Contact).filter_by(imis_id=imis_id))
+        return {name: getattr(row, name) for name in ORGANIZATION_COLUMNS}
+
+
+def test_organization_page_shows_its_name_and_hides_person_fields(staff_client):
+    html = staff_client.get("/staff/Contacts/23100").get_data(as_text=True)
+    assert "<h2>Edit organization</h2>" in html
+    for field, label in [
+        ("organization", "Organization name"),
+        ("email", "Email"),
+        ("phone", "Phone"),
+        ("member_type", "Member type"),
+    ]:
+        assert f'<label for="{field}">{label}</label>' in html
+    for person_only in ("first_name", "last_name"):
+        assert f'id="{person_only}"' not in html
+    assert 'value="Versaton"' in html
+    assert '<option selected value="CM">CM</option>' in html
+    # A person's page keeps the person's fields.
+    person = staff_client.get("/staff/Contacts/23179").get_data(as_text=True)
+    assert 'id="first_name"' in person and "Organization name" not in person
+
+
+def test_edit_organization_through_the_form_changes_what_the_api_returns(csrf_app):
+    client = csrf_app.test_client()
+    token = csrf_token_from(client.get("/staff/SignIn").get_data(as_text=True))
+    client.post(
+        "/staff/SignIn",
+        data={"username": "MANAGER", "password": STAFF_PASSWORD, "csrf_token": token},
+    )
+    page = client.get("/staff/Contacts/23100").get_data(as_text=True)
+    # Person fields sent anyway are ignored: an organization has no person names.
+    data = dict(ORGANIZATION, first_name="Nobody", last_name="Here")
+    response = client.post(
+        "/staff/Contacts/23100", data=dict(data, csrf_token=csrf_token_from(page))
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/staff/Contacts/23100"
+    assert organization(csrf_app) == dict(ORGANIZATION, first_name="", last_name="")
+    [event] = audit_events(csrf_app, "contact.update")
+    assert event.actor == "MANAGER"
+    assert set(json.loads(event.detail)["changed"]) == {"organization", "email", "phone"}
+    flashed = client.get("/staff/Contacts/23100").get_data(as_text=True)
+    assert "Contact saved." in flashed and "<h1>Versaton Holdings</h1>" in flashed
+
+    headers = {"Authorization": f"Bearer {mint(csrf_app, 'MANAGER')}"}
+    with LiveServer(csrf_app) as server:
+        org = requests.get(f"{server.url}/api/Party/23100", headers=headers, timeout=30).json()
+        assert org["$type"].startswith("Asi.Soa.Membership.DataContracts.OrganizationData")
+        assert org["OrganizationName"] == org["Name"] == "Versaton Holdings"
+        assert org["Emails"]["$values"][0]["Address"] == "hello@versaton.example.org"
+        assert org["Phones"]["$values"][0]["Number"] == "(416) 555-0111"
+        assert "PersonName" not in org
+        summary = requests.get(
+            f"{server.url}/api/PartySummary/23100", headers=headers, timeout=30
+        ).json()
+        assert summary["Name"] == "Versaton Holdings"
+        # Its staff repeat the organization's name.
+        person = requests.get(f"{server.url}/api/Party/23179", headers=headers, timeout=30).json()
+        assert person["PrimaryOrganization"]["OrganizationPartyId"] == "23100"
+        assert person["PrimaryOrganization"]["Name"] == "Versaton Holdings"
+
+
+def test_organization_member_type_can_be_changed_to_a_known_one(app, staff_client):
+    response = staff_client.post("/staff/Contacts/23100", data=dict(ORGANIZATION, member_type="M"))
+    assert response.status_code == 303
+    assert organization(app)["member_type"] == "M"
+    # Once changed, the unnamed code is no longer offered.
+    html = staff_client.get("/staff/Contacts/23100").get_data(as_text=True)
+    assert 'value="CM"' not in html
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("organization", "", "Required"),
+        ("organization", "   ", "Required"),
+        ("organization", "x" * 121, "Field cannot be longer than 120 characters."),
+        (
+            "organization",
+            "Versaton\nHoldings",
+            "Organization cannot contain control characters such as tabs or line breaks.",
+        ),
+        ("email", "not-an-email", "Enter an email address like name@example.org."),
+        ("phone", "9" * 41, "Field cannot be longer than 40 characters."),
+        ("member_type", "BOSS", "Not a valid choice."),
+    ],
+)
+def test_bad_organization_input_shows_error_by_field_and_changes_nothing(
+    app, staff_client, field, value, message
+):
+    before = database_dump(app)
+    response = staff_client.post("/staff/Contacts/23100", data=dict(ORGANIZATION, **{field: value}))
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert f'<p class="field-error" id="{field}-error">{message}</p>' in html
+    assert database_dump(app) == before

@@ -2,7 +2,8 @@
 
 import pytest
 
-from tests.conftest import MEMBER_PASSWORD, STAFF_PASSWORD, sign_in
+from tests.support.apps import sign_in
+from tests.support.data import MEMBER_PASSWORD, STAFF_PASSWORD
 
 FAILED = "The username or password you entered is incorrect."
 

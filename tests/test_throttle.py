@@ -9,7 +9,8 @@ from sqlalchemy import select
 from imis_mock.extensions import db
 from imis_mock.models import SignInThrottle
 from imis_mock.services import accounts, clock
-from tests.conftest import MEMBER_PASSWORD, STAFF_PASSWORD, sign_in
+from tests.support.apps import sign_in
+from tests.support.data import MEMBER_PASSWORD, STAFF_PASSWORD
 
 FAILED = "The username or password you entered is incorrect."
 

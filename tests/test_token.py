@@ -14,8 +14,9 @@ from sqlalchemy import select
 from imis_mock.extensions import db
 from imis_mock.models import AccessToken, AuditEvent, ClientApplication, RefreshToken
 from imis_mock.services import accounts, audit, clients, clock, secrets, tokens
-from tests.conftest import MEMBER_PASSWORD, LiveServer, create_client_application
-from tests.oauth_helpers import OTHER_SECRET, SECRET, add_test_routes, mint
+from tests.support.data import MEMBER_PASSWORD, create_client_application
+from tests.support.oauth import OTHER_SECRET, SECRET, add_test_routes, mint
+from tests.support.servers import LiveServer
 
 OWIN_FIELDS = [
     "access_token",

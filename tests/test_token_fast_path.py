@@ -15,8 +15,9 @@ from imis_mock.extensions import db
 from imis_mock.models import AccessToken, AuditEvent, RefreshToken
 from imis_mock.oauth.server import TokenFastPath
 from imis_mock.services import audit, clock, tokens
-from tests.conftest import create_client_application, make_app
-from tests.oauth_helpers import SECRET, mint
+from tests.support.apps import make_app
+from tests.support.data import create_client_application
+from tests.support.oauth import SECRET, mint
 
 TOKEN_FIELDS = ["access_token", "token_type", "expires_in", "refresh_token", "userName"]
 TOKEN_FIELDS += ["as:client_id", ".issued", ".expires"]

@@ -18,16 +18,18 @@ from sqlalchemy import delete, select
 from imis_mock.extensions import db
 from imis_mock.models import SignInThrottle
 from imis_mock.services import clients, clock, demo, qa
-from tests.conftest import MEMBER_PASSWORD, TEST_SECRET, csrf_token_from
-from tests.load_helpers import REQUEST_TIMEOUT, USER_INFO, mock_server, worker_pid
+from sample_app import DEFAULTS as SAMPLE_APP
+from tests.support.apps import TEST_SECRET, csrf_token_from
+from tests.support.data import MEMBER_PASSWORD
+from tests.support.load import REQUEST_TIMEOUT, USER_INFO, mock_server, worker_pid
 
 pytestmark = pytest.mark.load
 
 BURST = 8  # parallel requests per burst
 ROUNDS = 30  # bursts at most, before the test gives up on seeing both workers
 SAMPLE_CREDENTIALS = {
-    "client_id": demo.SAMPLE_CLIENT_ID,
-    "client_secret": demo.SAMPLE_CLIENT_SECRET,
+    "client_id": SAMPLE_APP["SAMPLE_CLIENT_ID"],
+    "client_secret": SAMPLE_APP["SAMPLE_CLIENT_SECRET"],
 }
 WRONG_PASSWORD = {
     "error": "invalid_grant",
@@ -189,7 +191,7 @@ def test_fault_counter_is_shared_by_the_workers(mock, app):
     grant = {"grant_type": "password", "username": "jsmith", "password": MEMBER_PASSWORD}
     for _ in range(ROUNDS):
         with app.app_context():
-            client = clients.find_client(demo.SAMPLE_CLIENT_ID)
+            client = clients.find_client(SAMPLE_APP["SAMPLE_CLIENT_ID"])
             qa.set_fault(client, "invalid_grant", count=3, actor="MANAGER")
         answers = burst(lambda: mock.token(**grant, **SAMPLE_CREDENTIALS), 6)
         faulted = [answer for answer in answers if answer.status_code == 400]

@@ -100,7 +100,6 @@ def create_contact():
     """Create a contact with its login: {username, password?, first_name, last_name, staff?,...}."""
     data = body()
     fields = {k: data[k] for k in scenario.PERSON_FIELDS if isinstance(data.get(k), str)}
-    fields.pop("status", None)
     password = data.get("password") or site_secrets.generate_client_secret()
     if not isinstance(password, str) or not isinstance(data.get("username"), str):
         raise ServiceError("username and password are text.", "username")

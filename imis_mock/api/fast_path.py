@@ -51,11 +51,15 @@ class ApiReadFastPath:
     def __init__(self, app: Flask, wsgi_app):
         self.app = app
         self.wsgi_app = wsgi_app
+        # Bound once: with no SERVER_NAME, Flask's binding per request matches paths alike. With
+        # one, the host takes part in matching, and every request goes to Flask.
+        self.urls = None if app.config.get("SERVER_NAME") else app.url_map.bind("localhost")
 
     def __call__(self, environ: dict, start_response):
         path = environ.get("PATH_INFO") or ""
         if (
-            environ.get("REQUEST_METHOD") == "GET"
+            self.urls is not None
+            and environ.get("REQUEST_METHOD") == "GET"
             and path.startswith("/api/")
             and environ.get("HTTP_AUTHORIZATION", "")[:7].lower() == "bearer "
             # A query string only for what may be an IQA endpoint (the URL map decides).
@@ -76,7 +80,7 @@ class ApiReadFastPath:
     def answer(self, environ: dict, path: str) -> tuple[bytes, list] | None:
         """The body and headers of the read's success; None hands the request to Flask."""
         try:
-            endpoint, args = self.app.url_map.bind_to_environ(environ).match(method="GET")
+            endpoint, args = self.urls.match(path, method="GET")
         except (HTTPException, RequestRedirect):
             return None
         answer_iqa = IQA_ANSWERS.get(endpoint)

@@ -5,7 +5,7 @@ from wtforms import DateField, DecimalField, SelectChoice, SelectField, StringFi
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from imis_mock.services.activities import ACTIVITY_TYPES
-from imis_mock.services.contacts import MEMBER_TYPES
+from imis_mock.services.contacts import member_types_for
 
 EMAIL = Regexp(
     r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Enter an email address like name@example.org."
@@ -16,8 +16,28 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class ContactForm(FlaskForm):
-    """What QA changes to alter the API's answers; labels as the iMIS staff site words them."""
+class _PartyForm(FlaskForm):
+    """The fields persons and organizations share; FIELDS is what the page shows, in order."""
+
+    FIELDS: tuple[str, ...] = ()
+
+    email = StringField("Email", filters=[strip], validators=[Optional(), Length(max=254), EMAIL])
+    phone = StringField("Phone", filters=[strip], validators=[Optional(), Length(max=40)])
+    member_type = SelectField("Member type")
+    submit = SubmitField("Save")
+
+    def __init__(self, contact, **kwargs):
+        super().__init__(obj=contact, **kwargs)
+        self.member_type.choices = [
+            SelectChoice(code, name) for code, name in member_types_for(contact).items()
+        ]
+
+
+class ContactForm(_PartyForm):
+    """A person: what QA changes to alter the API's answers; labels as the iMIS staff site
+    words them."""
+
+    FIELDS = ("first_name", "last_name", "email", "phone", "organization", "member_type")
 
     first_name = StringField(
         "First name", filters=[strip], validators=[DataRequired("Required"), Length(max=60)]
@@ -25,15 +45,26 @@ class ContactForm(FlaskForm):
     last_name = StringField(
         "Last name", filters=[strip], validators=[DataRequired("Required"), Length(max=60)]
     )
-    email = StringField("Email", filters=[strip], validators=[Optional(), Length(max=254), EMAIL])
-    phone = StringField("Phone", filters=[strip], validators=[Optional(), Length(max=40)])
     organization = StringField(
         "Organization", filters=[strip], validators=[Optional(), Length(max=120)]
     )
-    member_type = SelectField(
-        "Member type", choices=[SelectChoice(code, name) for code, name in MEMBER_TYPES.items()]
+
+
+class OrganizationForm(_PartyForm):
+    """An organization: its own name instead of a person's names (iMIS's "Organization name")."""
+
+    FIELDS = ("organization", "email", "phone", "member_type")
+
+    organization = StringField(
+        "Organization name",
+        filters=[strip],
+        validators=[DataRequired("Required"), Length(max=120)],
     )
-    submit = SubmitField("Save")
+
+
+def contact_form(contact) -> _PartyForm:
+    """The Overview tab's form for this kind of party."""
+    return (OrganizationForm if contact.is_organization else ContactForm)(contact)
 
 
 class ActivityForm(FlaskForm):

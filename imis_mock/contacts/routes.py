@@ -4,7 +4,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from imis_mock.contacts import bp
-from imis_mock.contacts.forms import ContactForm
+from imis_mock.contacts.forms import contact_form
 from imis_mock.extensions import db
 from imis_mock.forms import ConfirmForm
 from imis_mock.services import ServiceError, contacts
@@ -31,17 +31,15 @@ def contact_or_404(imis_id: str):
 @bp.route("/<imis_id>", methods=["GET", "POST"])
 def edit(imis_id: str):
     contact = contact_or_404(imis_id)
-    form = ContactForm(obj=contact)
+    form = contact_form(contact)
     if form.validate_on_submit():
         try:
             changed = contacts.update_contact(
-                contact,
-                actor=current_user,
-                **{name: form[name].data for name in contacts.EDITABLE},
+                contact, actor=current_user, **{name: form[name].data for name in form.FIELDS}
             )
         except ServiceError as error:
             db.session.rollback()
-            form[error.field or "first_name"].errors.append(error.message)
+            form[error.field or form.FIELDS[0]].errors.append(error.message)
         else:
             flash("Contact saved." if changed else "Nothing changed.", "success")
             return redirect(url_for(".edit", imis_id=imis_id), code=303)

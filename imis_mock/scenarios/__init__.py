@@ -8,6 +8,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SCHEMA_PATH = HERE / "scenario.schema.json"
 DEMO_PATH = HERE / "demo.yaml"
-# Named demo scenarios for `flask load-demo --scenario NAME` (the default "demo" is
-# services/demo.py, idempotent; these replace the site).
+# Named demo scenarios for `flask load-demo --scenario NAME` (the default "demo" is demo.yaml,
+# which services/demo.py adds where missing; these replace the site).
 SCENARIOS = {"sdk-demo": HERE / "sdk-demo.yaml"}

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from functools import cache
 
 from flask import current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import BigInteger, and_, cast, delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from imis_mock.database import writing
@@ -134,11 +134,21 @@ def audit_throttled(username: str, reason: str, address: str) -> None:
     )
 
 
+# An iMIS ID counts as numeric when it is all ASCII digits (trim() of every digit leaves nothing,
+# on SQLite and PostgreSQL alike) and short enough for a BIGINT: longer ones are not ids the mock
+# assigns, and casting them would overflow on PostgreSQL.
+_DIGITS = "0123456789"
+NUMERIC_IMIS_ID = and_(
+    func.length(Contact.imis_id).between(1, 18), func.trim(Contact.imis_id, _DIGITS) == ""
+)
+# Guarded by NUMERIC_IMIS_ID (in the WHERE clause, so the cast never sees text).
+_MAX_NUMERIC_IMIS_ID = select(func.max(cast(Contact.imis_id, BigInteger))).where(NUMERIC_IMIS_ID)
+
+
 def next_imis_id() -> str:
-    """Return the next free iMIS-style numeric ID."""
-    ids = db.session.scalars(select(Contact.imis_id)).all()
-    numeric = [int(i) for i in ids if i.isdigit()]
-    return str(max(numeric, default=FIRST_IMIS_ID - 1) + 1)
+    """Return the next free iMIS-style numeric ID: one more than the largest numeric one."""
+    largest = db.session.scalar(_MAX_NUMERIC_IMIS_ID)
+    return str((FIRST_IMIS_ID - 1 if largest is None else largest) + 1)
 
 
 def validate_username(username: str) -> str:
@@ -179,6 +189,8 @@ def create_user(
     last_name: str,
     email: str = "",
     prefix: str = "",
+    middle_name: str = "",
+    suffix: str = "",
     informal_name: str = "",
     phone: str = "",
     organization: str = "",
@@ -203,6 +215,8 @@ def create_user(
             "first_name": first_name,
             "last_name": last_name,
             "prefix": prefix,
+            "middle_name": middle_name,
+            "suffix": suffix,
             "informal_name": informal_name,
             "email": email,
             "phone": phone,
@@ -222,7 +236,9 @@ def create_user(
         uniform_id=str(uuid.uuid4()),
         prefix=prefix,
         first_name=first_name.strip(),
+        middle_name=middle_name.strip(),
         last_name=last_name.strip(),
+        suffix=suffix,
         informal_name=informal_name or first_name.strip(),
         email=email.strip(),
         phone=phone,

@@ -20,7 +20,7 @@ import time
 from datetime import UTC, datetime
 
 from flask import current_app, g, has_app_context
-from sqlalchemy import insert
+from sqlalchemy import ColumnElement, Select, and_, insert, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
@@ -76,6 +76,32 @@ def record(
 
 
 INSERT = insert(AuditEvent.__table__)
+
+
+def detail_holds(key: str, value) -> ColumnElement[bool]:
+    """SQL: the event's detail has `key` set to `value`, as event_values() serialised it.
+
+    json.dumps with sorted keys writes `"key": value` followed by "," or "}", so the pair is
+    matched whole ("23179" does not match "231790"), with LIKE on SQLite and PostgreSQL alike.
+    """
+    pair = json.dumps({key: value}, default=str)[1:-1]
+    return or_(
+        AuditEvent.detail.contains(pair + ",", autoescape=True),
+        AuditEvent.detail.contains(pair + "}", autoescape=True),
+    )
+
+
+def events_about(keys: dict[str, str], value, *, since: datetime | None = None) -> Select:
+    """The successful events of the given actions about one row, oldest first.
+
+    `keys` maps each action to the detail key that holds the row's id in that action's events
+    (services write e.g. contact.update with {"imis_id": ...}); `since` leaves out older events.
+    """
+    about = [and_(AuditEvent.action == a, detail_holds(k, value)) for a, k in keys.items()]
+    query = select(AuditEvent).where(AuditEvent.outcome == "success", or_(*about))
+    if since is not None:
+        query = query.where(AuditEvent.at >= since)
+    return query.order_by(AuditEvent.at, AuditEvent.id)
 
 
 def event_values(

@@ -8,7 +8,7 @@ answers as ValidationResultsData (400); the caller commits.
 
 import uuid
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, select, update
 
 from imis_mock.database import CompiledSelect
 from imis_mock.extensions import db
@@ -142,10 +142,19 @@ def _check(values: dict, employer_imis_id: str | None) -> dict:
     return values
 
 
-def create_party(values: dict, *, employer_imis_id: str | None, actor: str) -> Contact:
-    """Add a new party (person or organization) with a fresh iMIS ID and UniformId."""
+def checked_values(values: dict, *, employer_imis_id: str | None) -> dict:
+    """Apply the party rules to all of a party's values; return the columns to store."""
+    return _check(values, employer_imis_id)
+
+
+def create_party(
+    values: dict, *, employer_imis_id: str | None, actor: str, imis_id: str | None = None
+) -> Contact:
+    """Add a new party (person or organization) with a UniformId and the given iMIS ID (a
+    scenario's; the caller has checked it is free) or a fresh one."""
     checked = _check(values, employer_imis_id)
-    contact = Contact(imis_id=accounts.next_imis_id(), uniform_id=str(uuid.uuid4()), **checked)
+    imis_id = imis_id or accounts.next_imis_id()
+    contact = Contact(imis_id=imis_id, uniform_id=str(uuid.uuid4()), **checked)
     db.session.add(contact)
     db.session.flush()
     panels.add_party_rows(contact)
@@ -161,6 +170,8 @@ def replace_party(
     changed = [k for k, v in checked.items() if getattr(contact, k) != v]
     for name in changed:
         setattr(contact, name, checked[name])
+    if contact.is_organization and "organization" in changed:
+        repeat_organization_name(contact)
     if changed:
         audit.record(
             "contact.update",
@@ -170,6 +181,17 @@ def replace_party(
             detail={"imis_id": contact.imis_id, "changed": changed},
         )
     return contact
+
+
+def repeat_organization_name(organization: Contact) -> None:
+    """Give the persons who work for a renamed organization its new name (each repeats it in
+    `organization`, which is what their PrimaryOrganization.Name shows)."""
+    db.session.execute(
+        update(Contact)
+        .where(Contact.organization_party_id == organization.id)
+        .values(organization=organization.organization)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 def delete_party(contact: Contact, *, actor: str) -> None:

@@ -30,6 +30,7 @@ from imis_mock.models import (
     Contact,
     ContentFolder,
     ContentRecord,
+    PartyStatus,
     User,
 )
 from imis_mock.models.base import Base
@@ -45,6 +46,7 @@ from imis_mock.services import (
     groups,
     iqa,
     panels,
+    parties,
     qa,
     secrets,
     values,
@@ -52,23 +54,13 @@ from imis_mock.services import (
 from imis_mock.services import settings as site_settings
 
 ACTOR = "scenario"
-# The person fields written as they are (username, password and disabled are the login's).
-PERSON_FIELDS = (
-    "prefix",
-    "first_name",
-    "last_name",
-    "informal_name",
-    "email",
-    "phone",
-    "organization",
-    "title",
-    "member_type",
-    "status",
-    "address_line",
-    "city",
-    "region",
-    "postal_code",
-    "country_code",
+# A party's fields as scenarios write them: the party columns (services/parties.py), with the
+# employer named by its iMIS ID ("employer") rather than by its row id.
+PARTY_FIELDS = tuple(name for name in parties.PARTY_COLUMNS if name != "organization_party_id")
+# Those a person with a login gives accounts.create_user as text (the party rules check the status
+# and the employer after; join_date is a date).
+PERSON_FIELDS = tuple(
+    name for name in PARTY_FIELDS if name not in ("is_organization", "status", "join_date")
 )
 
 
@@ -86,6 +78,8 @@ class Loaded:
 
     client_secrets: dict[str, str] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    # People with a status or an employer, and where: the party rules apply once the parties are.
+    _people: list[tuple[Contact, dict, str]] = field(default_factory=list, repr=False)
 
 
 # --- Reading and validating -------------------------------------------------------------------
@@ -181,6 +175,11 @@ def validate(document, text: str | None = None) -> None:
 def _references(document: dict) -> list[tuple[str, str]]:
     """Find what the schema cannot: duplicates and names that refer to nothing."""
     problems = []
+    codes = set()
+    for index, status in enumerate(document.get("party_statuses", [])):
+        if status["code"] in codes:
+            problems.append((f"party_statuses[{index}].code", f"duplicate {status['code']!r}"))
+        codes.add(status["code"])
     seen: dict[str, str] = {}
     for section in ("contacts", "staff"):
         for index, person in enumerate(document.get(section, [])):
@@ -266,6 +265,8 @@ def load(
         for name, (loader, _) in SECTIONS.items():
             if name in document:
                 loader(document[name], loaded)
+        for contact, entry, where in loaded._people:
+            _apply_party_rules(contact, entry, where)
         db.session.flush()
     except _At as error:
         db.session.rollback()
@@ -301,7 +302,6 @@ def _load_people(entries: list[dict], loaded: Loaded, *, staff: bool) -> None:
         where = f"{section}[{index}]"
         password = entry.get("password") or random.token_urlsafe(24)
         values = {name: entry[name] for name in PERSON_FIELDS if name in entry}
-        status = values.pop("status", None)
         if "join_date" in entry:
             values["join_date"] = date.fromisoformat(entry["join_date"])
         user = _service(
@@ -315,15 +315,87 @@ def _load_people(entries: list[dict], loaded: Loaded, *, staff: bool) -> None:
         )
         if "password_hash" in entry:
             user.password_hash = entry["password_hash"]
-        if "uniform_id" in entry:
-            if db.session.scalar(select(Contact).filter_by(uniform_id=entry["uniform_id"])):
-                raise _At(f"{where}.uniform_id", "this uniform_id is already used")
-            user.contact.uniform_id = entry["uniform_id"]
-        if status:
-            user.contact.status = status
+        _set_uniform_id(user.contact, entry, where)
+        if "status" in entry or "employer" in entry:
+            loaded._people.append((user.contact, entry, where))
         user.is_disabled = entry.get("disabled", False)
         db.session.flush()
     loaded.counts[section] = len(entries)
+
+
+def _set_uniform_id(contact: Contact, entry: dict, where: str) -> None:
+    if "uniform_id" in entry:
+        if db.session.scalar(select(Contact).filter_by(uniform_id=entry["uniform_id"])):
+            raise _At(f"{where}.uniform_id", "this uniform_id is already used")
+        contact.uniform_id = entry["uniform_id"]
+
+
+def _apply_party_rules(contact: Contact, entry: dict, where: str) -> None:
+    """Give a person with a login their status and employer, as the party rules allow (people load
+    before the parties, so that rows are made in the order the site's lists show)."""
+    values = {name: getattr(contact, name) for name in parties.PARTY_COLUMNS}
+    values["status"] = entry.get("status", contact.status)
+    checked = _service(
+        where, parties.checked_values, values, employer_imis_id=_employer(entry, where)
+    )
+    for name, value in checked.items():
+        setattr(contact, name, value)
+
+
+def _employer(entry: dict, where: str) -> str | None:
+    """The entry's employer, checked to be an organization on file."""
+    if "employer" not in entry:
+        return None
+    return _service(f"{where}.employer", parties.find_organization, entry["employer"]).imis_id
+
+
+def _load_party_statuses(entries: list[dict], loaded: Loaded) -> None:
+    for entry in entries:
+        status = db.session.get(PartyStatus, entry["code"])
+        if status is None:
+            status = PartyStatus(code=entry["code"])
+            db.session.add(status)
+        status.name = entry["name"]
+        status.description = entry.get("description", "")
+        status.active_status = entry.get("active_status", "Active")
+    db.session.flush()
+    loaded.counts["party_statuses"] = len(entries)
+
+
+def _export_party_statuses() -> list[dict]:
+    return [
+        {
+            "code": status.code,
+            "name": status.name,
+            "description": status.description,
+            "active_status": status.active_status,
+        }
+        for status in db.session.scalars(select(PartyStatus).order_by(PartyStatus.code))
+    ]
+
+
+def _load_parties(entries: list[dict], loaded: Loaded) -> None:
+    """Organizations first, then people, so that every employer is on file."""
+    order = sorted(range(len(entries)), key=lambda i: not entries[i].get("is_organization"))
+    for index in order:
+        entry, where = entries[index], f"parties[{index}]"
+        imis_id = entry.get("imis_id")
+        if imis_id and db.session.scalar(select(Contact.id).filter_by(imis_id=imis_id)):
+            raise _At(f"{where}.imis_id", f"iMIS ID {imis_id} is already used.")
+        values = {name: entry[name] for name in PARTY_FIELDS if name in entry}
+        if "join_date" in values:
+            values["join_date"] = date.fromisoformat(values["join_date"])
+        contact = _service(
+            where,
+            parties.create_party,
+            values,
+            employer_imis_id=_employer(entry, where),
+            actor=ACTOR,
+            imis_id=imis_id,
+        )
+        _set_uniform_id(contact, entry, where)
+        db.session.flush()
+    loaded.counts["parties"] = len(entries)
 
 
 def _load_clients(entries: list[dict], loaded: Loaded) -> None:
@@ -460,21 +532,30 @@ def _export_people(*, staff: bool, include_secrets: bool) -> list[dict]:
             entry["password_hash"] = user.password_hash
         if user.is_disabled:
             entry["disabled"] = True
-        entry["imis_id"] = contact.imis_id
-        entry["uniform_id"] = contact.uniform_id
-        defaults = {
-            "informal_name": contact.first_name,
-            "member_type": "STAFF" if staff else "M",
-            "status": "A",
-        }
-        for name in PERSON_FIELDS:
-            value = getattr(contact, name)
-            if value and value != defaults.get(name):
-                entry[name] = value
-        if contact.join_date:
-            entry["join_date"] = contact.join_date.isoformat()
-        people.append(entry)
+        people.append(entry | _party_entry(contact, "STAFF" if staff else "M"))
     return people
+
+
+def _party_entry(contact: Contact, member_type: str) -> dict:
+    """A contact's party fields, less those that hold the loader's default."""
+    entry = {"imis_id": contact.imis_id, "uniform_id": contact.uniform_id}
+    defaults = {"informal_name": contact.first_name, "member_type": member_type, "status": "A"}
+    for name in PARTY_FIELDS:
+        value = getattr(contact, name)
+        if value and value != defaults.get(name):
+            entry[name] = value.isoformat() if name == "join_date" else value
+    if contact.employer_imis_id:
+        entry["employer"] = contact.employer_imis_id
+    return entry
+
+
+def _export_parties() -> list[dict]:
+    contacts = db.session.scalars(
+        select(Contact)
+        .where(~Contact.user.has())
+        .order_by(Contact.is_organization.desc(), Contact.imis_id)
+    )
+    return [_party_entry(contact, "NM") for contact in contacts]
 
 
 def _export_clients(include_secrets: bool) -> list[dict]:
@@ -622,6 +703,22 @@ def _export_panels() -> list[dict]:
             }
         )
     return entries
+
+
+def _load_query_folders(entries: list[str], loaded: Loaded) -> None:
+    for index, path in enumerate(entries):
+        _service(f"query_folders[{index}]", iqa.ensure_folder, path)
+
+
+def _export_query_folders() -> list[str]:
+    """The folders that hold no query and no folder (ensure_folder makes a path's parents)."""
+    folders = [folder.path for folder in iqa.list_folders()]
+    used = {query.folder.path for query in iqa.list_queries()}
+    return [
+        path
+        for path in folders
+        if path not in used and not any(other.startswith(f"{path}/") for other in folders)
+    ]
 
 
 def _load_queries(entries: list[dict], loaded: Loaded) -> None:
@@ -898,17 +995,21 @@ def _export_activities() -> list[dict]:
     return entries
 
 
-# Each top-level section: its loader (document part, Loaded) and exporter. Order matters: people
-# and client applications before the content that names them, settings last.
+# Each top-level section: its loader (document part, Loaded) and exporter. Order matters: party
+# statuses first; staff, contacts, then parties, the order lists of parties show (people's
+# employers are linked once the parties are in); people and client applications before the content
+# that names them; settings last.
 SECTIONS: dict[str, tuple[Callable, Callable]] = {
-    "contacts": (
-        lambda part, loaded: _load_people(part, loaded, staff=False),
-        lambda secrets_: _export_people(staff=False, include_secrets=secrets_),
-    ),
+    "party_statuses": (_load_party_statuses, lambda _: _export_party_statuses()),
     "staff": (
         lambda part, loaded: _load_people(part, loaded, staff=True),
         lambda secrets_: _export_people(staff=True, include_secrets=secrets_),
     ),
+    "contacts": (
+        lambda part, loaded: _load_people(part, loaded, staff=False),
+        lambda secrets_: _export_people(staff=False, include_secrets=secrets_),
+    ),
+    "parties": (_load_parties, lambda _: _export_parties()),
     "client_applications": (_load_clients, _export_clients),
     "content": (_load_content, lambda _: _export_content()),
     "group_classes": (_load_group_classes, lambda _: _export_group_classes()),
@@ -916,6 +1017,7 @@ SECTIONS: dict[str, tuple[Callable, Callable]] = {
     "groups": (_load_groups, lambda _: _export_groups()),
     "activities": (_load_activities, lambda _: _export_activities()),
     "panels": (_load_panels, lambda _: _export_panels()),
+    "query_folders": (_load_query_folders, lambda _: _export_query_folders()),
     "queries": (_load_queries, lambda _: _export_queries()),
     "business_records": (_load_records, lambda _: _export_records()),
     "settings": (_load_settings, lambda _: _export_settings()),

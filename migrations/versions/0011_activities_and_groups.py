@@ -2,7 +2,7 @@
 
 Also adds the rows iMIS ships with and clients name by id: the Purchased Products group class
 (E88E66B1-..., a client's default for product groups), the EVENT class of event groups, and the
-Member role (29AAE912-...). Other classes and roles are site data (see services/demo.py).
+Member role (29AAE912-...). Other classes and roles are site data (see scenarios/demo.yaml).
 
 Revision ID: 0011
 Revises: 0010

@@ -14,24 +14,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.servers import ROOT, Server, flask_cli, free_port
+from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS, STEP_TIMEOUT_MS
+from tests.support.servers import ROOT, Server, flask_cli, free_port, mock_env
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Without the background-networking flags Chromium keeps calling Google on a closed network.
-# Playwright gives every launch a fresh temporary profile (user-data dir) of its own.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-# How long a step may wait for a page or an element before it counts as broken. It is a deadline
-# for failing, not a speed check: the machine is shared and scrypt sign-ins are slow.
-STEP_TIMEOUT_MS = 30_000
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 
 expect.set_options(timeout=STEP_TIMEOUT_MS)
@@ -73,14 +58,6 @@ def browser() -> Iterator[Browser]:
 def sample_port() -> int:
     """The sample app's port, fixed for the session: the demo's Login redirect URL names it."""
     return free_port()
-
-
-def mock_env(instance: Path) -> dict[str, str]:
-    # Always SQLite in the instance folder: each test's database is a copy of the template.
-    return {
-        "IMIS_INSTANCE_PATH": str(instance),
-        "FLASK_SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance}/imis.db",
-    }
 
 
 @pytest.fixture(scope="session")
@@ -172,8 +149,3 @@ def new_page(
     if failed:
         for log in tmp_path.glob("*.log"):
             shutil.copy(log, artifacts / log.name)
-
-
-def screenshot(page: Page, folder: Path, name: str) -> None:
-    """Save a screenshot of the page's content (no empty viewport below it) as folder/name.png."""
-    page.locator("body").screenshot(path=folder / f"{name}.png")

@@ -10,10 +10,10 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect
 
-from imis_mock.services import demo
-from tests.e2e.conftest import mock_env, screenshot
-from tests.e2e.flows import staff_nav, staff_sign_in, unnamed_controls
-from tests.servers import Server, flask_cli
+from tests.support.chromium import screenshot
+from tests.support.chromium_flows import staff_nav, staff_sign_in, unnamed_controls
+from tests.support.data import STAFF_PASSWORD
+from tests.support.servers import Server, flask_cli, mock_env
 
 NewPage = Callable[[str], Page]
 
@@ -31,7 +31,7 @@ def sdk_mock(tmp_path: Path, template_instance: Path):
 def register(url: str, event: str, party: str, option: str) -> dict:
     token = requests.post(
         url + "/token",
-        data={"grant_type": "password", "username": "MANAGER", "password": demo.STAFF_PASSWORD},
+        data={"grant_type": "password", "username": "MANAGER", "password": STAFF_PASSWORD},
         timeout=30,
     ).json()["access_token"]
     body = {

@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from playwright.sync_api import Page
 
-from tests.servers import Server
+from tests.support.servers import Server
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ from pathlib import Path
 import requests
 from playwright.sync_api import Page, expect
 
-from imis_mock.services import demo
-from tests.e2e.conftest import screenshot
-from tests.e2e.flows import staff_nav, staff_sign_in, unnamed_controls
-from tests.servers import Server
+from tests.support.chromium import screenshot
+from tests.support.chromium_flows import staff_nav, staff_sign_in, unnamed_controls
+from tests.support.data import STAFF_PASSWORD
+from tests.support.servers import Server
 
 NewPage = Callable[[str], Page]
 CORE = "Asi.Soa.Core.DataContracts"
@@ -64,8 +64,8 @@ def test_define_a_panel_and_a_query_then_run_it(new_page: NewPage, mock: Server,
         mock.url + "/token",
         data={
             "grant_type": "password",
-            "username": demo.STAFF["username"],
-            "password": demo.STAFF_PASSWORD,
+            "username": "MANAGER",
+            "password": STAFF_PASSWORD,
         },
         timeout=30,
     ).json()["access_token"]

@@ -12,8 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Page, Request, expect
 
-from tests.e2e.conftest import screenshot
-from tests.e2e.flows import (
+from tests.support.chromium import screenshot
+from tests.support.chromium_flows import (
     BACK_TO_IMIS,
     MEMBER,
     MEMBER_PASSWORD,
@@ -28,7 +28,7 @@ from tests.e2e.flows import (
     tab_to,
     unnamed_controls,
 )
-from tests.servers import Server
+from tests.support.servers import Server
 
 NewPage = Callable[[str], Page]
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import screenshot
-from tests.e2e.flows import staff_nav, staff_sign_in, unnamed_controls
-from tests.servers import Server
+from tests.support.chromium import screenshot
+from tests.support.chromium_flows import staff_nav, staff_sign_in, unnamed_controls
+from tests.support.servers import Server
 
 NewPage = Callable[[str], Page]
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from imis_mock.api.catalog.party import party_summary
 from imis_mock.api.engine import bodies
 from imis_mock.api.engine.bodies import Body
-from imis_mock.api.engine.entity import Entity, Prop
+from imis_mock.api.engine.entity import Changes, Entity, Prop
 from imis_mock.api.engine.errors import Invalid
 from imis_mock.api.engine.wire import (
     MEMBERSHIP,
@@ -215,6 +215,12 @@ def _groups():
     return select(Group).join(Group.group_class)
 
 
+# The audit events services.groups records, which the changelogs serve.
+GROUP_CHANGES = Changes({"group.create": ("Add", "group_id")})
+MEMBER_CHANGES = Changes(
+    {"group.member.add": ("Add", "id"), "group.member.update": ("Change", "member_id")}
+)
+
 GROUP = Entity(
     name="Group",
     description="A group: a committee, a chapter, an event's or a product's buyers.",
@@ -226,6 +232,7 @@ GROUP = Entity(
     identity="text",
     verbs=READ_ONLY | {"create"},
     aliases=GROUP_ALIASES,
+    changes=GROUP_CHANGES,
     id_properties=("GroupId",),
     to_wire=group_data,
     read=read_group,
@@ -243,6 +250,7 @@ GROUP_SUMMARY = Entity(
     identity="text",
     verbs=READ_ONLY,
     aliases=GROUP_ALIASES,
+    changes=GROUP_CHANGES,
     to_wire=group_summary,
 )
 
@@ -296,6 +304,7 @@ GROUP_MEMBER = Entity(
     verbs=READ_ONLY | {"create", "replace"},
     aliases=MEMBER_ALIASES,
     owner=MEMBER_OWNER,
+    changes=MEMBER_CHANGES,
     member_writes=frozenset(),
     id_properties=("GroupMemberId",),
     collections={"MembershipDetails": "collection"},
@@ -316,6 +325,7 @@ GROUP_MEMBER_SUMMARY = Entity(
     verbs=READ_ONLY,
     aliases=MEMBER_ALIASES,
     owner=MEMBER_OWNER,
+    changes=MEMBER_CHANGES,
     to_wire=member_summary,
 )
 

@@ -2,7 +2,7 @@
 
 PartyStatus is iMIS's party status list (PM-ENT has a PartyStatus section; PartyStatusData is
 nested in every party [C]; `ActiveStatus` is 20.3.235's [C: §3.6]). Everyone reads it, staff
-change it (owner None, see engine/access.py). The demo rows are in services/demo.py.
+change it (owner None, see engine/access.py). The demo rows are in scenarios/demo.yaml.
 """
 
 from sqlalchemy import select

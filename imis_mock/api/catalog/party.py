@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from imis_mock.api.engine import access, bodies
 from imis_mock.api.engine.bodies import Body
-from imis_mock.api.engine.entity import Entity, Prop
+from imis_mock.api.engine.entity import Changes, Entity, Prop
 from imis_mock.api.engine.errors import ApiError
 from imis_mock.api.engine.wire import (
     CORE,
@@ -452,6 +452,12 @@ ALIASES = {
     "UpdatedOn": "UpdateInformation.UpdatedOn",
 }
 OWNER = ("party", Contact.id)
+# The audit events services.parties and services.contacts record for a party's writes (API and
+# Staff site alike), which its changelog serves. A deleted party has no changelog (404).
+CHANGES = Changes(
+    {"contact.create": ("Add", "imis_id"), "contact.update": ("Change", "imis_id")},
+    since=Contact.created_at,
+)
 COLLECTIONS = {
     "Emails": "collection",
     "Phones": "collection",
@@ -480,6 +486,7 @@ PARTY = Entity(
     order=(Contact.id,),
     aliases=ALIASES,
     owner=OWNER,
+    changes=CHANGES,
     member_writes=frozenset({"replace"}),
     accepts=(PERSON_DATA, ORGANIZATION_DATA, COMBO_PARTY, COMBO_PERSON, COMBO_ORGANIZATION),
     id_properties=("PartyId", "Id"),
@@ -503,6 +510,7 @@ PERSON = Entity(
     order=(Contact.id,),
     aliases=ALIASES,
     owner=OWNER,
+    changes=CHANGES,
     member_writes=frozenset({"replace"}),
     accepts=(COMBO_PARTY, COMBO_PERSON),
     id_properties=("PartyId", "Id"),
@@ -532,6 +540,7 @@ ORGANIZATION_ENTITY = Entity(
         if not target.startswith(("PersonName.", "PrimaryOrganization."))
     },
     owner=OWNER,
+    changes=CHANGES,
     member_writes=frozenset(),
     collections=COLLECTIONS,
     to_wire=organization_data,
@@ -565,6 +574,7 @@ PARTY_SUMMARY = Entity(
         "UpdatedOn": Prop("UpdateInformation.UpdatedOn", "Date", column=Contact.updated_at),
     },
     owner=OWNER,
+    changes=CHANGES,
     member_writes=frozenset(),
     records=(parties.PARTY_COLUMNS_SELECT, PartyRecord),
     to_wire=party_summary,

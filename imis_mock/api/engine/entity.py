@@ -46,6 +46,19 @@ class Prop:
         return self.name.rsplit(".", 1)[-1]
 
 
+@dataclass(frozen=True)
+class Changes:
+    """Where the mock records an entity's changes: the audit events its services write.
+
+    `actions`: audit action -> (the ChangeType it is, the detail key holding the row's id).
+    `since`: the row's creation time, when ids can be given again (a party's numeric id is
+    the largest plus one): older events are about an earlier row that had the id.
+    """
+
+    actions: dict[str, tuple[str, str]]
+    since: ColumnElement | None = None
+
+
 @dataclass(eq=False)
 class Entity:
     """One catalog entry. Hooks are plain functions; the defaults serve a plain table.
@@ -98,6 +111,8 @@ class Entity:
     # True: GET /api/{E}/{first key element} (no `~`) answers a PagedResult of the rows under it,
     # as a multi-instance panel's rows of one party (`/api/Name_CEU/23179`, reference §7.1) [I].
     lists_by_first_key: bool = False
+    # Where the mock records this entity's changes, for GET {id}/changelog (None: always empty).
+    changes: Changes | None = None
     # The model a plain entity stores (default read/write hooks); None with write hooks.
     model: type | None = None
     # Optional, for speed: a Core select of the columns to_wire reads and a class that wraps one
@@ -112,6 +127,7 @@ class Entity:
     def __post_init__(self):
         assert self.identity in IDENTITY_KINDS, self.identity
         assert self.verbs <= ALL_VERBS, self.verbs - ALL_VERBS
+        assert self.changes is None or len(self.key) == 1, "changes need a one-column key"
         if not self.operations:
             # _execute serves the entry's named operations: without any, the route is absent.
             self.verbs = self.verbs - {"execute"}

@@ -5,6 +5,9 @@ Every write runs in the request's transaction and commits only when the stored r
 caller may hold (access.owns); any failure rolls back, so a refused or failed write stores nothing.
 """
 
+import json
+from functools import cache
+
 from sqlalchemy import and_, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
@@ -18,7 +21,7 @@ from imis_mock.api.engine.errors import (
 )
 from imis_mock.api.engine.filters import Page
 from imis_mock.extensions import db
-from imis_mock.services import ServiceError
+from imis_mock.services import ServiceError, audit
 from imis_mock.services.accounts import UserRecord
 
 _CASE_BLIND = ("guid", "text", "slash")
@@ -292,12 +295,60 @@ def execute(entity, caller: UserRecord, raw: bytes) -> dict:
 
 
 def changelog(entity, caller: UserRecord, key: str, args: dict[str, list[str]]) -> dict:
-    """GET /api/{E}/{id}/changelog: a PagedResult of change rows [I: shape unknown]; the mock
-    keeps none, so after the row's access check the page is empty."""
-    if entity.has("get") or entity.has("list"):
-        fetch(entity, caller, key)
-    elif key_condition(entity, key) is None:
-        raise NotFound(f"No {entity.name} was found with the id '{key}'.")
+    """GET /api/{E}/{id}/changelog: a PagedResult of the row's changes, oldest first [I].
+
+    The changes are the audit events the entry's `changes` names (what services record for
+    each write, through the API or the staff pages); the row is read first, with GET's 403/404
+    rule. An entry without `changes` answers an empty page.
+    """
     offset, limit = filters.paging(args)
-    page = Page(items=[], offset=offset, limit=limit, total=0)
-    return wire.paged_result(wire.contract(wire.CORE, "ChangeLogData"), [], page)
+    items, total = [], 0
+    if entity.changes is None and not (entity.has("get") or entity.has("list")):
+        if key_condition(entity, key) is None:
+            raise NotFound(f"No {entity.name} was found with the id '{key}'.")
+    else:
+        row = fetch(entity, caller, key)
+        if entity.changes is not None:
+            items, total = _changes(entity, row, offset, limit)
+    page = Page(items=items, offset=offset, limit=limit, total=total)
+    return wire.paged_result(wire.CHANGE_LOG, items, page)
+
+
+def _changes(entity, row, offset: int, limit: int) -> tuple[list[dict], int]:
+    changes = entity.changes
+    row_id = getattr(row, entity.key[0].key)
+    keys = {action: detail_key for action, (_, detail_key) in changes.actions.items()}
+    since = getattr(row, changes.since.key) if changes.since is not None else None
+    events = audit.events_about(keys, row_id, since=since)
+    total = db.session.scalar(select(func.count()).select_from(events.subquery())) or 0
+    names = _property_names(entity)
+    items = []
+    for event in db.session.scalars(events.offset(offset).limit(limit)):
+        detail = json.loads(event.detail) if event.detail else {}
+        changed = detail.get("changed", []) if isinstance(detail, dict) else []
+        items.append(
+            wire.change_log_row(
+                entity.name,
+                [str(row_id)],
+                change_id=event.id,
+                change_type=changes.actions[event.action][0],
+                at=event.at,
+                user=event.actor,
+                changed=[names[c] for c in changed if c in names],
+            )
+        )
+    return items, total
+
+
+@cache
+def _property_names(entity) -> dict[str, str]:
+    """Column attribute -> the first property that shows it: how a change names what changed.
+
+    A change names the entity's own properties; a column it does not show is left out [I].
+    """
+    names: dict[str, str] = {}
+    for prop in entity.properties:
+        column = getattr(prop.column, "key", None)
+        if column is not None:
+            names.setdefault(column, prop.name)
+    return names

@@ -104,6 +104,36 @@ def identity(entity: str, elements: list[str] | None) -> dict:
     return data
 
 
+CHANGE_LOG = f"{CORE}.ChangeLogData, {CONTRACTS}"
+
+
+def change_log_row(
+    entity: str,
+    elements: list[str],
+    *,
+    change_id: int,
+    change_type: str,
+    at,
+    user: str,
+    changed: list[str],
+) -> dict:
+    """One ChangeLogData of GET /api/{E}/{id}/changelog.
+
+    [I] iMIS documents ChangeLogData (a change type whose default is "Add", a date, Changes and
+    an Identity) but shows no reply, so the property names below are the mock's guesses; change
+    them here. `Changes` names the properties a change set (empty for "Add").
+    """
+    return {
+        "$type": CHANGE_LOG,
+        "ChangeLogId": str(change_id),
+        "ChangeType": change_type,
+        "ChangeDate": net_datetime(at),
+        "UserName": user,
+        "Identity": identity(entity, elements),
+        "Changes": collection(STRING_COLLECTION, changed),
+    }
+
+
 def scalar(value):
     """A property value as GenericEntityData carries it: typed unless it is text."""
     if value is None or isinstance(value, str):

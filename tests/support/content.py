@@ -1,4 +1,4 @@
-"""Helpers shared by the content tests: client applications and records made through services."""
+"""Content records, folders and client applications made through services, for the content tests."""
 
 from flask import Flask
 from sqlalchemy import func, select
@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from imis_mock.extensions import db
 from imis_mock.models import AuditEvent, ContentRecord
 from imis_mock.services import content
-from tests.conftest import create_client_application
+from tests.support.data import create_client_application
 
 EDITOR = "/staff/RiSE/PageBuilder/ManageContent"
 

@@ -10,8 +10,8 @@ from urllib.parse import urljoin
 
 import requests
 
-from tests.browser import Browser, Page
-from tests.conftest import MEMBER_PASSWORD, STAFF_PASSWORD
+from tests.support.browser import Browser, Page
+from tests.support.data import MEMBER_PASSWORD, STAFF_PASSWORD
 
 
 def sign_in(browser: Browser, username: str, password: str, *, site: str = "member") -> Page:

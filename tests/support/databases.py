@@ -38,8 +38,7 @@ PREFIX = "imis_t_"
 _engines: dict[str, Engine] = {}  # by database name ("" is TEST_DATABASE_URL's own database)
 _names: dict[Path, str] = {}  # instance folder -> its PostgreSQL database
 _template: dict = {}  # the template's rows and sequence values, once taken
-# The apps made during the current test. Kept here, not in conftest.py: pytest imports conftest
-# as `conftest` while test modules import `tests.conftest`, two copies with their own globals.
+# The apps made during the current test, to close their connections after it.
 _apps: list[Flask] = []
 
 

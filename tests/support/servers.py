@@ -1,5 +1,7 @@
-"""Real servers for end-to-end tests: serve.py (granian) in a subprocess on 127.0.0.1 and a free
-port, as `make run` serves the mock and the sample app."""
+"""Servers on 127.0.0.1 and a free port: the app in a thread, serve.py in a subprocess, a proxy.
+
+serve.py (granian) serves the mock and the sample app as `make run` does.
+"""
 
 import os
 import selectors
@@ -12,10 +14,12 @@ import time
 from pathlib import Path
 
 import requests
+from flask import Flask
+from werkzeug.serving import make_server
 
-from tests import databases
+from tests.support import databases
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -37,6 +41,32 @@ def flask_cli(instance: Path, *args: str, env: dict | None = None, stdin: str | 
         check=True,
     )
     return result.stdout
+
+
+class LiveServer:
+    """The app served by werkzeug in a thread of the test process."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "LiveServer":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=10)
+
+
+def mock_env(instance: Path) -> dict[str, str]:
+    """The environment of a mock on SQLite in the instance folder (the browser tests' servers)."""
+    return {
+        "IMIS_INSTANCE_PATH": str(instance),
+        "FLASK_SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance}/imis.db",
+    }
 
 
 class Server:

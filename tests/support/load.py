@@ -1,5 +1,4 @@
-"""Helpers for the load, crash and multi-worker tests: the mock as `make run` serves it, many
-SSO clients.
+"""The load, crash and multi-worker tests' tools: the mock as `make run` serves it, SSO clients.
 
 Every server here is `python serve.py app:app` (granian) as `make run` starts it (2
 workers) on 127.0.0.1, with the test-only X-Worker-PID header on (EXPOSE_WORKER_PID), so a test
@@ -23,9 +22,9 @@ from imis_mock.diagnostics import WORKER_PID_HEADER
 from imis_mock.extensions import db
 from imis_mock.models import AccessToken, RefreshToken
 from imis_mock.services import accounts, secrets, tokens
-from tests import databases
-from tests.conftest import TEST_SECRET
-from tests.servers import Server
+from tests.support import databases
+from tests.support.apps import TEST_SECRET
+from tests.support.servers import Server
 
 CLIENT_ID = "LoadApp"
 CLIENT_SECRET = "LoadApp-secret-1-Zq7Lm3Vx9Rt2Wp8"

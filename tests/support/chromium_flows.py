@@ -1,13 +1,12 @@
-"""What people do in the browser: fields found by their labels, buttons by their text."""
+"""What people do in Chromium (Playwright): fields found by their labels, buttons by their text."""
 
 import re
 
 from playwright.sync_api import Page, expect
 
-from imis_mock.services import demo
+from tests.support.data import MEMBER_PASSWORD, STAFF_PASSWORD
 
 MEMBER = "jsmith"
-MEMBER_PASSWORD = demo.MEMBER_PASSWORD
 # What the sample app shows once iMIS has told it who signed in.
 SIGNED_IN_AS_JANE = "Signed in as Jane Smith (23179)"
 SESSION_EXPIRED = "Your iMIS session has expired"
@@ -39,7 +38,7 @@ def staff_sign_in(page: Page, mock_url: str) -> None:
     """Open the Staff site and sign in as the demo staff user MANAGER."""
     page.goto(mock_url + "/staff/")
     expect(page.get_by_role("heading", name="Staff Sign In")).to_be_visible()
-    fill_sign_in(page, demo.STAFF["username"], demo.STAFF_PASSWORD)
+    fill_sign_in(page, "MANAGER", STAFF_PASSWORD)
     expect(staff_nav(page)).to_be_visible()
 
 

@@ -1,4 +1,4 @@
-"""Helpers shared by the hand-off and /token tests: a test-only SSO route, a bearer probe."""
+"""The hand-off and /token tests' tools: client secrets, a test SSO route, a bearer probe, mint."""
 
 from authlib.integrations.flask_oauth2 import current_token
 from flask import Flask, jsonify
