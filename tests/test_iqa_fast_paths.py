@@ -19,7 +19,7 @@ from imis_mock.services import accounts
 from imis_mock.services.accounts import UserRecord
 from tests import test_api_fast_path as fast_path_tests
 from tests import test_iqa_panels as panel_tests
-from tests.test_api_activity_groups import Http, prop, values
+from tests.support.api import prop, values
 from tests.test_iqa_panels import QUERY_URL, define_query, expando_rows, stored_query
 
 ALIASES = ("ID", "Last-Name", "City")
@@ -29,11 +29,6 @@ AWKWARD = ['a "quoted" \\ name', "tab\there\nnewline", "Zoë 東京 😀", "{0} 
 # Values that are not text take the shapes' own path: typed scalars, or no Value at all.
 TYPED = [None, 7, True, False, Decimal("12.50"), 1.5, date(2026, 3, 1)]
 TYPED += [datetime(2026, 3, 1, 9, 30, tzinfo=UTC)]
-
-
-@pytest.fixture
-def http(app, live_server) -> Http:
-    return Http(app, live_server.url)
 
 
 def plain_iqa_page(result: engine.Result) -> str:
