@@ -52,10 +52,26 @@ def _must_not_be_stored() -> bool:
 
 
 def add_hsts(response: Response) -> Response:
-    # No includeSubDomains: the mock does not own its host name's other sites (see config.py).
-    max_age = current_app.config["HSTS_MAX_AGE"]
-    response.headers.setdefault("Strict-Transport-Security", f"max-age={max_age}")
+    response.headers.setdefault(*hsts_header(current_app))
     return response
+
+
+def hsts_header(app: Flask) -> tuple[str, str]:
+    # No includeSubDomains: the mock does not own its host name's other sites (see config.py).
+    return "Strict-Transport-Security", f"max-age={app.config['HSTS_MAX_AGE']}"
+
+
+def behind_tls(app: Flask) -> bool:
+    return app.config.get("PREFERRED_URL_SCHEME") == "https"
+
+
+def fast_path_headers(app: Flask, *before_vary: tuple[str, str]) -> list[tuple[str, str]]:
+    """The headers Flask's hooks add to an answer of the fast paths (oauth/server.py,
+    api/fast_path.py), in the order they add them: security headers, the view's own headers
+    that come after them, HSTS behind TLS, then the `Vary: Cookie` of Flask's session.
+    tests/test_token_fast_path.py and tests/test_api_fast_path.py compare them with Flask's."""
+    hsts = [hsts_header(app)] if behind_tls(app) else []
+    return [*SECURITY_HEADERS, *before_vary, *hsts, ("Vary", "Cookie")]
 
 
 # The largest id both databases hold: ids are INTEGER columns, 32-bit on PostgreSQL.
@@ -112,7 +128,7 @@ def use_tls_settings(app: Flask) -> None:
     a *_COOKIE_DOMAIN or a narrower path would make browsers drop it), so no other site on the
     domain and no plain-http page can set or overwrite it.
     """
-    if app.config.get("PREFERRED_URL_SCHEME") != "https":
+    if not behind_tls(app):
         return
     for prefix in ("SESSION", "REMEMBER"):
         app.config[f"{prefix}_COOKIE_SECURE"] = True

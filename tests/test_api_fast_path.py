@@ -74,12 +74,14 @@ def journal(app) -> list[tuple]:
         ]
 
 
-@pytest.mark.parametrize("expose_pid", [False, True])
+# As served in tests, and behind TLS (HSTS, security.use_tls_settings).
+SETTINGS = [{}, {"EXPOSE_WORKER_PID": True}, {"PREFERRED_URL_SCHEME": "https"}]
+
+
+@pytest.mark.parametrize("settings", SETTINGS, ids=["plain", "worker-pid", "tls"])
 @pytest.mark.parametrize(("user", "path"), READS)
-def test_the_answer_is_flasks_byte_for_byte(
-    instance, monkeypatch, answered, expose_pid, user, path
-):
-    app = make_app(instance, monkeypatch, EXPOSE_WORKER_PID=expose_pid)
+def test_the_answer_is_flasks_byte_for_byte(instance, monkeypatch, answered, settings, user, path):
+    app = make_app(instance, monkeypatch, **settings)
     fast = get(app, path, user)
     slow = get(app, path, user, flask_only=True)
     assert answered == [True]

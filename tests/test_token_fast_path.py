@@ -73,9 +73,13 @@ def count(app, model) -> int:
         return db.session.scalar(select(func.count()).select_from(model))
 
 
-@pytest.mark.parametrize("expose_pid", [False, True])
-def test_the_answer_is_flasks_header_by_header(instance, monkeypatch, expose_pid, answered):
-    app = make_app(instance, monkeypatch, EXPOSE_WORKER_PID=expose_pid)
+# As served in tests, and behind TLS (HSTS, security.use_tls_settings).
+SETTINGS = [{}, {"EXPOSE_WORKER_PID": True}, {"PREFERRED_URL_SCHEME": "https"}]
+
+
+@pytest.mark.parametrize("settings", SETTINGS, ids=["plain", "worker-pid", "tls"])
+def test_the_answer_is_flasks_header_by_header(instance, monkeypatch, settings, answered):
+    app = make_app(instance, monkeypatch, **settings)
     create_client_application(app, "MyApp", SECRET, lifetime=30)
     fast = post(app, form(mint(app)))
     slow = post(app, form(mint(app)), flask_only=True)

@@ -35,16 +35,13 @@ from imis_mock.api.engine import filters, resource, wire
 from imis_mock.diagnostics import WORKER_PID_HEADER
 from imis_mock.errors import DATABASE_ERROR, DATABASE_UNAVAILABLE
 from imis_mock.oauth.bearer import require_bearer
-from imis_mock.security import SECURITY_HEADERS, holds_nul
+from imis_mock.security import fast_path_headers, holds_nul
 from imis_mock.services import audit
 
 ITEM_ENDPOINTS = ("api.item_", "api.dynamic_item")
 # The IQA endpoints (api/routes.py) and what each answers.
 IQA_ANSWERS = {"api.run_iqa": iqa.answer_iqa, "api.run_query": iqa.answer_query}
 IQA_PATHS = ("/iqa", "/query")  # their paths' ends, as routing.py spells them
-# What security.add_security_headers gives every /api answer (never stored), then Flask's
-# session adds `Vary: Cookie`.
-AFTER_HEADERS = [*SECURITY_HEADERS, ("Cache-Control", "no-store"), ("Vary", "Cookie")]
 
 
 class ApiReadFastPath:
@@ -54,6 +51,8 @@ class ApiReadFastPath:
         # Bound once: with no SERVER_NAME, Flask's binding per request matches paths alike. With
         # one, the host takes part in matching, and every request goes to Flask.
         self.urls = None if app.config.get("SERVER_NAME") else app.url_map.bind("localhost")
+        # security.add_security_headers gives every /api answer `no-store` (never stored).
+        self.after_headers = fast_path_headers(app, ("Cache-Control", "no-store"))
 
     def __call__(self, environ: dict, start_response):
         path = environ.get("PATH_INFO") or ""
@@ -127,4 +126,4 @@ class ApiReadFastPath:
         headers = [("Content-Type", wire.JSON_TYPE), ("Content-Length", str(len(body)))]
         if expose_pid:
             headers.append((WORKER_PID_HEADER, str(os.getpid())))
-        return body, [*headers, *AFTER_HEADERS]
+        return body, [*headers, *self.after_headers]

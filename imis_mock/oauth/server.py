@@ -54,7 +54,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from imis_mock.diagnostics import WORKER_PID_HEADER
 from imis_mock.errors import DATABASE_ERROR, DATABASE_UNAVAILABLE
-from imis_mock.security import SECURITY_HEADERS
+from imis_mock.security import fast_path_headers
 from imis_mock.services import accounts, clock, qa, throttle, tokens
 from imis_mock.services.tokens import TokenError
 
@@ -390,6 +390,7 @@ class TokenFastPath:
     def __init__(self, app: Flask):
         self.app = app
         self.wsgi_app = app.wsgi_app
+        self.after_headers = fast_path_headers(app)
 
     def __call__(self, environ: dict, start_response):
         if (
@@ -455,7 +456,7 @@ class TokenFastPath:
         headers = [*HEADERS, *extra, ("Content-Length", str(len(body)))]
         if expose_pid:
             headers.append((WORKER_PID_HEADER, str(os.getpid())))
-        return body, [*headers, *SECURITY_HEADERS, ("Vary", "Cookie")]
+        return body, [*headers, *self.after_headers]
 
     @staticmethod
     def redeem(form: dict[str, str], environ: dict) -> dict | None:
