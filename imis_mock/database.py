@@ -347,10 +347,7 @@ def writing_on_driver() -> Iterator[DriverWrite]:
         driver = pooled.driver_connection
         try:
             if sqlite:
-                try:
-                    driver.execute("BEGIN IMMEDIATE")
-                except dialect.loaded_dbapi.Error as error:
-                    _raise_wrapped(error, dialect, pooled, None, "BEGIN IMMEDIATE")
+                _on_driver(dialect, pooled, "BEGIN IMMEDIATE")
             yield DriverWrite(dialect, pooled, None)
             try:
                 driver.commit()
@@ -388,7 +385,7 @@ class _Group:
         self.queue: list[_Job] = []
         self.leading = False
 
-    def run(self, engine: Engine, job: _Job):
+    def run(self, job: _Job):
         with self.lock:
             self.queue.append(job)
             lead = not self.leading
@@ -399,7 +396,7 @@ class _Group:
             with self.lock:
                 jobs, self.queue = self.queue, []
             try:
-                _commit_group(engine, jobs)
+                _commit_group(jobs)
             finally:
                 with self.lock:
                     if self.queue:
@@ -415,38 +412,22 @@ class _Group:
 _groups: dict[str, _Group] = {}
 
 
-def _commit_group(engine: Engine, jobs: list[_Job]) -> None:
-    """Run the jobs in one IMMEDIATE transaction, each in a savepoint, commit, wake them all.
+def _commit_group(jobs: list[_Job]) -> None:
+    """Run the jobs in one transaction of writing_on_driver(), each in a savepoint; wake them all.
 
     A job that raises is rolled back to its savepoint alone, and gets its exception; a failure of
     the transaction itself (BEGIN, COMMIT) is every job's.
     """
-    dialect = engine.dialect
     try:
-        with writers_turn(engine.url.database or ""):
-            pooled = _checkout(engine)
-            driver = pooled.driver_connection
-            try:
-                _on_driver(dialect, pooled, "BEGIN IMMEDIATE")
-                write = DriverWrite(dialect, pooled, None)
-                for job in jobs:
-                    _on_driver(dialect, pooled, "SAVEPOINT grouped")
-                    try:
-                        job.result = job.work(write)
-                    except Exception as error:  # noqa: BLE001 (the job's own outcome)
-                        job.error = error
-                        _on_driver(dialect, pooled, "ROLLBACK TO grouped")
-                    _on_driver(dialect, pooled, "RELEASE grouped")
+        with writing_on_driver() as write:
+            for job in jobs:
+                _on_driver(write.dialect, write.pooled, "SAVEPOINT grouped")
                 try:
-                    driver.commit()
-                except dialect.loaded_dbapi.Error as error:
-                    _raise_wrapped(error, dialect, pooled, None, "COMMIT")
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    driver.rollback()
-                raise
-            finally:
-                pooled.close()
+                    job.result = job.work(write)
+                except Exception as error:  # noqa: BLE001 (the job's own outcome)
+                    job.error = error
+                    _on_driver(write.dialect, write.pooled, "ROLLBACK TO grouped")
+                _on_driver(write.dialect, write.pooled, "RELEASE grouped")
     except BaseException as error:
         for job in jobs:
             job.error, job.result = error, None
@@ -478,11 +459,10 @@ def write_grouped(work: Callable[[DriverWrite], T]) -> T:
     if in_session_transaction() or db.engine.dialect.name != "sqlite":
         with writing_on_driver() as write:
             return work(write)
-    engine = db.engine
-    database = engine.url.database or ""
+    database = db.engine.url.database or ""
     with _turns_lock:
         group = _groups.setdefault(database, _Group())
-    return group.run(engine, _Job(work))
+    return group.run(_Job(work))
 
 
 def default_sqlite_uri(instance_path: str) -> str:
