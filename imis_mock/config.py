@@ -53,6 +53,10 @@ THROTTLE_LOCKOUT_MINUTES = 15
 # checks in a minute make the address wait this many seconds (429 with Retry-After).
 ADDRESS_MAX_FAILURES = 30
 ADDRESS_LOCKOUT_SECONDS = 60
+# Its 429 is answered after this pause (no CPU; at most ADDRESS_DELAY_SLOTS at once per worker
+# process, the rest at once), so a guesser's connections send little: services/throttle.py.
+ADDRESS_ANSWER_DELAY_SECONDS = 0.5
+ADDRESS_DELAY_SLOTS = 16
 # Failed client authentication at /token, per Client ID and client address (services/tokens.py).
 CLIENT_MAX_FAILURES = 10
 CLIENT_LOCKOUT_SECONDS = 60

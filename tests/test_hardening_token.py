@@ -18,7 +18,7 @@ import requests
 
 from imis_mock import database
 from imis_mock.extensions import db
-from imis_mock.services import accounts, clock, tokens
+from imis_mock.services import accounts, clock, throttle, tokens
 from tests.support.data import MEMBER_PASSWORD, STAFF_PASSWORD, create_client_application
 from tests.support.oauth import SECRET, mint
 from tests.support.servers import LiveServer
@@ -407,3 +407,56 @@ def test_a_locked_out_address_gets_the_same_429_with_or_without_flask(token_app,
     assert [name for name, _ in fast[1].items() if name != "Date"] == [
         name for name, _ in slow[1].items() if name != "Date"
     ]
+
+
+def lock_out_this_address(token_app, server) -> None:
+    for index in range(token_app.config["ADDRESS_MAX_FAILURES"]):
+        status, _, _ = post_token(server, password(f"guess{index}", "wrong"))
+        assert status == 400
+
+
+def test_a_locked_out_address_is_answered_after_a_pause(token_app, server, monkeypatch):
+    """The tarpit: each 429 of an address that must wait (fast path, Flask's path, the sign-in
+    page) pauses first, so a guesser's connections send little; other refusals do not."""
+    token_app.config["ADDRESS_ANSWER_DELAY_SECONDS"] = 0.25
+    paused = []
+    monkeypatch.setattr(throttle, "sleep", paused.append)
+    lock_out_this_address(token_app, server)
+    assert paused == []  # the wrong passwords that were hashed were answered at once
+    assert_throttled(*post_token(server, password("jsmith", "wrong")))
+    assert_throttled(
+        *post_token(server, password("jsmith", "wrong"), headers=basic("MyApp", SECRET))
+    )
+    page = requests.post(server.url + "/SignIn", data={"username": "jsmith", "password": "x"})
+    assert page.status_code == 429
+    assert paused == [0.25, 0.25, 0.25]
+    # Another address is answered at once.
+    status, _, _ = post_token(server, password("jsmith", MEMBER_PASSWORD), source=OTHER_ADDRESS)
+    assert status == 200 and paused == [0.25, 0.25, 0.25]
+
+
+def test_guessers_cannot_hold_more_threads_than_the_pause_slots(token_app, server, monkeypatch):
+    """With every pause slot taken, a locked-out address is answered 429 at once."""
+    token_app.config["ADDRESS_DELAY_SLOTS"] = 1
+    lock_out_this_address(token_app, server)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold(seconds):
+        holding.set()
+        assert release.wait(60)
+
+    monkeypatch.setattr(throttle, "sleep", hold)
+    answers = []
+    first = threading.Thread(
+        target=lambda: answers.append(post_token(server, password("a", "wrong")))
+    )
+    first.start()
+    try:
+        assert holding.wait(30)
+        # The one slot is held: this guess is not paused (hold() would block it).
+        assert_throttled(*post_token(server, password("b", "wrong")))
+        assert answers == []  # the first is still paused
+    finally:
+        release.set()
+        first.join(30)
+    assert_throttled(*answers[0])

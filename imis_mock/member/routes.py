@@ -16,6 +16,7 @@ SIGN_IN_THROTTLED = "Too many sign-in attempts right now. Try again in {seconds}
 
 def throttled_sign_in(form, template: str, error: throttle.Throttled):
     """Answer a sign-in refused before any password check: 429 with Retry-After."""
+    throttle.hold_back(error)
     form.form_errors.append(SIGN_IN_THROTTLED.format(seconds=error.retry_after))
     return render_template(template, form=form), 429, {"Retry-After": str(error.retry_after)}
 

@@ -303,6 +303,7 @@ class ImisAuthorizationServer(AuthorizationServer):
                 username=form.get("username", ""),
                 throttled=error.reason,
             )
+        throttle.hold_back(error)
         body = throttled_body(error.retry_after)
         return self.handle_response(429, body, [*HEADERS, ("Retry-After", str(error.retry_after))])
 
@@ -444,6 +445,7 @@ class TokenFastPath:
                 throttle.check_address(address)
                 return None
             except throttle.Throttled as error:  # audited when the lockout began
+                throttle.hold_back(error)
                 extra = [("Retry-After", str(error.retry_after))]
                 payload = throttled_body(error.retry_after)
                 return "429 TOO MANY REQUESTS", *self.finish(payload, extra, False)

@@ -25,6 +25,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from time import sleep
 
 from flask import current_app
 from sqlalchemy import and_, bindparam, case, delete, literal, select, update
@@ -203,25 +204,47 @@ def clear(key: str) -> None:
 # that finds every slot taken is answered 429 at once rather than queued, so guessers cannot
 # fill the server's threads and slow the other clients down.
 _pool_lock = threading.Lock()
-_pools: dict[int, threading.BoundedSemaphore] = {}
+_pools: dict[tuple[str, int], threading.BoundedSemaphore] = {}
 
 
-def _pool() -> threading.BoundedSemaphore:
-    size = max(1, _setting("HASH_CONCURRENCY"))
-    pool = _pools.get(size)
+def _pool(setting: str) -> threading.BoundedSemaphore:
+    size = max(1, _setting(setting))
+    pool = _pools.get((setting, size))
     if pool is None:
         with _pool_lock:
-            pool = _pools.setdefault(size, threading.BoundedSemaphore(size))
+            pool = _pools.setdefault((setting, size), threading.BoundedSemaphore(size))
     return pool
 
 
 @contextmanager
 def hashing_slot() -> Iterator[None]:
     """Hold one of this process's hashing slots; raise Throttled if none is free."""
-    pool = _pool()
+    pool = _pool("HASH_CONCURRENCY")
     if not pool.acquire(blocking=False):
         raise Throttled(1, "hashing")
     try:
         yield
     finally:
         pool.release()
+
+
+def hold_back(error: Throttled) -> None:
+    """Pause before answering an address that must wait (a tarpit), while a slot is free.
+
+    A guesser's next guess then comes ADDRESS_ANSWER_DELAY_SECONDS later: guessing tools keep a
+    fixed number of connections busy, and each 429 answered at once was another request taking
+    the worker's CPU (and the GIL) from the other clients (bench/guessing.py). The pause costs no
+    CPU. At most ADDRESS_DELAY_SLOTS answers of a process pause at once, so guessers cannot hold
+    the server's threads: past that they are answered at once, as before. Never longer than
+    the Retry-After the answer gives.
+    """
+    seconds = min(float(current_app.config["ADDRESS_ANSWER_DELAY_SECONDS"]), error.retry_after)
+    if error.reason != "address" or seconds <= 0:
+        return
+    slots = _pool("ADDRESS_DELAY_SLOTS")
+    if not slots.acquire(blocking=False):
+        return
+    try:
+        sleep(seconds)
+    finally:
+        slots.release()
