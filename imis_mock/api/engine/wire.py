@@ -275,12 +275,12 @@ class Template:
         """The fill() of each record's values, joined by commas: in one join when every value is
         text (record by record, a page cost a microsecond a row), else record by record."""
         slots, count = self.slots, self.count
-        if slots is not None and count and records and all(len(v) == count for v in records):
+        if slots is not None and count and records:
             try:
                 texts = list(map(encode_basestring, chain.from_iterable(records)))
             except TypeError:  # a value that is not text
-                pass
-            else:
+                texts = None
+            if texts is not None and len(texts) == count * len(records):
                 # The constant text between the values: a record's, with the end of one record,
                 # a comma and the start of the next run together.
                 first, *middle, last = slots[0::2]
@@ -306,7 +306,8 @@ def encode_all(
 ) -> str:
     """The JSON text of each record (key, values), joined by commas (a JSON array's inside):
     `template(key, count)` gives the Template of a record of that key with `count` values (the
-    record's constant part, such as its property names); each run of one key is filled at once."""
+    record's constant part, such as its property names); every record of a key has as many
+    values (a row of one query). Each run of records of one key is filled at once."""
     texts = []
     for key, run in groupby(records, key=itemgetter(0)):
         values = [v for _, v in run]
