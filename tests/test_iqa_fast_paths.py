@@ -52,15 +52,18 @@ def result_of(rows, *, party_rows: bool, offset: int = 0, total: int | None = No
 
 @pytest.mark.parametrize("party_rows", [True, False])
 @pytest.mark.parametrize("offset", [0, 9_900])
-def test_iqa_page_gives_the_bytes_of_the_shapes(party_rows, offset):
+@pytest.mark.parametrize("typed", [True, False], ids=["typed", "text-only"])
+def test_iqa_page_gives_the_bytes_of_the_shapes(party_rows, offset, typed):
+    # Text-only, the page is filled in one join (Template.fill_all); with a typed value, row by row.
     texts = [f"{n:05d}" for n in range(40)] + AWKWARD
     rows = []
     for n, text in enumerate(texts):
         parent = str(23000 + n) if party_rows else None
         rows.append((parent, (parent or text, text, texts[-n - 1])))
-    for n, value in enumerate(TYPED):  # one typed value in an otherwise text row
+    for n, value in enumerate(TYPED if typed else []):  # a typed value in a text row
         rows.append(("23100" if party_rows else None, ("23100", value, f"City {n}")))
-    rows.append(("23101" if party_rows else None, (None, None, None)))
+    if typed:
+        rows.append(("23101" if party_rows else None, (None, None, None)))
     result = result_of(rows, party_rows=party_rows, offset=offset, total=offset + 10_000)
 
     text = engine.iqa_page(result)
@@ -79,6 +82,16 @@ def test_iqa_page_of_no_rows_and_rows_rooted_or_not():
     # A row of a party source with no party (no parent) beside rooted ones.
     mixed = result_of([("23179", ("1", "a", "b")), (None, ("2", "c", "d"))], party_rows=True)
     assert engine.iqa_page(mixed) == plain_iqa_page(mixed)
+
+
+def test_a_run_of_rows_is_filled_as_row_by_row():
+    template = wire.Template(lambda a, b: {"$type": "T%s", "A": a, "B": [b, "%d"]}, 2)
+    rows = [("x", "y"), ("50%", 'q"\\'), ("", "\x001")]
+    assert template.fill_all(rows) == ",".join(template.fill(r) for r in rows)
+    assert template.fill_all(rows[:1]) == template.fill(rows[0])
+    with_a_number = [*rows, (7, "z")]
+    assert template.fill_all(with_a_number) == ",".join(map(template.fill, with_a_number))
+    assert template.fill_all([]) == ""
 
 
 def test_a_template_whose_shape_changes_text_uses_the_shape():
@@ -102,10 +115,13 @@ def plain_query_page(result: engine.Result) -> str:
 
 
 @pytest.mark.parametrize("offset", [0, 9_900])
-def test_query_page_gives_the_bytes_of_the_shapes(offset):
+@pytest.mark.parametrize("typed", [True, False], ids=["typed", "text-only"])
+def test_query_page_gives_the_bytes_of_the_shapes(offset, typed):
     texts = [f"{n:05d}" for n in range(40)] + AWKWARD
     rows = [(None, (text, texts[-n - 1], "Toronto")) for n, text in enumerate(texts)]
-    rows += [(None, ("23100", value, f"City {n}")) for n, value in enumerate(TYPED)]
+    rows += [
+        (None, ("23100", value, f"City {n}")) for n, value in enumerate(TYPED if typed else [])
+    ]
     result = result_of(rows, party_rows=False, offset=offset)
     assert engine.query_page(result) == plain_query_page(result)
     assert engine.query_page(result_of([], party_rows=False)) == plain_query_page(

@@ -7,8 +7,9 @@ included), so a new entity is a source at once. Filters, operators, parameters' 
 prefixes, paging and the member's row rule are the engine's (engine/filters.py, access.py).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from sqlalchemy import bindparam, func, inspect, select
 
@@ -200,15 +201,26 @@ def run(
     return Result(plan.aliases, rows, filters.Page(rows, offset, limit, total), plan.party_rows)
 
 
+def _iqa_row(entity_type: str, names: tuple[str, ...], rooted: bool, *values) -> dict:
+    parent, values = (values[0], values[1:]) if rooted else (None, values)
+    return wire.iqa_row(entity_type, parent, list(zip(names, values, strict=True)))
+
+
+def _query_row(aliases: tuple[str, ...], *values) -> dict:
+    return wire.expando(dict(zip(aliases, map(wire.native, values), strict=True)))
+
+
+@lru_cache(maxsize=512)
+def _template(shape: Callable[..., dict], fixed: tuple, count: int) -> wire.Template:
+    """The Template of a row shape given its fixed arguments (a query's names): the same for
+    every page of the query, so it is made once."""
+    return wire.Template(partial(shape, *fixed), count)
+
+
 def iqa_page(result: Result) -> str:
     """`/api/IQA`'s JSON: GenericEntityData rows, Properties from ResultRow (1-based, as text)."""
     entity_type = PARTY_ROWS if result.party_rows else OTHER_ROWS
     names = ("ResultRow", *result.aliases)
-
-    def row(rooted: bool, values: tuple) -> dict:
-        parent, values = (values[0], values[1:]) if rooted else (None, values)
-        return wire.iqa_row(entity_type, parent, list(zip(names, values, strict=True)))
-
     offset = result.page.offset
     records = [
         (True, (parent, str(offset + n), *values))
@@ -216,18 +228,18 @@ def iqa_page(result: Result) -> str:
         else (False, (str(offset + n), *values))
         for n, (parent, values) in enumerate(result.rows, start=1)
     ]
-    return wire.paged_text(wire.GENERIC_ENTITY, wire.encode_all(row, records), result.page)
+    items = wire.encode_all(
+        lambda rooted, count: _template(_iqa_row, (entity_type, names, rooted), count), records
+    )
+    return wire.paged_text(wire.GENERIC_ENTITY, items, len(records), result.page)
 
 
 def query_page(result: Result) -> str:
     """`/api/query`'s JSON: ExpandoObject rows keyed by alias, plain JSON values."""
-    aliases = result.aliases
-
-    def row(_, values: tuple) -> dict:
-        return wire.expando(dict(zip(aliases, map(wire.native, values), strict=True)))
-
-    items = wire.encode_all(row, [(None, values) for _, values in result.rows])
-    return wire.paged_text(None, items, result.page)
+    records = [(None, values) for _, values in result.rows]
+    fixed = (result.aliases,)
+    items = wire.encode_all(lambda _, count: _template(_query_row, fixed, count), records)
+    return wire.paged_text(None, items, len(records), result.page)
 
 
 def answer_iqa(args: dict[str, list[str]], caller: UserRecord) -> str:

@@ -130,8 +130,13 @@ def event_values(
         "username": _clean(username, 60),
         "error_code": error_code,
         "ip": ip if ip is not None else _remote_addr(),
-        "detail": json.dumps(detail, sort_keys=True, default=str) if detail else "",
+        "detail": _DETAIL.encode(detail) if detail else "",
     }
+
+
+# json.dumps(detail, sort_keys=True, default=str), made once (json.dumps with arguments builds an
+# encoder for every call); detail_holds() relies on this form.
+_DETAIL = json.JSONEncoder(sort_keys=True, default=str)
 
 
 REMOTE_ADDR = "audit_remote_addr"
