@@ -23,17 +23,18 @@ from sqlalchemy import (
     Table,
     bindparam,
     func,
+    insert,
     inspect,
     make_url,
     select,
     text,
 )
-from sqlalchemy.exc import DBAPIError, OperationalError, SAWarning
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SAWarning
 
 from imis_mock import database
 from imis_mock.errors import UNAVAILABLE_MESSAGE, handle_database_unavailable
 from imis_mock.extensions import db
-from imis_mock.models import Contact, SignInThrottle, User
+from imis_mock.models import AppSetting, Contact, SignInThrottle, User
 from imis_mock.oauth.bearer import require_bearer
 from imis_mock.services import accounts, clock, tokens
 from tests.support import databases
@@ -217,6 +218,49 @@ def test_compiled_select_wraps_driver_errors_like_sqlalchemy(app):
             query.first(p_id=1)
         assert isinstance(raised.value.orig, db.engine.dialect.loaded_dbapi.Error)
         db.session.rollback()
+
+
+_SETTINGS = AppSetting.__table__
+_PUT = database.CompiledSelect(insert(_SETTINGS), column_keys=["key", "value"])
+_COPY = database.CompiledSelect(
+    insert(_SETTINGS).from_select(
+        ["key", "value"],
+        select(bindparam("p_new"), _SETTINGS.c.value).where(_SETTINGS.c.key == bindparam("p_key")),
+    )
+)
+
+
+def test_driver_writes_sent_together_see_one_another_and_count_their_rows(app):
+    """execute_all (one round trip on PostgreSQL): a later statement selects what an earlier one
+    wrote, and each one's row count comes back."""
+    with app.app_context():
+        with database.writing_on_driver() as write:
+            counts = write.execute_all(
+                [
+                    (_PUT, {"key": "together-a", "value": "1"}),
+                    (_COPY, {"p_new": "together-b", "p_key": "together-a"}),
+                    (_COPY, {"p_new": "together-c", "p_key": "nothing-here"}),
+                ]
+            )
+        assert counts == [1, 1, 0]
+        assert db.session.get(AppSetting, "together-b").value == "1"
+        assert db.session.get(AppSetting, "together-c") is None
+
+
+def test_driver_writes_sent_together_fail_as_one(app):
+    """An error among them is raised as SQLAlchemy wraps it, and none of them is kept."""
+    with app.app_context():
+        with pytest.raises(IntegrityError), database.writing_on_driver() as write:
+            write.execute_all(
+                [
+                    (_PUT, {"key": "together-x", "value": "1"}),
+                    (_PUT, {"key": "together-x", "value": "2"}),  # the same key again
+                ]
+            )
+        assert db.session.get(AppSetting, "together-x") is None
+        # The connection went back to the pool usable.
+        with database.writing_on_driver() as write:
+            assert write.execute_all([(_PUT, {"key": "together-y", "value": "1"})]) == [1]
 
 
 def test_compiled_select_converts_values_by_column_type(app):
