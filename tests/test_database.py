@@ -191,6 +191,26 @@ def test_api_read_on_a_dropped_connection_costs_one_503(instance, monkeypatch):
     assert client.get("/api/Party/23179", headers=headers).status_code == 200
 
 
+@pytest.mark.database("postgresql", reason="only a database server drops connections")
+def test_driver_writes_sent_together_on_a_dropped_connection_fail_once(instance, monkeypatch):
+    """The refresh grant's writes go in one pipeline: a dropped connection fails them with the
+    error SQLAlchemy would raise, and is not handed out again."""
+    options = {"pool_pre_ping": False, "pool_size": 1, "max_overflow": 0}
+    app = make_app(instance, monkeypatch, SQLALCHEMY_ENGINE_OPTIONS=options)
+    settings = AppSetting.__table__
+    put = database.CompiledSelect(insert(settings), column_keys=["key", "value"])
+    with app.app_context():
+        with database.writing_on_driver() as write:
+            assert write.execute_all([(put, {"key": "dropped-a", "value": "1"})]) == [1]
+        databases.terminate_connections(instance)
+        with pytest.raises(DBAPIError) as raised, database.writing_on_driver() as write:
+            write.execute_all([(put, {"key": "dropped-b", "value": "1"})])
+        assert raised.value.connection_invalidated
+        with database.writing_on_driver() as write:
+            assert write.execute_all([(put, {"key": "dropped-c", "value": "1"})]) == [1]
+        assert db.session.get(AppSetting, "dropped-b") is None
+
+
 @pytest.mark.database("postgresql", reason="psycopg's autocommit is PostgreSQL's")
 def test_compiled_select_reads_leave_the_pooled_connection_transactional(instance, monkeypatch):
     """A read outside a transaction runs in autocommit (no BEGIN, no ROLLBACK), then gives the
