@@ -23,17 +23,18 @@ from sqlalchemy import (
     Table,
     bindparam,
     func,
+    insert,
     inspect,
     make_url,
     select,
     text,
 )
-from sqlalchemy.exc import DBAPIError, OperationalError, SAWarning
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SAWarning
 
 from imis_mock import database
 from imis_mock.errors import UNAVAILABLE_MESSAGE, handle_database_unavailable
 from imis_mock.extensions import db
-from imis_mock.models import Contact, SignInThrottle, User
+from imis_mock.models import AppSetting, Contact, SignInThrottle, User
 from imis_mock.oauth.bearer import require_bearer
 from imis_mock.services import accounts, clock, tokens
 from tests.support import databases
@@ -190,6 +191,26 @@ def test_api_read_on_a_dropped_connection_costs_one_503(instance, monkeypatch):
     assert client.get("/api/Party/23179", headers=headers).status_code == 200
 
 
+@pytest.mark.database("postgresql", reason="only a database server drops connections")
+def test_driver_writes_sent_together_on_a_dropped_connection_fail_once(instance, monkeypatch):
+    """The refresh grant's writes go in one pipeline: a dropped connection fails them with the
+    error SQLAlchemy would raise, and is not handed out again."""
+    options = {"pool_pre_ping": False, "pool_size": 1, "max_overflow": 0}
+    app = make_app(instance, monkeypatch, SQLALCHEMY_ENGINE_OPTIONS=options)
+    settings = AppSetting.__table__
+    put = database.CompiledSelect(insert(settings), column_keys=["key", "value"])
+    with app.app_context():
+        with database.writing_on_driver() as write:
+            assert write.execute_all([(put, {"key": "dropped-a", "value": "1"})]) == [1]
+        databases.terminate_connections(instance)
+        with pytest.raises(DBAPIError) as raised, database.writing_on_driver() as write:
+            write.execute_all([(put, {"key": "dropped-b", "value": "1"})])
+        assert raised.value.connection_invalidated
+        with database.writing_on_driver() as write:
+            assert write.execute_all([(put, {"key": "dropped-c", "value": "1"})]) == [1]
+        assert db.session.get(AppSetting, "dropped-b") is None
+
+
 @pytest.mark.database("postgresql", reason="psycopg's autocommit is PostgreSQL's")
 def test_compiled_select_reads_leave_the_pooled_connection_transactional(instance, monkeypatch):
     """A read outside a transaction runs in autocommit (no BEGIN, no ROLLBACK), then gives the
@@ -217,6 +238,49 @@ def test_compiled_select_wraps_driver_errors_like_sqlalchemy(app):
             query.first(p_id=1)
         assert isinstance(raised.value.orig, db.engine.dialect.loaded_dbapi.Error)
         db.session.rollback()
+
+
+_SETTINGS = AppSetting.__table__
+_PUT = database.CompiledSelect(insert(_SETTINGS), column_keys=["key", "value"])
+_COPY = database.CompiledSelect(
+    insert(_SETTINGS).from_select(
+        ["key", "value"],
+        select(bindparam("p_new"), _SETTINGS.c.value).where(_SETTINGS.c.key == bindparam("p_key")),
+    )
+)
+
+
+def test_driver_writes_sent_together_see_one_another_and_count_their_rows(app):
+    """execute_all (one round trip on PostgreSQL): a later statement selects what an earlier one
+    wrote, and each one's row count comes back."""
+    with app.app_context():
+        with database.writing_on_driver() as write:
+            counts = write.execute_all(
+                [
+                    (_PUT, {"key": "together-a", "value": "1"}),
+                    (_COPY, {"p_new": "together-b", "p_key": "together-a"}),
+                    (_COPY, {"p_new": "together-c", "p_key": "nothing-here"}),
+                ]
+            )
+        assert counts == [1, 1, 0]
+        assert db.session.get(AppSetting, "together-b").value == "1"
+        assert db.session.get(AppSetting, "together-c") is None
+
+
+def test_driver_writes_sent_together_fail_as_one(app):
+    """An error among them is raised as SQLAlchemy wraps it, and none of them is kept."""
+    with app.app_context():
+        with pytest.raises(IntegrityError), database.writing_on_driver() as write:
+            write.execute_all(
+                [
+                    (_PUT, {"key": "together-x", "value": "1"}),
+                    (_PUT, {"key": "together-x", "value": "2"}),  # the same key again
+                ]
+            )
+        assert db.session.get(AppSetting, "together-x") is None
+        # The connection went back to the pool usable.
+        with database.writing_on_driver() as write:
+            assert write.execute_all([(_PUT, {"key": "together-y", "value": "1"})]) == [1]
 
 
 def test_compiled_select_converts_values_by_column_type(app):

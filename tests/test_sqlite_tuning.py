@@ -138,6 +138,21 @@ def test_grouped_writes_commit_together_and_fail_alone(app):
     assert outcomes[2] is outcomes[4] and outcomes[2] is not outcomes[0]
 
 
+def test_a_grouped_job_alone_that_raises_keeps_nothing(app):
+    """A job alone in its group runs without a savepoint: its exception, itself, is raised, and
+    its statements are rolled back with the transaction."""
+
+    def work(write):
+        write.execute(_PUT_SETTING, key="grouped-alone", value="x")
+        raise ValueError("refused alone")
+
+    with app.app_context():
+        with pytest.raises(ValueError, match="refused alone"):
+            database.write_grouped(work)
+        assert db.session.get(AppSetting, "grouped-alone") is None
+        assert database.write_grouped(lambda write: "next") == "next"
+
+
 def test_a_failed_commit_is_every_grouped_jobs(app, monkeypatch):
     """When the group's transaction cannot be written, no job's statements are kept."""
     monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 100)
