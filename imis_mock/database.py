@@ -19,14 +19,17 @@ import fcntl
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from operator import itemgetter
 from typing import TypeVar
 
 from flask import g, has_app_context, request
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool, QueuePool
 
 from imis_mock.extensions import db
 
@@ -36,6 +39,7 @@ WRITING = "database_writing"
 IMMEDIATE = {"sqlite_begin": "IMMEDIATE"}
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 T = TypeVar("T")
+NONE = ((), ())
 
 
 @event.listens_for(Engine, "connect")
@@ -192,15 +196,29 @@ class CompiledSelect:
             self._compiled[key] = compiled
         return compiled
 
-    def _processors(self, dialect, description) -> tuple:
-        """The columns' result processors, for the types the driver describes (PostgreSQL's
-        numeric processor depends on the column's type code)."""
-        key = (type(dialect), tuple(d[1] for d in description))
+    def _processors(self, dialect, cursor) -> tuple:
+        """The columns' result processors for the driver's result, as a tuple, and as (key,
+        processor) pairs of the columns that have one.
+
+        By the result's type codes (PostgreSQL's numeric processor depends on them). psycopg's
+        result gives them directly: its cursor.description builds an object per column on every
+        access (about 1 µs a column, as much as a short query's own CPU).
+        """
+        result = getattr(cursor, "pgresult", None)
+        if result is not None:
+            codes = tuple(map(result.ftype, range(result.nfields)))
+        else:
+            codes = tuple(map(itemgetter(1), cursor.description or ()))
+        key = (type(dialect), codes)
         found = self._results.get(key)
         if found is None:
-            found = self._results[key] = tuple(
-                column.type.dialect_impl(dialect).result_processor(dialect, d[1])
-                for column, d in zip(self.columns, description, strict=True)
+            processors = tuple(
+                column.type.dialect_impl(dialect).result_processor(dialect, code)
+                for column, code in zip(self.columns, codes, strict=True)
+            )
+            found = self._results[key] = (
+                processors,
+                tuple((k, p) for k, p in zip(self.keys, processors, strict=True) if p is not None),
             )
         return found
 
@@ -219,7 +237,9 @@ class CompiledSelect:
         return self._read(params, many=True)[1]
 
     def _read(self, params: dict, many: bool) -> tuple[int, object]:
-        if self._for(db.engine.dialect)[0].post_compile_params:
+        engine = db.engine
+        dialect = engine.dialect
+        if self._for(dialect)[0].post_compile_params:
             # Parameters SQLAlchemy expands as it executes (`IN` with a list of values): its own
             # execution, in the session's transaction.
             result = db.session.execute(self.statement, params)
@@ -230,20 +250,16 @@ class CompiledSelect:
         if in_session_transaction():
             connection = db.session.connection()
             return self.run(connection.dialect, connection.connection, connection, params, many)
-        pooled = _checkout(db.engine)
-        dialect = db.engine.dialect
-        # psycopg would begin a transaction for the statement (a BEGIN, and a ROLLBACK when the
-        # pool takes the connection back): two round trips of the four a read cost. In autocommit
-        # the statement is the only one. (SQLite's reads outside a transaction already are.)
-        autocommit = dialect.name == "postgresql"
-        driver = pooled.driver_connection  # None once a dropped connection is invalidated
+        readers = _readers.get(engine)
+        if readers is None:
+            readers = _readers_of(engine)
+        if readers is not None:
+            return readers.read(self, params, many)
+        # An engine whose connections are shared (an SQLite database in memory): its pool's.
+        pooled = _checkout(engine)
         try:
-            if autocommit:
-                driver.autocommit = True
             return self.run(dialect, pooled, None, params, many)
         finally:
-            if autocommit and not driver.closed:
-                driver.autocommit = False
             pooled.close()
 
     def run(
@@ -266,14 +282,13 @@ class CompiledSelect:
             else:
                 row = cursor.fetchone() if self.columns else None
             count = cursor.rowcount
-            described = self.columns and cursor.description
-            processors = self._processors(dialect, cursor.description) if described else ()
+            processors, converters = self._processors(dialect, cursor) if self.columns else NONE
         except dialect.loaded_dbapi.Error as error:
             _raise_wrapped(error, dialect, pooled, connection, text, values)
         finally:
             cursor.close()
         if many:
-            if any(processors):
+            if converters:
                 rows = [
                     tuple(p(v) if p is not None else v for p, v in zip(processors, r, strict=True))
                     for r in rows
@@ -281,10 +296,147 @@ class CompiledSelect:
             return count, rows
         if row is None:
             return count, None
-        return count, {
-            key: process(value) if process is not None else value
-            for key, process, value in zip(self.keys, processors, row, strict=True)
-        }
+        record = dict(zip(self.keys, row, strict=True))
+        for key, process in converters:
+            record[key] = process(record[key])
+        return count, record
+
+
+READ_CONNECTIONS = 16  # per engine (per worker), beside the engine's own pool
+
+
+class _ReadConnection:
+    """A connection of _Readers, as CompiledSelect.run expects a pooled one."""
+
+    __slots__ = ("driver_connection", "dbapi_connection")
+
+    def __init__(self, driver):
+        self.driver_connection = self.dbapi_connection = driver
+
+    def invalidate(self, error=None) -> None:
+        """Nothing here: _Readers.read closes a dropped connection (_raise_wrapped calls this)."""
+
+
+class _Readers:
+    """The connections of one engine for reads outside a transaction (CompiledSelect.first/all).
+
+    Through the engine's pool, each read cost a checkout and a checkin (about 30 µs of pool
+    machinery on SQLite, more than the statement) and, on PostgreSQL, pool_pre_ping's round trip
+    before the statement. These connections are kept apart, in a stack: a read takes one and
+    gives it back, nothing more. They are made by a copy of the engine's pool (Pool.recreate:
+    the same creator and connect events, so SQLite's pragmas), detached from it, and on
+    PostgreSQL put in autocommit once for good: a statement is its own transaction (no BEGIN, no
+    ROLLBACK), and on SQLite they never begin one. So a read takes no lock and leaves nothing
+    open.
+
+    No ping: a read that finds its connection dropped (a database server restarted) closes it
+    and the idle ones (dropped with it, most likely), and runs again, once, on a new connection;
+    reads are idempotent. If that fails too, the error is raised, wrapped as SQLAlchemy wraps it
+    (503). At most READ_CONNECTIONS are open at once; a read waits for one only while none is
+    free, and holds it for its statement alone, so it never waits while holding another: no
+    deadlock with the engine's pool. engine.dispose() closes them (the engine_disposed event).
+    """
+
+    def __init__(self, engine: Engine):
+        self.factory = engine.pool.recreate()
+        self.dialect = engine.dialect
+        self.autocommit = engine.dialect.name == "postgresql"
+        self.idle: list[_ReadConnection] = []
+        self.slots = threading.BoundedSemaphore(READ_CONNECTIONS)
+        self.lock = threading.Lock()
+        self.retired = False
+
+    def read(self, statement: "CompiledSelect", params: dict, many: bool) -> tuple[int, object]:
+        with self.slots:
+            try:
+                reader, fresh = self.idle.pop(), False
+            except IndexError:
+                reader, fresh = self._connect(), True
+            try:
+                outcome = statement.run(self.dialect, reader, None, params, many)
+            except DBAPIError as error:
+                if not error.connection_invalidated:
+                    self._give_back(reader)
+                    raise
+                _close(reader)
+                self.close_idle()
+                if fresh:
+                    raise
+                reader = self._connect()
+                try:
+                    outcome = statement.run(self.dialect, reader, None, params, many)
+                except DBAPIError as again:
+                    if again.connection_invalidated:
+                        _close(reader)
+                    else:
+                        self._give_back(reader)
+                    raise
+                except BaseException:
+                    _close(reader)
+                    raise
+            except BaseException:
+                _close(reader)
+                raise
+            self._give_back(reader)
+            return outcome
+
+    def _connect(self) -> _ReadConnection:
+        try:
+            pooled = self.factory.connect()
+        except self.dialect.loaded_dbapi.Error as error:
+            raise DBAPIError.instance(
+                None, None, error, self.dialect.loaded_dbapi.Error, dialect=self.dialect
+            ) from error
+        driver = pooled.driver_connection  # (None once detached)
+        pooled.detach()  # now ours alone: the copy keeps no connection
+        if self.autocommit:
+            driver.autocommit = True
+        return _ReadConnection(driver)
+
+    def _give_back(self, reader: _ReadConnection) -> None:
+        with self.lock:
+            if not self.retired:
+                self.idle.append(reader)
+                return
+        _close(reader)
+
+    def close_idle(self) -> None:
+        """Close the connections not in use (those in use are closed as they come back)."""
+        with self.lock:
+            idle, self.idle = self.idle, []
+        for reader in idle:
+            _close(reader)
+
+    def retire(self) -> None:
+        with self.lock:
+            self.retired = True
+        self.close_idle()
+
+
+def _close(reader: _ReadConnection) -> None:
+    with contextlib.suppress(Exception):
+        reader.driver_connection.close()
+
+
+_readers: "weakref.WeakKeyDictionary[Engine, _Readers | None]" = weakref.WeakKeyDictionary()
+
+
+def _readers_of(engine: Engine) -> "_Readers | None":
+    """The engine's _Readers, made at its first read; None if its pool shares its connections
+    (SingletonThreadPool, StaticPool: an SQLite database in memory exists in its one
+    connection)."""
+    with _turns_lock:
+        if engine not in _readers:
+            own = isinstance(engine.pool, QueuePool | NullPool)
+            _readers[engine] = _Readers(engine) if own else None
+        return _readers[engine]
+
+
+@event.listens_for(Engine, "engine_disposed")
+def _retire_readers(engine: Engine) -> None:
+    readers = _readers.pop(engine, None)
+    if readers is not None:
+        readers.retire()
 
 
 def _checkout(engine: Engine):
