@@ -302,7 +302,9 @@ class CompiledSelect:
         return count, record
 
 
-READ_CONNECTIONS = 16  # per engine (per worker), beside the engine's own pool
+# A database server's connections are counted: at most this many for reads, per engine (per
+# worker), beside the engine's pool. SQLite's cost a file handle: one per thread reading at once.
+SERVER_READ_CONNECTIONS = 16
 
 
 class _ReadConnection:
@@ -320,65 +322,71 @@ class _ReadConnection:
 class _Readers:
     """The connections of one engine for reads outside a transaction (CompiledSelect.first/all).
 
-    Through the engine's pool, each read cost a checkout and a checkin (about 30 µs of pool
-    machinery on SQLite, more than the statement) and, on PostgreSQL, pool_pre_ping's round trip
-    before the statement. These connections are kept apart, in a stack: a read takes one and
-    gives it back, nothing more. They are made by a copy of the engine's pool (Pool.recreate:
-    the same creator and connect events, so SQLite's pragmas), detached from it, and on
-    PostgreSQL put in autocommit once for good: a statement is its own transaction (no BEGIN, no
-    ROLLBACK), and on SQLite they never begin one. So a read takes no lock and leaves nothing
-    open.
+    Through the engine's pool, each read cost a checkout and a checkin (pool machinery that cost
+    more CPU than an SQLite statement) and, on PostgreSQL, pool_pre_ping's round trip before the
+    statement. These connections are kept apart, on a stack: a read takes one and gives it back,
+    nothing more. They are made by a copy of the engine's pool (Pool.recreate: the same creator
+    and connect events, so SQLite's pragmas), detached from it, and on PostgreSQL put in
+    autocommit once for good: a statement is its own transaction (no BEGIN, no ROLLBACK). On
+    SQLite they never begin one. So a read takes no lock and leaves nothing open.
 
     No ping: a read that finds its connection dropped (a database server restarted) closes it
     and the idle ones (dropped with it, most likely), and runs again, once, on a new connection;
     reads are idempotent. If that fails too, the error is raised, wrapped as SQLAlchemy wraps it
-    (503). At most READ_CONNECTIONS are open at once; a read waits for one only while none is
-    free, and holds it for its statement alone, so it never waits while holding another: no
-    deadlock with the engine's pool. engine.dispose() closes them (the engine_disposed event).
+    (503). On a database server at most SERVER_READ_CONNECTIONS are open: a read waits for one
+    only while none is free. A read holds its connection for its statement alone and waits for
+    nothing else meanwhile, so it cannot deadlock with the engine's pool, whose connections
+    threads may hold while they read. engine.dispose() closes them (the engine_disposed event).
     """
 
     def __init__(self, engine: Engine):
         self.factory = engine.pool.recreate()
         self.dialect = engine.dialect
+        server = engine.dialect.name != "sqlite"
+        self.slots = threading.Semaphore(SERVER_READ_CONNECTIONS) if server else None
         self.autocommit = engine.dialect.name == "postgresql"
         self.idle: list[_ReadConnection] = []
-        self.slots = threading.BoundedSemaphore(READ_CONNECTIONS)
-        self.lock = threading.Lock()
         self.retired = False
 
     def read(self, statement: "CompiledSelect", params: dict, many: bool) -> tuple[int, object]:
+        """Run a compiled statement (see the class docstring)."""
+        if self.slots is None:
+            return self._read(statement, params, many)
         with self.slots:
-            try:
-                reader, fresh = self.idle.pop(), False
-            except IndexError:
-                reader, fresh = self._connect(), True
+            return self._read(statement, params, many)
+
+    def _read(self, statement: "CompiledSelect", params: dict, many: bool):
+        try:
+            reader, fresh = self.idle.pop(), False
+        except IndexError:
+            reader, fresh = self._connect(), True
+        try:
+            outcome = statement.run(self.dialect, reader, None, params, many)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                self._give_back(reader)
+                raise
+            _close(reader)
+            self.close_idle()
+            if fresh:
+                raise
+            reader = self._connect()
             try:
                 outcome = statement.run(self.dialect, reader, None, params, many)
-            except DBAPIError as error:
-                if not error.connection_invalidated:
-                    self._give_back(reader)
-                    raise
-                _close(reader)
-                self.close_idle()
-                if fresh:
-                    raise
-                reader = self._connect()
-                try:
-                    outcome = statement.run(self.dialect, reader, None, params, many)
-                except DBAPIError as again:
-                    if again.connection_invalidated:
-                        _close(reader)
-                    else:
-                        self._give_back(reader)
-                    raise
-                except BaseException:
+            except DBAPIError as again:
+                if again.connection_invalidated:
                     _close(reader)
-                    raise
+                else:
+                    self._give_back(reader)
+                raise
             except BaseException:
                 _close(reader)
                 raise
-            self._give_back(reader)
-            return outcome
+        except BaseException:
+            _close(reader)
+            raise
+        self._give_back(reader)
+        return outcome
 
     def _connect(self) -> _ReadConnection:
         try:
@@ -394,22 +402,21 @@ class _Readers:
         return _ReadConnection(driver)
 
     def _give_back(self, reader: _ReadConnection) -> None:
-        with self.lock:
-            if not self.retired:
-                self.idle.append(reader)
-                return
-        _close(reader)
+        self.idle.append(reader)
+        if self.retired:  # set before retire() empties the stack: this one is closed either way
+            self.close_idle()
 
     def close_idle(self) -> None:
         """Close the connections not in use (those in use are closed as they come back)."""
-        with self.lock:
-            idle, self.idle = self.idle, []
-        for reader in idle:
+        while True:
+            try:
+                reader = self.idle.pop()
+            except IndexError:
+                return
             _close(reader)
 
     def retire(self) -> None:
-        with self.lock:
-            self.retired = True
+        self.retired = True
         self.close_idle()
 
 
