@@ -8,7 +8,9 @@ then writes can fail at once with "database is locked" when another connection w
 read (busy_timeout cannot help it). A request with an unsafe method (a form post, /token, an API
 write) is such a transaction from its start, so its transactions begin IMMEDIATE too. PostgreSQL
 needs none of this, but a database server can restart or drop connections: pool_pre_ping replaces
-a dead pooled connection before a request uses it, so the app recovers by itself.
+a dead pooled connection before a request uses it, so the app recovers by itself. The compiled
+reads outside a transaction (CompiledSelect) have connections of their own, without the ping: a
+read that finds its connection dropped runs again on a new one (_Readers).
 
 SQLite's own automatic checkpoint (every 1000 pages of the write-ahead log) stays on, so the log
 stays bounded whatever happens to any thread of the app; journal_size_limit trims the file after.
@@ -25,7 +27,7 @@ from contextlib import contextmanager
 from operator import itemgetter
 from typing import TypeVar
 
-from flask import g, has_app_context, request
+from flask import current_app, g, has_app_context, request
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -226,9 +228,8 @@ class CompiledSelect:
         """Run the statement; return its first row as a dict, or None.
 
         In the session's transaction if it has one (it sees the session's own writes); otherwise
-        on a pooled connection checked out for this statement alone, outside any transaction
-        (autocommit on SQLite: no BEGIN, no lock) and given back at once, so a request never
-        holds two connections and threads waiting for the pool never hold one another's.
+        outside any transaction, in autocommit (no BEGIN, no lock), on a connection of the
+        engine's reads (_Readers) taken for this statement alone and given back at once.
         """
         return self._read(params, many=False)[1]
 
@@ -302,11 +303,6 @@ class CompiledSelect:
         return count, record
 
 
-# A database server's connections are counted: at most this many for reads, per engine (per
-# worker), beside the engine's pool. SQLite's cost a file handle: one per thread reading at once.
-SERVER_READ_CONNECTIONS = 16
-
-
 class _ReadConnection:
     """A connection of _Readers, as CompiledSelect.run expects a pooled one."""
 
@@ -333,17 +329,18 @@ class _Readers:
     No ping: a read that finds its connection dropped (a database server restarted) closes it
     and the idle ones (dropped with it, most likely), and runs again, once, on a new connection;
     reads are idempotent. If that fails too, the error is raised, wrapped as SQLAlchemy wraps it
-    (503). On a database server at most SERVER_READ_CONNECTIONS are open: a read waits for one
-    only while none is free. A read holds its connection for its statement alone and waits for
-    nothing else meanwhile, so it cannot deadlock with the engine's pool, whose connections
-    threads may hold while they read. engine.dispose() closes them (the engine_disposed event).
+    (503). On a database server at most DATABASE_READ_CONNECTIONS (config.py) are open: a read
+    waits for one only while none is free; SQLite's cost a file handle, one per thread reading.
+    A read holds its connection for its statement alone and waits for nothing else meanwhile, so
+    it cannot deadlock with the engine's pool, whose connections threads may hold while they
+    read. engine.dispose() closes them (the engine_disposed event).
     """
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, server_connections: int):
         self.factory = engine.pool.recreate()
         self.dialect = engine.dialect
         server = engine.dialect.name != "sqlite"
-        self.slots = threading.Semaphore(SERVER_READ_CONNECTIONS) if server else None
+        self.slots = threading.Semaphore(server_connections) if server else None
         self.autocommit = engine.dialect.name == "postgresql"
         self.idle: list[_ReadConnection] = []
         self.retired = False
@@ -435,7 +432,8 @@ def _readers_of(engine: Engine) -> "_Readers | None":
     with _turns_lock:
         if engine not in _readers:
             own = isinstance(engine.pool, QueuePool | NullPool)
-            _readers[engine] = _Readers(engine) if own else None
+            limit = current_app.config["DATABASE_READ_CONNECTIONS"]
+            _readers[engine] = _Readers(engine, limit) if own else None
         return _readers[engine]
 
 

@@ -7,6 +7,7 @@ import logging
 import sqlite3
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -208,6 +209,35 @@ def test_compiled_select_reads_outside_a_transaction_leave_the_engines_pool_alon
             assert query.all(p_imis_id="23179") == [("23179",)]
         finally:
             held.close()
+
+
+@pytest.mark.database("postgresql", reason="a database server's connections are counted")
+def test_reads_outside_a_transaction_open_at_most_the_configured_connections(instance, monkeypatch):
+    app = make_app(instance, monkeypatch, DATABASE_READ_CONNECTIONS=2)
+    contacts = Contact.__table__
+    query = database.CompiledSelect(
+        select(func.pg_sleep(0.01), contacts.c.imis_id).where(
+            contacts.c.imis_id == bindparam("p_imis_id")
+        )
+    )
+    count = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+    )
+    with app.app_context():
+        before = db.session.scalar(count)
+        db.session.rollback()
+
+    def read(_) -> dict | None:
+        with app.app_context():
+            return query.first(p_imis_id="23179")
+
+    with ThreadPoolExecutor(8) as threads:
+        rows = list(threads.map(read, range(24)))
+    assert all(row is not None and row["imis_id"] == "23179" for row in rows)
+    with app.app_context():
+        assert db.session.scalar(count) - before <= 2
+        db.session.rollback()
 
 
 def test_compiled_select_reads_outside_a_transaction_leave_nothing_open(app, instance):
