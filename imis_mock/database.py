@@ -41,7 +41,7 @@ WRITING = "database_writing"
 IMMEDIATE = {"sqlite_begin": "IMMEDIATE"}
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 T = TypeVar("T")
-NONE = ((), ())
+NO_PROCESSORS = ((), ())  # (CompiledSelect._processors)
 
 
 @event.listens_for(Engine, "connect")
@@ -283,7 +283,9 @@ class CompiledSelect:
             else:
                 row = cursor.fetchone() if self.columns else None
             count = cursor.rowcount
-            processors, converters = self._processors(dialect, cursor) if self.columns else NONE
+            processors, converters = (
+                self._processors(dialect, cursor) if self.columns else NO_PROCESSORS
+            )
         except dialect.loaded_dbapi.Error as error:
             _raise_wrapped(error, dialect, pooled, connection, text, values)
         finally:
@@ -357,33 +359,24 @@ class _Readers:
             reader, fresh = self.idle.pop(), False
         except IndexError:
             reader, fresh = self._connect(), True
-        try:
-            outcome = statement.run(self.dialect, reader, None, params, many)
-        except DBAPIError as error:
-            if not error.connection_invalidated:
-                self._give_back(reader)
-                raise
-            _close(reader)
-            self.close_idle()
-            if fresh:
-                raise
-            reader = self._connect()
+        while True:
             try:
                 outcome = statement.run(self.dialect, reader, None, params, many)
-            except DBAPIError as again:
-                if again.connection_invalidated:
-                    _close(reader)
-                else:
-                    self._give_back(reader)
-                raise
+            except DBAPIError as error:
+                if not error.connection_invalidated:
+                    self._give_back(reader)  # a statement's error: the connection is sound
+                    raise
+                _close(reader)
+                self.close_idle()
+                if fresh:
+                    raise
             except BaseException:
                 _close(reader)
                 raise
-        except BaseException:
-            _close(reader)
-            raise
-        self._give_back(reader)
-        return outcome
+            else:
+                self._give_back(reader)
+                return outcome
+            reader, fresh = self._connect(), True
 
     def _connect(self) -> _ReadConnection:
         try:
