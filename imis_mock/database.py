@@ -8,7 +8,9 @@ then writes can fail at once with "database is locked" when another connection w
 read (busy_timeout cannot help it). A request with an unsafe method (a form post, /token, an API
 write) is such a transaction from its start, so its transactions begin IMMEDIATE too. PostgreSQL
 needs none of this, but a database server can restart or drop connections: pool_pre_ping replaces
-a dead pooled connection before a request uses it, so the app recovers by itself.
+a dead pooled connection before a request uses it, so the app recovers by itself. The compiled
+reads outside a transaction (CompiledSelect) have connections of their own, without the ping: a
+read that finds its connection dropped runs again on a new one (_Readers).
 
 SQLite's own automatic checkpoint (every 1000 pages of the write-ahead log) stays on, so the log
 stays bounded whatever happens to any thread of the app; journal_size_limit trims the file after.
@@ -19,14 +21,17 @@ import fcntl
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from operator import itemgetter
 from typing import TypeVar
 
-from flask import g, has_app_context, request
+from flask import current_app, g, has_app_context, request
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool, QueuePool
 
 from imis_mock.extensions import db
 
@@ -36,6 +41,7 @@ WRITING = "database_writing"
 IMMEDIATE = {"sqlite_begin": "IMMEDIATE"}
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 T = TypeVar("T")
+NO_PROCESSORS = ((), ())  # (CompiledSelect._processors)
 
 
 @event.listens_for(Engine, "connect")
@@ -192,15 +198,29 @@ class CompiledSelect:
             self._compiled[key] = compiled
         return compiled
 
-    def _processors(self, dialect, description) -> tuple:
-        """The columns' result processors, for the types the driver describes (PostgreSQL's
-        numeric processor depends on the column's type code)."""
-        key = (type(dialect), tuple(d[1] for d in description))
+    def _processors(self, dialect, cursor) -> tuple:
+        """The columns' result processors for the driver's result, as a tuple, and as (key,
+        processor) pairs of the columns that have one.
+
+        By the result's type codes (PostgreSQL's numeric processor depends on them). psycopg's
+        result gives them directly: its cursor.description builds an object per column on every
+        access (about 1 µs a column, as much as a short query's own CPU).
+        """
+        result = getattr(cursor, "pgresult", None)
+        if result is not None:
+            codes = tuple(map(result.ftype, range(result.nfields)))
+        else:
+            codes = tuple(map(itemgetter(1), cursor.description or ()))
+        key = (type(dialect), codes)
         found = self._results.get(key)
         if found is None:
-            found = self._results[key] = tuple(
-                column.type.dialect_impl(dialect).result_processor(dialect, d[1])
-                for column, d in zip(self.columns, description, strict=True)
+            processors = tuple(
+                column.type.dialect_impl(dialect).result_processor(dialect, code)
+                for column, code in zip(self.columns, codes, strict=True)
+            )
+            found = self._results[key] = (
+                processors,
+                tuple((k, p) for k, p in zip(self.keys, processors, strict=True) if p is not None),
             )
         return found
 
@@ -208,9 +228,8 @@ class CompiledSelect:
         """Run the statement; return its first row as a dict, or None.
 
         In the session's transaction if it has one (it sees the session's own writes); otherwise
-        on a pooled connection checked out for this statement alone, outside any transaction
-        (autocommit on SQLite: no BEGIN, no lock) and given back at once, so a request never
-        holds two connections and threads waiting for the pool never hold one another's.
+        outside any transaction, in autocommit (no BEGIN, no lock), on a connection of the
+        engine's reads (_Readers) taken for this statement alone and given back at once.
         """
         return self._read(params, many=False)[1]
 
@@ -219,7 +238,9 @@ class CompiledSelect:
         return self._read(params, many=True)[1]
 
     def _read(self, params: dict, many: bool) -> tuple[int, object]:
-        if self._for(db.engine.dialect)[0].post_compile_params:
+        engine = db.engine
+        dialect = engine.dialect
+        if self._for(dialect)[0].post_compile_params:
             # Parameters SQLAlchemy expands as it executes (`IN` with a list of values): its own
             # execution, in the session's transaction.
             result = db.session.execute(self.statement, params)
@@ -230,20 +251,16 @@ class CompiledSelect:
         if in_session_transaction():
             connection = db.session.connection()
             return self.run(connection.dialect, connection.connection, connection, params, many)
-        pooled = _checkout(db.engine)
-        dialect = db.engine.dialect
-        # psycopg would begin a transaction for the statement (a BEGIN, and a ROLLBACK when the
-        # pool takes the connection back): two round trips of the four a read cost. In autocommit
-        # the statement is the only one. (SQLite's reads outside a transaction already are.)
-        autocommit = dialect.name == "postgresql"
-        driver = pooled.driver_connection  # None once a dropped connection is invalidated
+        readers = _readers.get(engine)
+        if readers is None:
+            readers = _readers_of(engine)
+        if readers is not None:
+            return readers.read(self, params, many)
+        # An engine whose connections are shared (an SQLite database in memory): its pool's.
+        pooled = _checkout(engine)
         try:
-            if autocommit:
-                driver.autocommit = True
             return self.run(dialect, pooled, None, params, many)
         finally:
-            if autocommit and not driver.closed:
-                driver.autocommit = False
             pooled.close()
 
     def bound(self, dialect, params: dict) -> tuple[str, object]:
@@ -271,14 +288,15 @@ class CompiledSelect:
             else:
                 row = cursor.fetchone() if self.columns else None
             count = cursor.rowcount
-            described = self.columns and cursor.description
-            processors = self._processors(dialect, cursor.description) if described else ()
+            processors, converters = (
+                self._processors(dialect, cursor) if self.columns else NO_PROCESSORS
+            )
         except dialect.loaded_dbapi.Error as error:
             _raise_wrapped(error, dialect, pooled, connection, text, values)
         finally:
             cursor.close()
         if many:
-            if any(processors):
+            if converters:
                 rows = [
                     tuple(p(v) if p is not None else v for p, v in zip(processors, r, strict=True))
                     for r in rows
@@ -286,10 +304,142 @@ class CompiledSelect:
             return count, rows
         if row is None:
             return count, None
-        return count, {
-            key: process(value) if process is not None else value
-            for key, process, value in zip(self.keys, processors, row, strict=True)
-        }
+        record = dict(zip(self.keys, row, strict=True))
+        for key, process in converters:
+            record[key] = process(record[key])
+        return count, record
+
+
+class _ReadConnection:
+    """A connection of _Readers, as CompiledSelect.run expects a pooled one."""
+
+    __slots__ = ("driver_connection", "dbapi_connection")
+
+    def __init__(self, driver):
+        self.driver_connection = self.dbapi_connection = driver
+
+    def invalidate(self, error=None) -> None:
+        """Nothing here: _Readers.read closes a dropped connection (_raise_wrapped calls this)."""
+
+
+class _Readers:
+    """The connections of one engine for reads outside a transaction (CompiledSelect.first/all).
+
+    Through the engine's pool, each read cost a checkout and a checkin (pool machinery that cost
+    more CPU than an SQLite statement) and, on PostgreSQL, pool_pre_ping's round trip before the
+    statement. These connections are kept apart, on a stack: a read takes one and gives it back,
+    nothing more. They are made by a copy of the engine's pool (Pool.recreate: the same creator
+    and connect events, so SQLite's pragmas), detached from it, and on PostgreSQL put in
+    autocommit once for good: a statement is its own transaction (no BEGIN, no ROLLBACK). On
+    SQLite they never begin one. So a read takes no lock and leaves nothing open.
+
+    No ping: a read that finds its connection dropped (a database server restarted) closes it
+    and the idle ones (dropped with it, most likely), and runs again, once, on a new connection;
+    reads are idempotent. If that fails too, the error is raised, wrapped as SQLAlchemy wraps it
+    (503). On a database server at most DATABASE_READ_CONNECTIONS (config.py) are open: a read
+    waits for one only while none is free; SQLite's cost a file handle, one per thread reading.
+    A read holds its connection for its statement alone and waits for nothing else meanwhile, so
+    it cannot deadlock with the engine's pool, whose connections threads may hold while they
+    read. engine.dispose() closes them (the engine_disposed event).
+    """
+
+    def __init__(self, engine: Engine, server_connections: int):
+        self.factory = engine.pool.recreate()
+        self.dialect = engine.dialect
+        server = engine.dialect.name != "sqlite"
+        self.slots = threading.Semaphore(server_connections) if server else None
+        self.autocommit = engine.dialect.name == "postgresql"
+        self.idle: list[_ReadConnection] = []
+        self.retired = False
+
+    def read(self, statement: "CompiledSelect", params: dict, many: bool) -> tuple[int, object]:
+        """Run a compiled statement (see the class docstring)."""
+        if self.slots is None:
+            return self._read(statement, params, many)
+        with self.slots:
+            return self._read(statement, params, many)
+
+    def _read(self, statement: "CompiledSelect", params: dict, many: bool):
+        try:
+            reader, fresh = self.idle.pop(), False
+        except IndexError:
+            reader, fresh = self._connect(), True
+        while True:
+            try:
+                outcome = statement.run(self.dialect, reader, None, params, many)
+            except DBAPIError as error:
+                if not error.connection_invalidated:
+                    self._give_back(reader)  # a statement's error: the connection is sound
+                    raise
+                _close(reader)
+                self.close_idle()
+                if fresh:
+                    raise
+            except BaseException:
+                _close(reader)
+                raise
+            else:
+                self._give_back(reader)
+                return outcome
+            reader, fresh = self._connect(), True
+
+    def _connect(self) -> _ReadConnection:
+        try:
+            pooled = self.factory.connect()
+        except self.dialect.loaded_dbapi.Error as error:
+            raise DBAPIError.instance(
+                None, None, error, self.dialect.loaded_dbapi.Error, dialect=self.dialect
+            ) from error
+        driver = pooled.driver_connection  # (None once detached)
+        pooled.detach()  # now ours alone: the copy keeps no connection
+        if self.autocommit:
+            driver.autocommit = True
+        return _ReadConnection(driver)
+
+    def _give_back(self, reader: _ReadConnection) -> None:
+        self.idle.append(reader)
+        if self.retired:  # set before retire() empties the stack: this one is closed either way
+            self.close_idle()
+
+    def close_idle(self) -> None:
+        """Close the connections not in use (those in use are closed as they come back)."""
+        while True:
+            try:
+                reader = self.idle.pop()
+            except IndexError:
+                return
+            _close(reader)
+
+    def retire(self) -> None:
+        self.retired = True
+        self.close_idle()
+
+
+def _close(reader: _ReadConnection) -> None:
+    with contextlib.suppress(Exception):
+        reader.driver_connection.close()
+
+
+_readers: "weakref.WeakKeyDictionary[Engine, _Readers | None]" = weakref.WeakKeyDictionary()
+
+
+def _readers_of(engine: Engine) -> "_Readers | None":
+    """The engine's _Readers, made at its first read; None if its pool shares its connections
+    (SingletonThreadPool, StaticPool: an SQLite database in memory exists in its one
+    connection)."""
+    with _turns_lock:
+        if engine not in _readers:
+            own = isinstance(engine.pool, QueuePool | NullPool)
+            limit = current_app.config["DATABASE_READ_CONNECTIONS"]
+            _readers[engine] = _Readers(engine, limit) if own else None
+        return _readers[engine]
+
+
+@event.listens_for(Engine, "engine_disposed")
+def _retire_readers(engine: Engine) -> None:
+    readers = _readers.pop(engine, None)
+    if readers is not None:
+        readers.retire()
 
 
 def _checkout(engine: Engine):
