@@ -75,6 +75,25 @@ def list_page(
     """A PagedResult of the rows the caller may read that match the filters.
 
     Return it with the query keys that were ignored (no such property), for the journal.
+    """
+    rows, page, ignored = _list(entity, caller, args, where)
+    page.items = [to_wire(entity, r) for r in rows]
+    return wire.paged_result(entity.item_type, page.items, page), ignored
+
+
+def list_text(entity, caller: UserRecord, args: dict[str, list[str]]) -> tuple[str, list[str]]:
+    """list_page() as its JSON text, each record written by the entry's to_text if it has one."""
+    rows, page, ignored = _list(entity, caller, args, ())
+    if entity.to_text is not None:
+        page.items = [entity.to_text(r) for r in rows]
+    else:
+        page.items = [wire.json_text(to_wire(entity, r)) for r in rows]
+    return wire.paged_text(entity.item_type, page.items, page), ignored
+
+
+def _list(entity, caller: UserRecord, args: dict[str, list[str]], where) -> tuple:
+    """The page's rows, its Page (items still to write) and the ignored query keys.
+
     The count and the page select only primary keys (the filters' index suffices, whatever the
     table's size); then the page's rows are loaded by key.
     """
@@ -87,9 +106,8 @@ def list_page(
     rows = []
     if offset < total:
         rows = _page_rows(entity, query, keys, order, offset, limit)
-    items = [to_wire(entity, r) for r in rows]
-    page = Page(items=items, offset=offset, limit=limit, total=total)
-    return wire.paged_result(entity.item_type, items, page), ignored
+    # Page counts its items: the rows stand in until the caller writes them.
+    return rows, Page(items=rows, offset=offset, limit=limit, total=total), ignored
 
 
 def _primary_key(query) -> tuple:

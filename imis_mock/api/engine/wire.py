@@ -291,3 +291,64 @@ def paged_text(item_type: str | None, items: list[str], page) -> str:
     """paged_result()'s JSON text, its items given as their JSON texts."""
     envelope = Template(lambda *marks: paged_result(item_type, list(marks), page), len(items))
     return envelope.join(items)
+
+
+# A marker with a name: NUL and the value's name, which json_text() writes as "\u0000name".
+_NAMED_MARKER = re.compile(r'"\\u0000(\w+)"')
+# Any marker left in a template's constant text: one the shape changed or cut into.
+_STRAY_MARKER = "\\u0000"
+_TEXT = object()
+
+
+class Shape:
+    """A record shape that writes many records' JSON text, from a template for each pattern.
+
+    `shape(values)` builds a record from a dict of its leaf values (text, None, booleans,
+    numbers), always with the same names in the same order. The shape puts a text value where
+    it belongs and may test it for truth (compact() drops empty text), but never reads it: a
+    derived text (a full name, a status's name, a date's .NET text) is a value of its own.
+
+    text(values) is json_text(shape(values)). A pattern is which text values are empty and
+    what the other values are; its template is the JSON of the record built with a marker for
+    each non-empty text, cut at the markers, and filled with the values' own JSON text. A page
+    of records of a few patterns is then written without building and encoding each record
+    (for a PartyData, most of the cost of a list page). The first record of each pattern is
+    also built and encoded whole and must come out the same, else that pattern is always built
+    whole, as is a pattern beyond the first `limit`. Templates hold no record's data.
+    """
+
+    def __init__(self, shape: Callable[[dict], object], limit: int = 256):
+        self.shape = shape
+        self.limit = limit
+        self.templates: dict[tuple, tuple[list[str], tuple[str, ...]] | None] = {}
+
+    def text(self, values: dict) -> str:
+        """json_text(self.shape(values))."""
+        key = tuple(
+            (_TEXT if v else "") if type(v) is str else (type(v), v) for v in values.values()
+        )
+        try:
+            template = self.templates[key]
+        except KeyError:
+            template = self._template(values)
+            if len(self.templates) < self.limit:
+                self.templates[key] = template
+        if template is None:
+            return json_text(self.shape(values))
+        parts, names = template
+        text = parts.copy()
+        text[1::2] = [encode_basestring(values[name]) for name in names]
+        return "".join(text)
+
+    def _template(self, values: dict) -> tuple[list[str], tuple[str, ...]] | None:
+        """The template of this record's pattern, checked on the record; None if unusable."""
+        marked = {n: f"\0{n}" if type(v) is str and v else v for n, v in values.items()}
+        parts = _NAMED_MARKER.split(json_text(self.shape(marked)))
+        names = tuple(parts[1::2])
+        if any(_STRAY_MARKER in p for p in parts[0::2]) or not set(names) <= set(values):
+            return None
+        text = parts.copy()
+        text[1::2] = [encode_basestring(values[name]) for name in names]
+        if "".join(text) != json_text(self.shape(values)):
+            return None
+        return parts, names
