@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from json.encoder import encode_basestring
+from operator import itemgetter
 
 from flask import current_app
 from flask.wrappers import Response
@@ -55,7 +56,9 @@ def net_datetime(value: date | datetime | None) -> str | None:
         return None
     if not isinstance(value, datetime):
         return f"{value.isoformat()}T00:00:00"
-    return value.isoformat(timespec="seconds")[:19]
+    # isoformat() writes the seconds whole before any fraction or offset: the same first 19
+    # characters as timespec="seconds", in about half the time (a list page writes hundreds).
+    return value.isoformat()[:19]
 
 
 def compact(obj: dict) -> dict:
@@ -297,16 +300,18 @@ def paged_text(item_type: str | None, items: list[str], page) -> str:
 _NAMED_MARKER = re.compile(r'"\\u0000(\w+)"')
 # Any marker left in a template's constant text: one the shape changed or cut into.
 _STRAY_MARKER = "\\u0000"
-_TEXT = object()
+# The values a template keeps apart by type and truth alone.
+_LEAVES = (str, bool, type(None))
 
 
 class Shape:
     """A record shape that writes many records' JSON text, from a template for each pattern.
 
-    `shape(values)` builds a record from a dict of its leaf values (text, None, booleans,
-    numbers), always with the same names in the same order. The shape puts a text value where
-    it belongs and may test it for truth (compact() drops empty text), but never reads it: a
-    derived text (a full name, a status's name, a date's .NET text) is a value of its own.
+    `shape(values)` builds a record from a dict of its leaf values (text, None, booleans;
+    any other value is written by building the record), always with the same names in the same
+    order. The shape puts a text value where it belongs and may test it for truth (compact()
+    drops empty text), but never reads it: a derived text (a full name, a status's name, a
+    date's .NET text) is a value of its own.
 
     text(values) is json_text(shape(values)). A pattern is which text values are empty and
     what the other values are; its template is the JSON of the record built with a marker for
@@ -320,13 +325,14 @@ class Shape:
     def __init__(self, shape: Callable[[dict], object], limit: int = 256):
         self.shape = shape
         self.limit = limit
-        self.templates: dict[tuple, tuple[list[str], tuple[str, ...]] | None] = {}
+        self.templates: dict[tuple, tuple[list[str], Callable] | None] = {}
 
     def text(self, values: dict) -> str:
         """json_text(self.shape(values))."""
-        key = tuple(
-            (_TEXT if v else "") if type(v) is str else (type(v), v) for v in values.values()
-        )
+        leaves = values.values()
+        # The pattern: each value's type and truth (for text: empty or not; for None and
+        # booleans: the value itself).
+        key = (*map(type, leaves), *map(bool, leaves))
         try:
             template = self.templates[key]
         except KeyError:
@@ -335,20 +341,31 @@ class Shape:
                 self.templates[key] = template
         if template is None:
             return json_text(self.shape(values))
-        parts, names = template
+        parts, slots = template
         text = parts.copy()
-        text[1::2] = [encode_basestring(values[name]) for name in names]
+        text[1::2] = map(encode_basestring, slots(values))
         return "".join(text)
 
-    def _template(self, values: dict) -> tuple[list[str], tuple[str, ...]] | None:
+    def _template(self, values: dict) -> tuple[list[str], Callable] | None:
         """The template of this record's pattern, checked on the record; None if unusable."""
+        if not all(type(v) in _LEAVES for v in values.values()):
+            return None  # a number (its pattern is its truth, not the value): built whole
         marked = {n: f"\0{n}" if type(v) is str and v else v for n, v in values.items()}
         parts = _NAMED_MARKER.split(json_text(self.shape(marked)))
-        names = tuple(parts[1::2])
+        names = parts[1::2]
         if any(_STRAY_MARKER in p for p in parts[0::2]) or not set(names) <= set(values):
             return None
+        slots = _getter(names)
         text = parts.copy()
-        text[1::2] = [encode_basestring(values[name]) for name in names]
+        text[1::2] = map(encode_basestring, slots(values))
         if "".join(text) != json_text(self.shape(values)):
             return None
-        return parts, names
+        return parts, slots
+
+
+def _getter(names: list[str]) -> Callable[[dict], tuple]:
+    """A function giving the values of `names` from a dict, as a tuple."""
+    if len(names) == 1:  # itemgetter of one name gives the value itself
+        name = names[0]
+        return lambda values: (values[name],)
+    return itemgetter(*names) if names else lambda values: ()
