@@ -118,7 +118,8 @@ class Entity:
     # The model a plain entity stores (default read/write hooks); None with write hooks.
     model: type | None = None
     # Optional, for speed: a Core select of the columns to_wire reads and a class that wraps one
-    # row. A list page then reads those rows instead of loading ORM objects.
+    # row (given as a dict of its columns). A list page then reads those rows instead of loading
+    # ORM objects.
     records: tuple[Select, Callable] | None = None
     to_wire: Callable | None = None
     to_text: Callable | None = None
