@@ -184,8 +184,9 @@ def _prefix(column, operand: str) -> ColumnElement[bool]:
 
     Strings starting with a prefix are exactly the range [prefix, _after(prefix)) when the
     database compares code points: SQLite's BINARY collation does, so the range alone is the
-    rule there, read from the index without the rows. Other collations (PostgreSQL's locale
-    order: "ß" sorts with "ss") only narrow by the range, and LIKE decides.
+    rule there, read from the index without the rows. On other databases LIKE decides and the
+    range is there for the index; it holds every match under a code point collation (C,
+    C.UTF-8: the test databases'), not under a linguistic one, where "s%x" sorts after "s&".
     """
     after = _after(operand)
     bounds = column >= operand if after is None else and_(column >= operand, column < after)

@@ -111,8 +111,8 @@ def _list(entity, caller: UserRecord, args: dict[str, list[str]], where) -> tupl
         every = readable.with_only_columns(*pk)
         total, size = db.session.connection().execute(select(_count(keys), _count(every))).one()
         # Walking the table in key order reads about (offset + limit) * size / total rows to
-        # fill the page, the filters' index every match (then they are sorted): for a filter
-        # that one row in nine matches, on 100,000 rows, a tenth as many.
+        # fill the page, the filters' index every match (then they are sorted): for the first
+        # page of a filter that one row in thirteen matches, on 100,000 rows, a sixth as many.
         if (offset + limit) * size < total * total:
             keys = every.where(*_unindexed(conditions))
     else:
