@@ -24,11 +24,11 @@ def collection(entity: str):
     entry = catalog.find(entity)
     if request.method == "POST":
         return wire.json_response(resource.create(entry, caller(), request.get_data()), 201)
-    page, ignored = resource.list_page(entry, caller(), query_args())
+    page, ignored = resource.list_text(entry, caller(), query_args())
     if ignored:
         # Unknown filter keys are ignored [I, §2.4] and shown in the QA console's journal.
         g.api_notes["ignored"] = ignored
-    return wire.json_response(page)
+    return wire.text_response(page)
 
 
 def item(entity: str, key: str):

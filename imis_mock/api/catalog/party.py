@@ -14,6 +14,7 @@ from imis_mock.api.engine.errors import ApiError
 from imis_mock.api.engine.wire import (
     CORE,
     MEMBERSHIP,
+    Shape,
     collection,
     compact,
     contract,
@@ -44,15 +45,56 @@ Party = Contact | PartyRecord
 
 
 # --- Shapes ----------------------------------------------------------------------------------
+# Each shape is built from a party's leaf values (_values), so that a list page can write many
+# records from a template of the shape (wire.Shape): the shapes place values, and test them for
+# truth, but never read them.
 
 
-def party_status(contact: Party) -> dict:
-    name = STATUS_NAMES.get(contact.status, contact.status)
+def _values(contact: Party) -> dict:
+    """The leaf values of a party's shapes, derived ones (names, dates as .NET writes them)
+    included."""
+    status = contact.status
+    status_name = STATUS_NAMES.get(status, status)
+    join_date = contact.join_date
+    return {
+        "imis_id": contact.imis_id,
+        "uniform_id": contact.uniform_id,
+        "status": status,
+        "status_name": status_name,
+        "name": party_name(contact),
+        "sort": contact.sort_name,
+        "first_name": contact.first_name,
+        "informal_name": contact.informal_name,
+        "last_name": contact.last_name,
+        "middle_name": contact.middle_name,
+        "prefix": contact.prefix,
+        "suffix": contact.suffix,
+        "full_name": contact.full_name,
+        "organization": contact.organization,
+        "employer_imis_id": contact.employer_imis_id,
+        "title": contact.title,
+        "email": contact.email,
+        "phone": contact.phone,
+        "address_line": contact.address_line,
+        "city": contact.city,
+        "region": contact.region,
+        "postal_code": contact.postal_code,
+        "country_code": contact.country_code,
+        "country_name": country_name(contact),
+        "member_type": contact.member_type,
+        "is_member": contact.member_type == "M",
+        "join_date": net_datetime(join_date) if join_date else None,
+        "created_on": net_datetime(contact.created_at),
+        "updated_on": net_datetime(contact.updated_at),
+    }
+
+
+def _status(v: dict) -> dict:
     return {
         "$type": contract(MEMBERSHIP, "PartyStatusData"),
-        "PartyStatusId": contact.status,
-        "Name": name,
-        "Description": name,
+        "PartyStatusId": v["status"],
+        "Name": v["status_name"],
+        "Description": v["status_name"],
     }
 
 
@@ -66,43 +108,47 @@ def country_name(contact: Party) -> str:
     return COUNTRY_NAMES.get(contact.country_code, contact.country_code)
 
 
-def party_summary(contact: Party) -> dict:
-    """PartySummaryData: what UserData.Party and /api/PartySummary carry."""
+def _summary_shape(v: dict) -> dict:
     return compact(
         {
             "$type": PARTY_SUMMARY_DATA,
-            "CityName": contact.city,
-            "CountryName": country_name(contact),
-            "CountrySubEntityName": contact.region,
-            "Email": contact.email,
-            "Phone": contact.phone,
-            "PartyId": contact.imis_id,
-            "Id": contact.imis_id,
-            "UniformId": contact.uniform_id,
-            "Status": party_status(contact),
-            "Name": party_name(contact),
-            "Sort": contact.sort_name,
+            "CityName": v["city"],
+            "CountryName": v["country_name"],
+            "CountrySubEntityName": v["region"],
+            "Email": v["email"],
+            "Phone": v["phone"],
+            "PartyId": v["imis_id"],
+            "Id": v["imis_id"],
+            "UniformId": v["uniform_id"],
+            "Status": _status(v),
+            "Name": v["name"],
+            "Sort": v["sort"],
             "IsMarkedForDelete": False,
         }
     )
 
 
-def _address(contact: Party) -> dict | None:
-    if not any((contact.address_line, contact.city, contact.region, contact.postal_code)):
+def party_summary(contact: Party) -> dict:
+    """PartySummaryData: what UserData.Party and /api/PartySummary carry."""
+    return _summary_shape(_values(contact))
+
+
+def _address(v: dict) -> dict | None:
+    if not any((v["address_line"], v["city"], v["region"], v["postal_code"])):
         return None
     address = compact(
         {
             "$type": contract(MEMBERSHIP, "AddressData"),
-            "AddressId": contact.imis_id,
+            "AddressId": v["imis_id"],
             "AddressLines": collection(
                 contract(MEMBERSHIP, "AddressLineDataCollection"),
-                [contact.address_line] if contact.address_line else [],
+                [v["address_line"]] if v["address_line"] else [],
             ),
-            "CityName": contact.city,
-            "CountryCode": contact.country_code,
-            "CountryName": country_name(contact),
-            "CountrySubEntityCode": contact.region,
-            "PostalCode": contact.postal_code,
+            "CityName": v["city"],
+            "CountryCode": v["country_code"],
+            "CountryName": v["country_name"],
+            "CountrySubEntityCode": v["region"],
+            "PostalCode": v["postal_code"],
             "VerificationStatus": 0,
         }
     )
@@ -110,39 +156,39 @@ def _address(contact: Party) -> dict | None:
         {
             "$type": contract(MEMBERSHIP, "FullAddressData"),
             "AddressPurpose": "Address",
-            "Email": contact.email,
-            "Phone": contact.phone,
-            "FullAddressId": contact.imis_id,
+            "Email": v["email"],
+            "Phone": v["phone"],
+            "FullAddressId": v["imis_id"],
             "Address": address,
         }
     )
 
 
-def _common(contact: Party) -> dict:
+def _common(v: dict) -> dict:
     """The PartyData properties persons and organizations share, in iMIS's order."""
     attributes = [
-        generic_property("CustomerTypeCode", contact.member_type),
-        generic_property("IsMember", typed("System.Boolean", contact.member_type == "M")),
+        generic_property("CustomerTypeCode", v["member_type"]),
+        generic_property("IsMember", typed("System.Boolean", v["is_member"])),
     ]
-    if contact.join_date:
-        attributes.append(generic_property("JoinDate", net_datetime(contact.join_date)))
-    address = _address(contact)
+    if v["join_date"]:
+        attributes.append(generic_property("JoinDate", v["join_date"]))
+    address = _address(v)
     emails = []
-    if contact.email:
+    if v["email"]:
         emails.append(
             {
                 "$type": contract(MEMBERSHIP, "EmailData"),
-                "Address": contact.email,
+                "Address": v["email"],
                 "EmailType": "_Primary",
                 "IsPrimary": True,
             }
         )
     phones = []
-    if contact.phone:
+    if v["phone"]:
         phones.append(
             {
                 "$type": contract(MEMBERSHIP, "PhoneData"),
-                "Number": contact.phone,
+                "Number": v["phone"],
                 "PhoneType": "Address",
             }
         )
@@ -162,40 +208,39 @@ def _common(contact: Party) -> dict:
         "SortIsOverridden": False,
         "UpdateInformation": {
             "$type": contract(CORE, "EntityUpdateInformationData"),
-            "CreatedOn": net_datetime(contact.created_at),
-            "UpdatedOn": net_datetime(contact.updated_at),
+            "CreatedOn": v["created_on"],
+            "UpdatedOn": v["updated_on"],
         },
-        "PartyId": contact.imis_id,
-        "Id": contact.imis_id,
-        "UniformId": contact.uniform_id,
-        "Status": party_status(contact),
-        "Name": party_name(contact),
-        "Sort": contact.sort_name,
+        "PartyId": v["imis_id"],
+        "Id": v["imis_id"],
+        "UniformId": v["uniform_id"],
+        "Status": _status(v),
+        "Name": v["name"],
+        "Sort": v["sort"],
     }
 
 
-def person_data(contact: Party) -> dict:
-    """PersonData: what /api/Party/{id} and /api/Person/{id} answer for a person."""
+def _person_shape(v: dict) -> dict:
     organization = None
-    if contact.organization:
+    if v["organization"]:
         organization = compact(
             {
                 "$type": contract(MEMBERSHIP, "PrimaryOrganizationInformationData"),
-                "OrganizationPartyId": contact.employer_imis_id,
-                "Name": contact.organization,
-                "Title": contact.title,
+                "OrganizationPartyId": v["employer_imis_id"],
+                "Name": v["organization"],
+                "Title": v["title"],
             }
         )
     person_name = compact(
         {
             "$type": contract(MEMBERSHIP, "PersonNameData"),
-            "FirstName": contact.first_name,
-            "InformalName": contact.informal_name,
-            "LastName": contact.last_name,
-            "MiddleName": contact.middle_name,
-            "NamePrefix": contact.prefix,
-            "NameSuffix": contact.suffix,
-            "FullName": contact.full_name,
+            "FirstName": v["first_name"],
+            "InformalName": v["informal_name"],
+            "LastName": v["last_name"],
+            "MiddleName": v["middle_name"],
+            "NamePrefix": v["prefix"],
+            "NameSuffix": v["suffix"],
+            "FullName": v["full_name"],
         }
     )
     return compact(
@@ -203,26 +248,55 @@ def person_data(contact: Party) -> dict:
             "$type": PERSON_DATA,
             "PersonName": person_name,
             "PrimaryOrganization": organization,
-            **_common(contact),
+            **_common(v),
         }
     )
 
 
-def organization_data(contact: Party) -> dict:
+def _organization_shape(v: dict) -> dict:
     """OrganizationData [I: the `$type` follows §3.4; the fields are PartyData's]."""
     return compact(
         {
             "$type": ORGANIZATION_DATA,
-            "OrganizationName": contact.organization,
+            "OrganizationName": v["organization"],
             "IsOrganization": True,
-            **_common(contact),
+            **_common(v),
         }
     )
+
+
+def person_data(contact: Party) -> dict:
+    """PersonData: what /api/Party/{id} and /api/Person/{id} answer for a person."""
+    return _person_shape(_values(contact))
+
+
+def organization_data(contact: Party) -> dict:
+    """OrganizationData: what /api/Party/{id} answers for an organization."""
+    return _organization_shape(_values(contact))
 
 
 def party_data(contact: Party) -> dict:
     """The concrete subtype iMIS answers for a party."""
     return organization_data(contact) if contact.is_organization else person_data(contact)
+
+
+# The same shapes as JSON text, for list pages (wire.Shape: json_text of the shapes above).
+PERSON_SHAPE = Shape(_person_shape)
+ORGANIZATION_SHAPE = Shape(_organization_shape)
+SUMMARY_SHAPE = Shape(_summary_shape)
+
+
+def person_text(contact: Party) -> str:
+    return PERSON_SHAPE.text(_values(contact))
+
+
+def party_text(contact: Party) -> str:
+    shape = ORGANIZATION_SHAPE if contact.is_organization else PERSON_SHAPE
+    return shape.text(_values(contact))
+
+
+def party_summary_text(contact: Party) -> str:
+    return SUMMARY_SHAPE.text(_values(contact))
 
 
 # --- Reads -----------------------------------------------------------------------------------
@@ -494,6 +568,7 @@ PARTY = Entity(
     operations={"findbyalternateid": find_by_alternate_id},
     records=(parties.PARTY_COLUMNS_SELECT, PartyRecord),
     to_wire=party_data,
+    to_text=party_text,
     load=_loader(None),
     read=_reader(None),
     write=write,
@@ -517,6 +592,7 @@ PERSON = Entity(
     collections=COLLECTIONS,
     records=(parties.PARTY_COLUMNS_SELECT, PartyRecord),
     to_wire=person_data,
+    to_text=person_text,
     load=_loader("person"),
     read=_reader("person"),
     write=write,
@@ -578,6 +654,7 @@ PARTY_SUMMARY = Entity(
     member_writes=frozenset(),
     records=(parties.PARTY_COLUMNS_SELECT, PartyRecord),
     to_wire=party_summary,
+    to_text=party_summary_text,
     load=_loader(None),
 )
 

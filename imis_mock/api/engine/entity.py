@@ -65,6 +65,8 @@ class Entity:
 
     Hooks (all optional except `to_wire` for entities that are not plain):
     - to_wire(row) -> dict: the record as iMIS sends it.
+    - to_text(row) -> str: json_text(to_wire(row)), written faster (wire.Shape); a list page
+      uses it.
     - read(body, row | None) -> dict: a write body's values, checked (raise Invalid).
     - write(values, row | None, caller) -> row: store them (add to the session; the engine
       flushes, checks access and commits).
@@ -116,9 +118,11 @@ class Entity:
     # The model a plain entity stores (default read/write hooks); None with write hooks.
     model: type | None = None
     # Optional, for speed: a Core select of the columns to_wire reads and a class that wraps one
-    # row. A list page then reads those rows instead of loading ORM objects.
+    # row (given as a dict of its columns). A list page then reads those rows instead of loading
+    # ORM objects.
     records: tuple[Select, Callable] | None = None
     to_wire: Callable | None = None
+    to_text: Callable | None = None
     read: Callable | None = None
     write: Callable | None = None
     remove: Callable | None = None

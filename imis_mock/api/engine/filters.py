@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, and_, func
 
 from imis_mock.api.engine.errors import ApiError
+from imis_mock.extensions import db
 
 # [I] Paging: iMIS's default page is 100 [C]; larger limits are clamped to 500 [C: TAP comment,
 # TS-migrate], and limit=0 means the default [I].
@@ -165,9 +166,33 @@ def _text_column(prop) -> ColumnElement:
     return func.lower(column if nullable is False else func.coalesce(column, ""))
 
 
-def _after(text: str) -> str:
-    """The smallest string greater than every string starting with `text`."""
-    return text[:-1] + chr(ord(text[-1]) + 1)
+def _after(text: str) -> str | None:
+    """The smallest string greater than every string starting with `text` (in code point
+    order), or None when there is none (`text` is all U+10FFFF)."""
+    while text:
+        last = ord(text[-1]) + 1
+        if last == 0xD800:  # surrogates are not text: the driver could not encode one
+            last = 0xE000
+        if last <= 0x10FFFF:
+            return text[:-1] + chr(last)
+        text = text[:-1]
+    return None
+
+
+def _prefix(column, operand: str) -> ColumnElement[bool]:
+    """`column` starts with `operand`, as a range an index on the column can answer.
+
+    Strings starting with a prefix are exactly the range [prefix, _after(prefix)) when the
+    database compares code points: SQLite's BINARY collation does, so the range alone is the
+    rule there, read from the index without the rows. On other databases LIKE decides and the
+    range is there for the index; it holds every match under a code point collation (C,
+    C.UTF-8: the test databases'), not under a linguistic one, where "s%x" sorts after "s&".
+    """
+    after = _after(operand)
+    bounds = column >= operand if after is None else and_(column >= operand, column < after)
+    if db.engine.dialect.name == "sqlite":
+        return bounds
+    return and_(bounds, column.startswith(operand, autoescape=True))
 
 
 def _typed_value(prop, value: str):
@@ -223,13 +248,7 @@ def condition(prop, raw: str, default: str = "eq") -> ColumnElement[bool]:
     if prop.type != "String":
         operand = _typed_value(prop, operand)
     if operation == "startswith" and operand:
-        # The range lets the database use an index on lower(column); LIKE keeps it exact under
-        # any collation.
-        return and_(
-            column >= operand,
-            column < _after(operand),
-            column.startswith(operand, autoescape=True),
-        )
+        return _prefix(column, operand)
     comparisons = {
         "eq": lambda: column == operand,
         "ne": lambda: column != operand,

@@ -8,8 +8,10 @@ caller may hold (access.owns); any failure rolls back, so a refused or failed wr
 import json
 from functools import cache
 
-from sqlalchemy import and_, func, inspect, select
+from sqlalchemy import Boolean, Integer, and_, func, inspect, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BooleanClauseList, UnaryExpression
 
 from imis_mock.api.engine import access, bodies, filters, wire
 from imis_mock.api.engine.errors import (
@@ -25,6 +27,7 @@ from imis_mock.services import ServiceError, audit
 from imis_mock.services.accounts import UserRecord
 
 _CASE_BLIND = ("guid", "text", "slash")
+PLUS = operators.custom_op("+")
 
 
 # --- Identity --------------------------------------------------------------------------------
@@ -75,21 +78,80 @@ def list_page(
     """A PagedResult of the rows the caller may read that match the filters.
 
     Return it with the query keys that were ignored (no such property), for the journal.
+    """
+    rows, page, ignored = _list(entity, caller, args, where)
+    page.items = [to_wire(entity, r) for r in rows]
+    return wire.paged_result(entity.item_type, page.items, page), ignored
+
+
+def list_text(entity, caller: UserRecord, args: dict[str, list[str]]) -> tuple[str, list[str]]:
+    """list_page() as its JSON text, each record written by the entry's to_text if it has one."""
+    rows, page, ignored = _list(entity, caller, args, ())
+    if entity.to_text is not None:
+        page.items = [entity.to_text(r) for r in rows]
+    else:
+        page.items = [wire.json_text(to_wire(entity, r)) for r in rows]
+    items = page.items
+    return wire.paged_text(entity.item_type, ",".join(items), len(items), page), ignored
+
+
+def _list(entity, caller: UserRecord, args: dict[str, list[str]], where) -> tuple:
+    """The page's rows, its Page (items still to write) and the ignored query keys.
+
     The count and the page select only primary keys (the filters' index suffices, whatever the
     table's size); then the page's rows are loaded by key.
     """
     conditions, ignored = filters.conditions(entity, args)
     order = filters.ordering(entity, args)
     offset, limit = filters.paging(args)
-    query = access.readable(entity, caller, entity.query()).where(*where, *conditions)
-    keys = query.with_only_columns(*_primary_key(query))
-    total = db.session.scalar(select(func.count()).select_from(keys.subquery())) or 0
+    readable = access.readable(entity, caller, entity.query()).where(*where)
+    query = readable.where(*conditions)
+    pk = _primary_key(query)
+    keys = query.with_only_columns(*pk)
+    if conditions and _walkable(pk, order):
+        every = readable.with_only_columns(*pk)
+        total, size = db.session.connection().execute(select(_count(keys), _count(every))).one()
+        # Walking the table in key order reads about (offset + limit) * size / total rows to
+        # fill the page, the filters' index every match (then they are sorted): for the first
+        # page of a filter that one row in thirteen matches, on 100,000 rows, a sixth as many.
+        if (offset + limit) * size < total * total:
+            keys = every.where(*_unindexed(conditions))
+    else:
+        total = db.session.connection().scalar(select(_count(keys)))
     rows = []
-    if offset < total:
+    if offset < (total or 0):
         rows = _page_rows(entity, query, keys, order, offset, limit)
-    items = [to_wire(entity, r) for r in rows]
-    page = Page(items=items, offset=offset, limit=limit, total=total)
-    return wire.paged_result(entity.item_type, items, page), ignored
+    # Page counts its items: the rows stand in until the caller writes them.
+    return rows, Page(items=rows, offset=offset, limit=limit, total=total or 0), ignored
+
+
+def _count(keys):
+    return select(func.count()).select_from(keys.subquery()).scalar_subquery()
+
+
+def _walkable(pk: tuple, order: list) -> bool:
+    """Whether SQLite can walk the table in the page's order: its integer primary key (the
+    rowid) is the order."""
+    return (
+        db.engine.dialect.name == "sqlite"
+        and len(pk) == 1
+        and isinstance(pk[0].type, Integer)
+        and len(order) == 1
+        and order[0].compare(pk[0])
+    )
+
+
+def _unindexed(conditions: list) -> list:
+    """The conditions' terms, each behind a unary `+` (SQLite's documented way to keep a term
+    off the indexes), so that the planner walks the rowid in order and stops at the page's end.
+    Term by term: `+(a AND b)` would evaluate both sides of every row, at twice the cost."""
+    terms = []
+    for condition in conditions:
+        if isinstance(condition, BooleanClauseList) and condition.operator is operators.and_:
+            terms.extend(_unindexed(list(condition.clauses)))
+        else:
+            terms.append(UnaryExpression(condition.self_group(), operator=PLUS, type_=Boolean()))
+    return terms
 
 
 def _primary_key(query) -> tuple:
@@ -104,8 +166,12 @@ def _page_rows(entity, query, keys, order: list, offset: int, limit: int) -> lis
     on = and_(*(c == page.c[c.key] for c in pk))
     if entity.records is not None:
         statement, record = entity.records
-        rows = db.session.execute(statement.join(page, on).order_by(*order))
-        return [record(row._mapping) for row in rows]
+        # Core rows on the session's connection: the ORM's result machinery, which these
+        # plain rows do not need, cost more than the rows (about 7 us a row).
+        result = db.session.connection().execute(statement.join(page, on).order_by(*order))
+        names = tuple(result.keys())
+        # A dict made by zip: a quarter of the cost of row._mapping's, per row.
+        return [record(dict(zip(names, row, strict=True))) for row in result]
     return db.session.scalars(query.join(page, on).order_by(*order)).all()
 
 

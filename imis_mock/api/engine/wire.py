@@ -57,7 +57,9 @@ def net_datetime(value: date | datetime | None) -> str | None:
         return None
     if not isinstance(value, datetime):
         return f"{value.isoformat()}T00:00:00"
-    return value.isoformat(timespec="seconds")[:19]
+    # isoformat() writes the seconds whole before any fraction or offset: the same first 19
+    # characters as timespec="seconds", in about half the time (a list page writes hundreds).
+    return value.isoformat()[:19]
 
 
 def compact(obj: dict) -> dict:
@@ -323,3 +325,78 @@ def paged_text(item_type: str | None, items: str, count: int, page) -> str:
     before, _, rest = text.partition(_HOLE_TEXT)
     _, _, after = rest.rpartition(_HOLE_TEXT)
     return f"{before}{items}{after}"
+
+
+# A marker with a name: NUL and the value's name, which json_text() writes as "\u0000name".
+_NAMED_MARKER = re.compile(r'"\\u0000(\w+)"')
+# Any marker left in a template's constant text: one the shape changed or cut into.
+_STRAY_MARKER = "\\u0000"
+# The values a template keeps apart by type and truth alone.
+_LEAVES = (str, bool, type(None))
+
+
+class Shape:
+    """A record shape that writes many records' JSON text, from a template for each pattern.
+
+    `shape(values)` builds a record from a dict of its leaf values (text, None, booleans;
+    any other value is written by building the record), always with the same names in the same
+    order. The shape puts a text value where it belongs and may test it for truth (compact()
+    drops empty text), but never reads it: a derived text (a full name, a status's name, a
+    date's .NET text) is a value of its own.
+
+    text(values) is json_text(shape(values)). A pattern is which text values are empty and
+    what the other values are; its template is the JSON of the record built with a marker for
+    each non-empty text, cut at the markers, and filled with the values' own JSON text. A page
+    of records of a few patterns is then written without building and encoding each record
+    (for a PartyData, most of the cost of a list page). The first record of each pattern is
+    also built and encoded whole and must come out the same, else that pattern is always built
+    whole, as is a pattern beyond the first `limit`. Templates hold no record's data.
+    """
+
+    def __init__(self, shape: Callable[[dict], object], limit: int = 256):
+        self.shape = shape
+        self.limit = limit
+        self.templates: dict[tuple, tuple[list[str], Callable] | None] = {}
+
+    def text(self, values: dict) -> str:
+        """json_text(self.shape(values))."""
+        leaves = values.values()
+        # The pattern: each value's type and truth (for text: empty or not; for None and
+        # booleans: the value itself).
+        key = (*map(type, leaves), *map(bool, leaves))
+        try:
+            template = self.templates[key]
+        except KeyError:
+            template = self._template(values)
+            if len(self.templates) < self.limit:
+                self.templates[key] = template
+        if template is None:
+            return json_text(self.shape(values))
+        parts, slots = template
+        text = parts.copy()
+        text[1::2] = map(encode_basestring, slots(values))
+        return "".join(text)
+
+    def _template(self, values: dict) -> tuple[list[str], Callable] | None:
+        """The template of this record's pattern, checked on the record; None if unusable."""
+        if not all(type(v) in _LEAVES for v in values.values()):
+            return None  # a number (its pattern is its truth, not the value): built whole
+        marked = {n: f"\0{n}" if type(v) is str and v else v for n, v in values.items()}
+        parts = _NAMED_MARKER.split(json_text(self.shape(marked)))
+        names = parts[1::2]
+        if any(_STRAY_MARKER in p for p in parts[0::2]) or not set(names) <= set(values):
+            return None
+        slots = _getter(names)
+        text = parts.copy()
+        text[1::2] = map(encode_basestring, slots(values))
+        if "".join(text) != json_text(self.shape(values)):
+            return None
+        return parts, slots
+
+
+def _getter(names: list[str]) -> Callable[[dict], tuple]:
+    """A function giving the values of `names` from a dict, as a tuple."""
+    if len(names) == 1:  # itemgetter of one name gives the value itself
+        name = names[0]
+        return lambda values: (values[name],)
+    return itemgetter(*names) if names else lambda values: ()
