@@ -231,31 +231,40 @@ def test_guessing_from_one_address_gets_429(token_app, server):
     assert status == 200, body
 
 
+@contextmanager
+def one_request_held(server, form: dict, target, name: str, monkeypatch):
+    """Send `form` on a thread and hold it inside `target.name` until the block ends; yield the
+    list that receives its (status, headers, body)."""
+    holding, release = threading.Event(), threading.Event()
+    real = getattr(target, name)
+
+    def held(*args):
+        holding.set()
+        assert release.wait(60)
+        return real(*args)
+
+    monkeypatch.setattr(target, name, held)
+    answers: list = []
+    thread = threading.Thread(target=lambda: answers.append(post_token(server, form)))
+    thread.start()
+    try:
+        assert holding.wait(30)
+        yield answers
+    finally:
+        release.set()
+        thread.join(30)
+    assert len(answers) == 1
+
+
 def test_a_full_hashing_pool_answers_429_and_refreshes_go_on(token_app, server, monkeypatch):
     token_app.config["HASH_CONCURRENCY"] = 1
-    holding, release = threading.Event(), threading.Event()
-    real_check = accounts.check_password_hash
-
-    def held_check(stored, given):
-        holding.set()
-        release.wait(20)
-        return real_check(stored, given)
-
-    monkeypatch.setattr(accounts, "check_password_hash", held_check)
-    first: list = []
-    guesser = threading.Thread(
-        target=lambda: first.append(post_token(server, password("jsmith", "wrong")))
-    )
-    guesser.start()
-    try:
-        assert holding.wait(20)
+    held = password("jsmith", "wrong")
+    with one_request_held(server, held, accounts, "check_password_hash", monkeypatch) as first:
         assert_throttled(*post_token(server, password("rjones", "wrong")))
         # Another client's refresh grant does not wait for the hash.
         status, _, body = post_token(server, refresh(mint(token_app)))
         assert status == 200, body
-    finally:
-        release.set()
-        guesser.join()
+        assert first == []  # the first is still hashing
     assert first[0][0] == 400
 
 
@@ -439,24 +448,8 @@ def test_guessers_cannot_hold_more_threads_than_the_pause_slots(token_app, serve
     """With every pause slot taken, a locked-out address is answered 429 at once."""
     token_app.config["ADDRESS_DELAY_SLOTS"] = 1
     lock_out_this_address(token_app, server)
-    holding, release = threading.Event(), threading.Event()
-
-    def hold(seconds):
-        holding.set()
-        assert release.wait(60)
-
-    monkeypatch.setattr(throttle, "sleep", hold)
-    answers = []
-    first = threading.Thread(
-        target=lambda: answers.append(post_token(server, password("a", "wrong")))
-    )
-    first.start()
-    try:
-        assert holding.wait(30)
-        # The one slot is held: this guess is not paused (hold() would block it).
+    with one_request_held(server, password("a", "wrong"), throttle, "sleep", monkeypatch) as first:
+        # The one slot is held: this guess is not paused (the held sleep would block it).
         assert_throttled(*post_token(server, password("b", "wrong")))
-        assert answers == []  # the first is still paused
-    finally:
-        release.set()
-        first.join(30)
-    assert_throttled(*answers[0])
+        assert first == []  # the first is still paused
+    assert_throttled(*first[0])
