@@ -4,13 +4,18 @@ The console's forms (and the CLI's twins) act on the database; a third-party app
 notices through /token (invalid_grant) and the API (401), over real HTTP.
 """
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import pytest
 import requests
+from sqlalchemy import select
 
-from imis_mock.services import tokens
+from imis_mock.extensions import db
+from imis_mock.models import User
+from imis_mock.services import qa, tokens
+from imis_mock.services.clients import find_client
 from tests.support.data import create_client_application
 from tests.support.oauth import SECRET, mint
 
@@ -137,3 +142,27 @@ def test_putting_the_clock_back_does_not_revive_a_token(
     assert staff_client.post("/staff/QA/Clock/reset").status_code == 303
     assert_invalid_grant(redeem(live_server.url, raw))
     assert_invalid_token(call_api(live_server.url, access))
+
+
+@pytest.mark.database("sqlite", reason="SQLite's write lock and its read snapshots")
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda: qa.change_tokens("revoke", username="jsmith", actor="cli"),
+        lambda: qa.simulate_sso("jsmith", find_client("MyApp"), actor="cli"),
+    ],
+    ids=["tokens", "simulate"],
+)
+def test_a_command_that_read_first_is_not_refused_when_another_worker_wrote(qa_app, change):
+    """A CLI command reads (the user, the client) before it writes. Another worker's commit in
+    between must not make SQLite refuse the write at once with "database is locked"."""
+    mint(qa_app)
+    with qa_app.app_context():
+        # The command's first read through the session begins its read snapshot.
+        assert db.session.scalar(select(User.id).where(User.username == "jsmith"))
+        other = sqlite3.connect(db.engine.url.database)
+        other.execute("UPDATE users SET username = 'rjones2' WHERE username = 'rjones'")
+        other.commit()
+        other.close()
+        change()
+        assert tokens.find_refresh_token(mint(qa_app)) is not None  # the database still works

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, or_, select, update
 
-from imis_mock.database import in_session_transaction
+from imis_mock.database import in_session_transaction, writing
 from imis_mock.extensions import db
 from imis_mock.models import (
     FAULT_MODES,  # noqa: F401  (re-exported for the CLI)
@@ -67,18 +67,18 @@ def _token(kind: str, token_id: int):
 
 def expire_token(kind: str, token_id: int, *, actor: str) -> None:
     """Make a token expire now, as if its lifetime had run out. Commits."""
-    token = _token(kind, token_id)
-    token.expires_at = clock.expired_now()
-    _audit_token("qa.expire_token", token, kind, actor)
-    db.session.commit()
+    with writing():
+        token = _token(kind, token_id)
+        token.expires_at = clock.expired_now()
+        _audit_token("qa.expire_token", token, kind, actor)
 
 
 def revoke_token(kind: str, token_id: int, *, actor: str) -> None:
     """Revoke a token. Commits."""
-    token = _token(kind, token_id)
-    token.revoked_at = clock.now()
-    _audit_token("qa.revoke_token", token, kind, actor)
-    db.session.commit()
+    with writing():
+        token = _token(kind, token_id)
+        token.revoked_at = clock.now()
+        _audit_token("qa.revoke_token", token, kind, actor)
 
 
 def change_tokens(
@@ -90,30 +90,32 @@ def change_tokens(
     kinds = list(TOKEN_KINDS) if kind == "all" else [kind]
     if any(k not in TOKEN_KINDS for k in kinds):
         raise ServiceError("The kind is refresh, access or all.")
-    user = accounts.get_user(username) if username else None
-    client = find_client(client_id) if client_id else None
-    if (username and user is None) or (client_id and client is None):
-        raise ServiceError("No such user or client application.")
-    now = clock.now()
-    changed = 0
-    for name in kinds:
-        model = TOKEN_KINDS[name]
-        query = update(model).where(tokens.is_active(model, now))
-        if user is not None:
-            query = query.where(model.user_id == user.id)
-        if client is not None:
-            query = query.where(model.client_application_id == client.id)
-        values = {"expires_at": clock.expired_now()} if action == "expire" else {"revoked_at": now}
-        changed += db.session.execute(query.values(**values)).rowcount
-    audit.record(
-        f"qa.{action}_tokens",
-        "success",
-        actor=actor,
-        client_id=client_id,
-        username=username,
-        detail={"kind": kind, "count": changed},
-    )
-    db.session.commit()
+    with writing():
+        user = accounts.get_user(username) if username else None
+        client = find_client(client_id) if client_id else None
+        if (username and user is None) or (client_id and client is None):
+            raise ServiceError("No such user or client application.")
+        now = clock.now()
+        changed = 0
+        for name in kinds:
+            model = TOKEN_KINDS[name]
+            query = update(model).where(tokens.is_active(model, now))
+            if user is not None:
+                query = query.where(model.user_id == user.id)
+            if client is not None:
+                query = query.where(model.client_application_id == client.id)
+            values = (
+                {"expires_at": clock.expired_now()} if action == "expire" else {"revoked_at": now}
+            )
+            changed += db.session.execute(query.values(**values)).rowcount
+        audit.record(
+            f"qa.{action}_tokens",
+            "success",
+            actor=actor,
+            client_id=client_id,
+            username=username,
+            detail={"kind": kind, "count": changed},
+        )
     return changed
 
 
@@ -152,30 +154,34 @@ def set_fault(
         raise ServiceError(f"A delay is 1 to {MAX_FAULT_DELAY} seconds.", "delay_seconds")
     if count is not None and count < 1:
         raise ServiceError("The number of requests is at least 1 (or empty: until off).", "count")
-    db.session.execute(delete(ClientFault).where(ClientFault.client_application_id == client.id))
-    db.session.add(
-        ClientFault(
-            client_application_id=client.id,
-            mode=mode,
-            delay_seconds=delay_seconds if mode == "delay" else 0,
-            remaining=count,
+    with writing():
+        db.session.execute(
+            delete(ClientFault).where(ClientFault.client_application_id == client.id)
         )
-    )
-    audit.record(
-        "qa.set_fault",
-        "success",
-        actor=actor,
-        client_id=client.client_id,
-        detail={"mode": mode, "delay_seconds": delay_seconds, "count": count},
-    )
-    db.session.commit()
+        db.session.add(
+            ClientFault(
+                client_application_id=client.id,
+                mode=mode,
+                delay_seconds=delay_seconds if mode == "delay" else 0,
+                remaining=count,
+            )
+        )
+        audit.record(
+            "qa.set_fault",
+            "success",
+            actor=actor,
+            client_id=client.client_id,
+            detail={"mode": mode, "delay_seconds": delay_seconds, "count": count},
+        )
 
 
 def clear_fault(client: ClientApplication, *, actor: str) -> None:
     """Turn off the client's fault. Commits."""
-    db.session.execute(delete(ClientFault).where(ClientFault.client_application_id == client.id))
-    audit.record("qa.clear_fault", "success", actor=actor, client_id=client.client_id)
-    db.session.commit()
+    with writing():
+        db.session.execute(
+            delete(ClientFault).where(ClientFault.client_application_id == client.id)
+        )
+        audit.record("qa.clear_fault", "success", actor=actor, client_id=client.client_id)
 
 
 def faults_by_client() -> dict[int, ClientFault]:
@@ -217,16 +223,16 @@ def take_fault(client_id: str) -> Fault | None:
 
 def simulate_sso(username: str, client: ClientApplication, *, actor: str) -> str:
     """Mint a refresh token for a member and client, as a hand-off would; return it. Commits."""
-    user = accounts.get_user(username)
-    if user is None or user.is_guest:
-        raise ServiceError("Choose a member.", "username")
-    if user.is_disabled:
-        raise ServiceError("That account is disabled.", "username")
-    raw, _ = tokens.issue_refresh_token(user, client, source="qa")
-    audit.record(
-        "qa.simulate_sso", "success", actor=actor, client_id=client.client_id, username=username
-    )
-    db.session.commit()
+    with writing():
+        user = accounts.get_user(username)
+        if user is None or user.is_guest:
+            raise ServiceError("Choose a member.", "username")
+        if user.is_disabled:
+            raise ServiceError("That account is disabled.", "username")
+        raw, _ = tokens.issue_refresh_token(user, client, source="qa")
+        audit.record(
+            "qa.simulate_sso", "success", actor=actor, client_id=client.client_id, username=username
+        )
     return raw
 
 
