@@ -29,7 +29,6 @@ from types import MappingProxyType
 
 from authlib.oauth2.rfc6749 import JsonRequest
 from flask import Flask, g
-from werkzeug.datastructures import EnvironHeaders
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
@@ -121,12 +120,15 @@ class ApiReadFastPath:
                     return None
 
                 def read(user) -> str:
-                    return wire.json_text(resource.get_one(entry, user, args["key"], {}))
+                    return record_text(entry, user, args["key"])
 
             g.setdefault(audit.REMOTE_ADDR, environ.get("REMOTE_ADDR") or "")
             try:
+                # Authlib reads the Authorization header alone (and tests a request's headers
+                # for truth, which made werkzeug's EnvironHeaders count the whole environ).
+                headers = {"Authorization": environ["HTTP_AUTHORIZATION"]}
                 token = require_bearer.validate_request(
-                    scopes=None, request=JsonRequest("GET", path, EnvironHeaders(environ))
+                    scopes=None, request=JsonRequest("GET", path, headers)
                 )
                 text = read(token.user)
                 journal_call(token.user, token.client_id, 200, {"method": "GET", "path": path})
@@ -143,3 +145,15 @@ class ApiReadFastPath:
         if expose_pid:
             headers.append((WORKER_PID_HEADER, str(os.getpid())))
         return body, [*headers, *self.after_headers]
+
+
+def record_text(entry, user, key: str) -> str:
+    """resource.get_one's record as its JSON text.
+
+    Where get_one reads one row with the entry's `load` (with access.by_key's rule), the row is
+    written by the entry's `to_text` if it has one: json_text(to_wire(row)) from its shape's
+    template, as list pages write it (about 9 us against 33 us for a PartyData).
+    """
+    if entry.to_text is not None and entry.load is not None and not entry.lists_by_first_key:
+        return entry.to_text(entry.load(user, key))
+    return wire.json_text(resource.get_one(entry, user, key, {}))
