@@ -15,8 +15,9 @@ reaches the same rules by other means, and answers only a success:
   `access_token` goes to Flask, whose guard refuses it);
 - the record: engine/resource.get_one, with its 403/404 rule (the IQA endpoints: api/iqa.py's
   answer_iqa and answer_query, as their views call them); the journal: api.journal_call;
-- the bytes: wire.json_text, with the headers Flask's hooks give an API answer, in their order
-  (tests/test_api_fast_path.py compares both answers header by header).
+- the bytes: wire.json_text, or the entry's to_text (record_text below), with the headers
+  Flask's hooks give an API answer, in their order (tests/test_api_fast_path.py compares both
+  answers header by header).
 
 Anything else (a refusal, an error, another route) goes to Flask, which answers it from the
 start, having changed nothing: the only write here is the journal entry of a success. A
@@ -126,9 +127,9 @@ class ApiReadFastPath:
             try:
                 # Authlib reads the Authorization header alone (and tests a request's headers
                 # for truth, which made werkzeug's EnvironHeaders count the whole environ).
-                headers = {"Authorization": environ["HTTP_AUTHORIZATION"]}
+                sent = {"Authorization": environ["HTTP_AUTHORIZATION"]}
                 token = require_bearer.validate_request(
-                    scopes=None, request=JsonRequest("GET", path, headers)
+                    scopes=None, request=JsonRequest("GET", path, sent)
                 )
                 text = read(token.user)
                 journal_call(token.user, token.client_id, 200, {"method": "GET", "path": path})
