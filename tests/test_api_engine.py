@@ -790,7 +790,10 @@ def test_unhandled_failure_is_web_apis_500(tmp_path, template_instance, monkeypa
     def broken(row):
         raise ZeroDivisionError("secret internals")
 
+    # Both ways the record is written: its dict, and its text from the shape's template (what
+    # the read fast path and list pages use).
     monkeypatch.setattr(party.PARTY_SUMMARY, "to_wire", broken)
+    monkeypatch.setattr(party.PARTY_SUMMARY, "to_text", broken)
     try:
         with LiveServer(app) as server:
             before = stored(app)

@@ -17,12 +17,15 @@ from tests.support.api import mint
 from tests.support.apps import make_app
 
 # Entities of every kind the item rule serves: the Party family's fast read (two spellings of
-# the path, which routing.py makes canonical), the User, a panel source (the catch-all rule)
-# and a plain entity read through the ORM session.
+# the path, which routing.py makes canonical; a person, an organization, a summary, each written
+# from its shape's template), the User, a panel source (the catch-all rule) and a plain entity
+# read through the ORM session.
 READS = [
     ("jsmith", "/api/Party/23179"),
     ("jsmith", "/api/party//23179/"),
     ("MANAGER", "/api/Person/23180"),
+    ("MANAGER", "/api/Party/23100"),
+    ("jsmith", "/api/PartySummary/23179"),
     ("jsmith", "/api/User/23179"),
     ("MANAGER", "/api/Name_Demo/23179"),
     ("MANAGER", "/api/PartyStatus/A"),

@@ -15,8 +15,9 @@ reaches the same rules by other means, and answers only a success:
   `access_token` goes to Flask, whose guard refuses it);
 - the record: engine/resource.get_one, with its 403/404 rule (the IQA endpoints: api/iqa.py's
   answer_iqa and answer_query, as their views call them); the journal: api.journal_call;
-- the bytes: wire.json_text, with the headers Flask's hooks give an API answer, in their order
-  (tests/test_api_fast_path.py compares both answers header by header).
+- the bytes: wire.json_text, or the entry's to_text (record_text below), with the headers
+  Flask's hooks give an API answer, in their order (tests/test_api_fast_path.py compares both
+  answers header by header).
 
 Anything else (a refusal, an error, another route) goes to Flask, which answers it from the
 start, having changed nothing: the only write here is the journal entry of a success. A
@@ -29,7 +30,6 @@ from types import MappingProxyType
 
 from authlib.oauth2.rfc6749 import JsonRequest
 from flask import Flask, g
-from werkzeug.datastructures import EnvironHeaders
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
@@ -121,12 +121,15 @@ class ApiReadFastPath:
                     return None
 
                 def read(user) -> str:
-                    return wire.json_text(resource.get_one(entry, user, args["key"], {}))
+                    return record_text(entry, user, args["key"])
 
             g.setdefault(audit.REMOTE_ADDR, environ.get("REMOTE_ADDR") or "")
             try:
+                # Authlib reads the Authorization header alone (and tests a request's headers
+                # for truth, which made werkzeug's EnvironHeaders count the whole environ).
+                sent = {"Authorization": environ["HTTP_AUTHORIZATION"]}
                 token = require_bearer.validate_request(
-                    scopes=None, request=JsonRequest("GET", path, EnvironHeaders(environ))
+                    scopes=None, request=JsonRequest("GET", path, sent)
                 )
                 text = read(token.user)
                 journal_call(token.user, token.client_id, 200, {"method": "GET", "path": path})
@@ -143,3 +146,15 @@ class ApiReadFastPath:
         if expose_pid:
             headers.append((WORKER_PID_HEADER, str(os.getpid())))
         return body, [*headers, *self.after_headers]
+
+
+def record_text(entry, user, key: str) -> str:
+    """resource.get_one's record as its JSON text.
+
+    Where get_one reads one row with the entry's `load` (with access.by_key's rule), the row is
+    written by the entry's `to_text` if it has one: json_text(to_wire(row)) from its shape's
+    template, as list pages write it (about 9 us against 33 us for a PartyData).
+    """
+    if entry.to_text is not None and entry.load is not None and not entry.lists_by_first_key:
+        return entry.to_text(entry.load(user, key))
+    return wire.json_text(resource.get_one(entry, user, key, {}))
