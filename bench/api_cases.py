@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import run  # bench/run.py: the server, wrk and reporting helpers
@@ -64,15 +65,37 @@ def _python(script: str, env: dict) -> str:
     return out.stdout.decode().strip().splitlines()[-1] if out.stdout.strip() else ""
 
 
-def _prepare(instance: Path, base_env: dict, fill: bool) -> str:
-    """Migrate and load the demo into a scratch instance (plus 100,000 parties); mint a token."""
+def _prepare(instance: Path, base_env: dict, fill: str | None) -> str:
+    """Migrate and load the demo into a scratch instance, run the `fill` script there (if any);
+    mint a staff token."""
     env = {**base_env, "IMIS_INSTANCE_PATH": str(instance)}
     flask = [str(run.VENV_BIN / "flask"), "--app", "app"]
     for command in ("init-db", "load-demo"):
         subprocess.run([*flask, command], cwd=run.ROOT, env=env, check=True, capture_output=True)
     if fill:
-        _python(FILL, env)
+        _python(fill, env)
     return _python(TOKEN, env)
+
+
+@contextmanager
+def scratch_mock(base_env: dict, prefix: str, fill: str | None, warm_path: str):
+    """Serve the mock on a scratch instance (_prepare()) as bench/run.py serves it, warmed by a
+    second of `GET warm_path`; yield (its URL, the token). Stopped and removed afterwards."""
+    instance = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        token = _prepare(instance, base_env, fill)
+        port = run.free_port()
+        process = run.start_mock(port, {**base_env, "IMIS_INSTANCE_PATH": str(instance)})
+        mock = f"http://127.0.0.1:{port}"
+        try:
+            warm = ["wrk", "-t1", "-c2", "-d1s", "-H", f"Authorization: Bearer {token}"]
+            subprocess.run([*warm, mock + warm_path], check=True, capture_output=True)
+            yield mock, token
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    finally:
+        shutil.rmtree(instance, ignore_errors=True)
 
 
 def _page_size(mock: str, token: str) -> int:
@@ -126,40 +149,16 @@ def _cases(token: str, label: str, same_page: int | None = None) -> list[dict]:
 def measure(hello: str, base_env: dict) -> list[dict]:
     """Run the by-id and filtered-list GETs on the demo data, then on 100,000 parties."""
     results, demo_page = [], None
-    for label, fill in (("(demo)", False), (f"({PARTIES:,})", True)):
-        instance = Path(tempfile.mkdtemp(prefix="imis-bench-lists-"))
-        try:
-            token = _prepare(instance, base_env, fill)
-            port = run.free_port()
-            process = run.start_mock(port, {**base_env, "IMIS_INSTANCE_PATH": str(instance)})
-            mock = f"http://127.0.0.1:{port}"
-            try:
-                subprocess.run(
-                    [
-                        "wrk",
-                        "-t1",
-                        "-c2",
-                        "-d1s",
-                        "-H",
-                        f"Authorization: Bearer {token}",
-                        mock + LIST_PATH,
-                    ],
-                    check=True,
-                    capture_output=True,
-                )
-                if demo_page is None:
-                    demo_page = _page_size(mock, token)
-                    cases = _cases(token, label)
-                else:
-                    cases = _cases(token, label, same_page=demo_page)
-                for case in cases:
-                    results.append(run.run_case(case, hello, mock))
-                    print(f"{case['name']}: done", file=sys.stderr)
-            finally:
-                process.terminate()
-                process.wait(timeout=30)
-        finally:
-            shutil.rmtree(instance, ignore_errors=True)
+    for label, fill in (("(demo)", None), (f"({PARTIES:,})", FILL)):
+        with scratch_mock(base_env, "imis-bench-lists-", fill, LIST_PATH) as (mock, token):
+            if demo_page is None:
+                demo_page = _page_size(mock, token)
+                cases = _cases(token, label)
+            else:
+                cases = _cases(token, label, same_page=demo_page)
+            for case in cases:
+                results.append(run.run_case(case, hello, mock))
+                print(f"{case['name']}: done", file=sys.stderr)
     demo, big, same = results[1]["ratio"], results[3]["ratio"], results[4]["ratio"]
     print(
         f"filtered list on {PARTIES:,} parties vs the demo data: {big / demo:.2f} of its ratio "

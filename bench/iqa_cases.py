@@ -7,13 +7,9 @@ runs as bench/run.py runs it (as `make run` serves it) on a scratch SQLite insta
 staff token reads every contact. BENCH_CASES=iqa picks only these.
 """
 
-import shutil
-import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
-import api_cases  # the scratch-instance helpers of the list cases
+import api_cases  # the scratch instance and its mock, as the list cases make them
 import run  # bench/run.py: the server, wrk and reporting helpers
 
 CONTACTS = 10_000
@@ -63,28 +59,9 @@ def _cases(token: str) -> list[dict]:
 def measure(hello: str, base_env: dict) -> list[dict]:
     """Run both IQA endpoints on a database of 10,000 contacts."""
     results = []
-    instance = Path(tempfile.mkdtemp(prefix="imis-bench-iqa-"))
-    try:
-        env = {**base_env, "IMIS_INSTANCE_PATH": str(instance)}
-        flask = [str(run.VENV_BIN / "flask"), "--app", "app"]
-        for command in ("init-db", "load-demo"):
-            subprocess.run(
-                [*flask, command], cwd=run.ROOT, env=env, check=True, capture_output=True
-            )
-        api_cases._python(FILL, env)
-        token = api_cases._python(api_cases.TOKEN, env)
-        port = run.free_port()
-        process = run.start_mock(port, env)
-        mock = f"http://127.0.0.1:{port}"
-        try:
-            warm = ["wrk", "-t1", "-c2", "-d1s", "-H", f"Authorization: Bearer {token}"]
-            subprocess.run([*warm, f"{mock}/api/query?{PAGE}"], check=True, capture_output=True)
-            for case in _cases(token):
-                results.append(run.run_case(case, hello, mock))
-                print(f"{case['name']}: done", file=sys.stderr)
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-    finally:
-        shutil.rmtree(instance, ignore_errors=True)
+    warm = f"/api/query?{PAGE}"
+    with api_cases.scratch_mock(base_env, "imis-bench-iqa-", FILL, warm) as (mock, token):
+        for case in _cases(token):
+            results.append(run.run_case(case, hello, mock))
+            print(f"{case['name']}: done", file=sys.stderr)
     return results

@@ -5,16 +5,20 @@ query's SQL is planned once per definition, caller and parameters, so a changed 
 another caller get their own; rows everyone may read are selected without a WHERE."""
 
 import json
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from imis_mock.api import catalog
 from imis_mock.api import iqa as engine
 from imis_mock.api.engine import access, filters, wire
+from imis_mock.api.engine.errors import ApiError
 from imis_mock.api.fast_path import ApiReadFastPath
+from imis_mock.extensions import db
+from imis_mock.models import IqaFolder, IqaQuery
 from imis_mock.services import accounts
 from imis_mock.services.accounts import UserRecord
 from tests import test_api_fast_path as fast_path_tests
@@ -331,3 +335,159 @@ def test_plans_with_lists_dates_and_panel_values(app, staff_client, http):
     query = stored_query(app, "Training")
     page = staff_client.get(f"{QUERY_URL}/{query.id}/Run?p0=first")
     assert page.status_code == 200 and "First aid" in page.get_data(as_text=True)
+
+
+# --- A query a caller ran before is one read (api/iqa.py: run_named, Known) -------------------
+
+MEMBERS_BY_CITY = "$/Sites/Members/Members by city"
+
+
+def plain_answer(args: dict, caller: UserRecord) -> str:
+    """/api/query's page as the definition read first gives it."""
+    return engine.query_page(engine.run(engine.find(args), caller, args))
+
+
+def run_args(**given) -> dict:
+    given = {"QueryName": MEMBERS_BY_CITY, "parameter": ["", "M"]} | given
+    return filters.lower_args(
+        (name, value)
+        for name, values in given.items()
+        for value in (values if isinstance(values, list) else [values])
+    )
+
+
+@pytest.fixture
+def callers(app):
+    with app.app_context():
+        return {name: UserRecord.of(accounts.get_user(name)) for name in ("MANAGER", "jsmith")}
+
+
+@pytest.fixture
+def definition_reads(monkeypatch) -> list:
+    """The query definitions read by path or by key."""
+    seen = []
+    for name in ("find_by_path", "find_by_key"):
+        real = getattr(engine.iqa, name)
+
+        def spy(value, real=real):
+            seen.append(value)
+            return real(value)
+
+        monkeypatch.setattr(engine.iqa, name, spy)
+    return seen
+
+
+@pytest.mark.parametrize(
+    "named",
+    [{"QueryName": MEMBERS_BY_CITY}, {"QueryPath": MEMBERS_BY_CITY.upper()}, "key"],
+    ids=["name", "path", "key"],
+)
+def test_a_known_query_is_one_read_with_the_plain_answer(
+    app, staff_client, callers, definition_reads, named
+):
+    assert define_query(staff_client).status_code == 303
+    if named == "key":
+        named = {"querydocumentversionkey": stored_query(app).document_key.upper()}
+    with app.app_context():
+        for caller in callers.values():
+            # The definition is read by the caller's first run alone, whatever the paging.
+            for paging, reads in (({}, 1), ({"limit": "1", "offset": "0"}, 0)):
+                args = run_args(**named, **paging)
+                definition_reads.clear()
+                first = engine.answer_query(args, caller)
+                again = engine.answer_query(args, caller)
+                iqa_page = engine.answer_iqa(args, caller)
+                assert len(definition_reads) == reads
+                assert first == again == plain_answer(args, caller)
+                assert json.loads(again)["Items"]["$values"]
+                assert iqa_page == engine.iqa_page(engine.run(engine.find(args), caller, args))
+
+
+CHANGES = {
+    "alias": ("columns", [{"property": "PartyId", "alias": "Party"}]),
+    "filter": (
+        "filters",
+        [
+            {
+                "property": "PersonName.LastName",
+                "operator": "startswith",
+                "value": "",
+                "prompt": "Last name",
+                "required": False,
+            },
+            {
+                "property": "AdditionalAttributes.CustomerTypeCode",
+                "operator": "ne",
+                "value": "",
+                "prompt": "Member type",
+                "required": True,
+            },
+        ],
+    ),
+    "sorting": ("sorting", [{"property": "PartyId", "descending": True}]),
+    "staff only": ("staff_only", True),
+    "renamed": ("name_key", "members by town"),
+}
+
+
+@pytest.mark.parametrize("change", [*CHANGES, "folder renamed", "deleted"])
+def test_a_query_changed_in_the_database_is_seen_at_once(app, staff_client, callers, change):
+    """Changed by SQL, not by save_query: the check is the stored row itself."""
+    assert define_query(staff_client).status_code == 303
+    query = stored_query(app)
+    args = run_args()
+    with app.app_context():
+        before = {name: engine.answer_query(args, caller) for name, caller in callers.items()}
+        assert all(json.loads(page)["Items"]["$values"] for page in before.values())
+        queries, folders = IqaQuery.__table__, IqaFolder.__table__
+        if change == "deleted":
+            db.session.execute(delete(queries).where(queries.c.id == query.id))
+        elif change == "folder renamed":
+            db.session.execute(
+                update(folders).where(folders.c.id == query.folder_id).values(path="$/Elsewhere")
+            )
+        else:
+            column, value = CHANGES[change]
+            db.session.execute(
+                update(queries).where(queries.c.id == query.id).values({column: value})
+            )
+        db.session.commit()
+        differs = []
+        for name, caller in callers.items():
+            try:
+                expected = plain_answer(args, caller)
+            except ApiError as error:
+                with pytest.raises(type(error), match=re.escape(str(error))):
+                    engine.answer_query(args, caller)
+                differs.append(True)
+                continue
+            assert engine.answer_query(args, caller) == expected
+            differs.append(expected != before[name])
+        assert any(differs)  # the change shows to staff at least
+
+
+def test_a_known_query_past_its_last_row(app, staff_client, callers):
+    assert define_query(staff_client).status_code == 303
+    with app.app_context():
+        caller = callers["MANAGER"]
+        total = json.loads(engine.answer_query(run_args(), caller))["TotalCount"]
+        for offset in (total - 1, total, total + 5):
+            args = run_args(offset=str(offset))
+            page = engine.answer_query(args, caller)
+            assert page == plain_answer(args, caller)
+            assert json.loads(page)["TotalCount"] == total
+            assert json.loads(page)["Count"] == (1 if offset < total else 0)
+
+
+def test_known_queries_are_kept_to_a_limit(app, staff_client, callers, monkeypatch):
+    monkeypatch.setattr(engine, "_KNOWN", {})
+    monkeypatch.setattr(engine, "KNOWN_LIMIT", 2)
+    assert define_query(staff_client).status_code == 303
+    with app.app_context():
+        for prefix in ("", "S", "Sm"):
+            engine.answer_query(run_args(parameter=[prefix, "M"]), callers["MANAGER"])
+        kept = [key[3] for key in engine._KNOWN]
+        assert kept == [("S", "M"), ("Sm", "M")]
+        # No rows: nothing known (a page past the end cannot tell its total).
+        engine.answer_query(run_args(parameter=["Zzz", "M"]), callers["MANAGER"])
+        assert [key[3] for key in engine._KNOWN] == kept

@@ -7,6 +7,7 @@ included), so a new entity is a source at once. Filters, operators, parameters' 
 prefixes, paging and the member's row rule are the engine's (engine/filters.py, access.py).
 """
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache, partial
@@ -62,27 +63,35 @@ class Result:
     party_rows: bool
 
 
-def find(args: dict[str, list[str]]) -> iqa.QueryRecord | str:
-    """The query the request names by QueryName, QueryPath or querydocumentversionkey; a
-    built-in query (`$/OAuth2/userInfo`) is answered by its path."""
+def _named(args: dict[str, list[str]]) -> tuple[str, str]:
+    """("path", path) or ("key", document key): how the request names its query, by
+    QueryName, QueryPath or querydocumentversionkey."""
     for key in ("queryname", "querypath"):
         if args.get(key):
             path = args[key][-1].strip()
             if not path:
                 break
-            found = iqa.find_by_path(path)
-            if found is not None:
-                return found
-            if path.lower() in parties.QUERIES:
-                return path.lower()
-            raise NotFound(f"The query '{path}' was not found.")
+            return "path", path
     if args.get("querydocumentversionkey"):
-        key = args["querydocumentversionkey"][-1].strip()
-        found = iqa.find_by_key(key)
-        if found is None:
-            raise NotFound(f"No query was found with the document version key '{key}'.")
-        return found
+        return "key", args["querydocumentversionkey"][-1].strip()
     raise ApiError("The parameter 'QueryName' is required.")
+
+
+def find(args: dict[str, list[str]]) -> iqa.QueryRecord | str:
+    """The query the request names by QueryName, QueryPath or querydocumentversionkey; a
+    built-in query (`$/OAuth2/userInfo`) is answered by its path."""
+    by, name = _named(args)
+    if by == "path":
+        found = iqa.find_by_path(name)
+        if found is not None:
+            return found
+        if name.lower() in parties.QUERIES:
+            return name.lower()
+        raise NotFound(f"The query '{name}' was not found.")
+    found = iqa.find_by_key(name)
+    if found is None:
+        raise NotFound(f"No query was found with the document version key '{name}'.")
+    return found
 
 
 def _conditions(query: "Definition", entity: Entity, parameters: tuple[str, ...]) -> list:
@@ -127,12 +136,15 @@ class Definition:
 class Plan:
     """A query's two statements for one caller and parameters, compiled once per database: the
     count, and the page (bind parameters p_offset and p_limit) whose rows are the columns'
-    values, then the party id when the rows are rooted on a party."""
+    values, then the party id when the rows are rooted on a party and no column gives it."""
 
     count: CompiledSelect
     page: CompiledSelect
     aliases: tuple[str, ...]
     party_rows: bool
+    # Where a page row holds the party id: a display column's place when one is the party's
+    # own (as PartyId is), else the column after them.
+    party_at: int
 
 
 @lru_cache(maxsize=256)
@@ -158,7 +170,12 @@ def _plan(
     order = []
     for (_, descending), prop in zip(definition.sorting, sorts, strict=True):
         order.append(prop.column.desc() if descending else prop.column.asc())
-    selected = [c.column for c in columns] + ([party.column] if party is not None else [])
+    selected, party_at = [c.column for c in columns], 0
+    if party is not None:
+        # A display column that is the party's id (PartyId) gives it; else one more column.
+        same = [n for n, column in enumerate(selected) if column is party.column]
+        party_at = same[0] if same else len(selected)
+        selected += [] if same else [party.column]
     pk = tuple(inspect(statement.column_descriptions[0]["entity"]).primary_key)
     count = select(func.count().label("total")).select_from(
         statement.with_only_columns(*pk).subquery()
@@ -170,13 +187,20 @@ def _plan(
         .limit(bindparam("p_limit"))
     )
     aliases = tuple(alias for _, alias in definition.columns)
-    return Plan(CompiledSelect(count), CompiledSelect(page), aliases, party is not None)
+    rooted = party is not None
+    return Plan(CompiledSelect(count), CompiledSelect(page), aliases, rooted, party_at)
 
 
 def run(
     query: IqaQuery | iqa.QueryRecord | str, caller: UserRecord, args: dict[str, list[str]]
 ) -> Result:
     """Run a query for the caller: their rights decide which rows it sees."""
+    return _run(query, caller, args)[0]
+
+
+def _run(
+    query: IqaQuery | iqa.QueryRecord | str, caller: UserRecord, args: dict[str, list[str]]
+) -> tuple[Result, Plan | None, Entity | None]:
     offset, limit = filters.paging(args)
     if isinstance(query, str):
         # The built-in queries are functions of the caller (services/parties.py).
@@ -184,7 +208,7 @@ def run(
         page = filters.Page(rows[offset : offset + limit], offset, limit, len(rows))
         aliases = tuple(rows[0]) if rows else ()
         found = [(None, tuple(r[alias] for alias in aliases)) for r in page.items]
-        return Result(aliases, found, page, False)
+        return Result(aliases, found, page, False), None, None
     if query.staff_only and not access.is_staff(caller):
         raise AccessDenied(f"You do not have permission to run the query '{query.path}'.")
     entity = catalog.find(query.source)
@@ -193,12 +217,87 @@ def run(
     plan = _plan(entity, Definition.of(query), caller, tuple(args.get("parameter", ())))
     total = plan.count.first()["total"]
     found = plan.page.all(p_offset=offset, p_limit=limit) if offset < total else []
+    return _result(plan, found, offset, limit, total), plan, entity
+
+
+def _result(plan: Plan, found: list[tuple], offset: int, limit: int, total: int) -> Result:
+    """The Result of a plan's page rows (any columns after the plan's own are left out)."""
+    width, party_at = len(plan.aliases), plan.party_at
     if plan.party_rows:
-        width = len(plan.aliases)
-        rows = [(v[width], v[:width]) for v in found]
+        rows = [(v[party_at], v[:width]) for v in found]
     else:
-        rows = [(None, v) for v in found]
+        rows = [(None, v[:width]) for v in found]
     return Result(plan.aliases, rows, filters.Page(rows, offset, limit, total), plan.party_rows)
+
+
+@dataclass(frozen=True)
+class Known:
+    """A stored query that gave rows to a caller with these parameters: its plan, and the plan's
+    page in one statement that also gives the total and checks that the query is stored as it
+    was read (`checked`, run with `values`)."""
+
+    source: str
+    entity: Entity
+    plan: Plan
+    checked: CompiledSelect
+    values: dict
+
+
+# The queries known, by (lookup, its parameters, caller, the query's parameters); at most
+# KNOWN_LIMIT, the oldest forgotten first.
+_KNOWN: dict[tuple, Known] = {}
+KNOWN_LIMIT = 256
+_KNOWN_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=256)
+def _checked(plan: Plan, by: str) -> CompiledSelect:
+    """The plan's page with its total as a last column, and no rows at all unless the lookup
+    `by` still finds the query stored as it was read (services/iqa.py: unchanged)."""
+    total = plan.count.statement.scalar_subquery().label("total")
+    return CompiledSelect(plan.page.statement.add_columns(total).where(iqa.unchanged(by)))
+
+
+def _known_page(known: Known, args: dict[str, list[str]]) -> Result | None:
+    """The page of a known query as one read; None when that cannot answer: the query or its
+    source changed, the page is empty (its total is then unknown), or the paging is refused
+    (the whole run says why, in its order)."""
+    if catalog.find(known.source) is not known.entity:
+        return None
+    try:
+        offset, limit = filters.paging(args)
+    except ApiError:
+        return None
+    found = known.checked.all(**known.values, p_offset=offset, p_limit=limit)
+    return _result(known.plan, found, offset, limit, found[0][-1]) if found else None
+
+
+def run_named(args: dict[str, list[str]], caller: UserRecord) -> Result:
+    """Run the query the request names (find()) for the caller.
+
+    The definition is not read first when the same caller ran the query with the same
+    parameters before: the page's one statement checks that it is unchanged (_known_page). A
+    query changed, renamed or removed gives no rows there, and runs as the first time did.
+    """
+    by, name = _named(args)
+    lookup = iqa.path_lookup(name) if by == "path" else iqa.key_lookup(name)
+    key = (by, lookup and tuple(lookup.values()), caller, tuple(args.get("parameter", ())))
+    known = _KNOWN.get(key)
+    if known is not None:
+        result = _known_page(known, args)
+        if result is not None:
+            return result
+    query = find(args)
+    result, plan, entity = _run(query, caller, args)
+    if plan is not None and lookup is not None and result.rows:
+        values = {**lookup, **iqa.unchanged_values(query)}
+        learned = Known(query.source, entity, plan, _checked(plan, by), values)
+        with _KNOWN_LOCK:
+            _KNOWN.pop(key, None)
+            _KNOWN[key] = learned
+            while len(_KNOWN) > KNOWN_LIMIT:
+                del _KNOWN[next(iter(_KNOWN))]
+    return result
 
 
 def _iqa_row(entity_type: str, names: tuple[str, ...], rooted: bool, *values) -> dict:
@@ -244,12 +343,12 @@ def query_page(result: Result) -> str:
 
 def answer_iqa(args: dict[str, list[str]], caller: UserRecord) -> str:
     """GET /api/IQA's JSON for the query string's arguments (lower-cased keys)."""
-    return iqa_page(run(find(args), caller, args))
+    return iqa_page(run_named(args, caller))
 
 
 def answer_query(args: dict[str, list[str]], caller: UserRecord) -> str:
     """GET /api/query's JSON for the query string's arguments (lower-cased keys)."""
-    return query_page(run(find(args), caller, args))
+    return query_page(run_named(args, caller))
 
 
 def definition(query: IqaQuery) -> dict:

@@ -6,10 +6,11 @@ sorting. The checks that need the source's properties get them from the caller (
 asks api/iqa.py), so this module stays free of the API. Functions flush; the caller commits.
 """
 
+import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Exists, Text, bindparam, cast, exists, func, select
 
 from imis_mock.database import CompiledSelect
 from imis_mock.extensions import db
@@ -68,7 +69,7 @@ class QueryRecord:
     """A query's definition as plain values (the attributes of IqaQuery that running it and
     describing it read), read with SQLAlchemy Core: /api/IQA and /api/query read one on every
     call, and loading an IqaQuery with its folder through the ORM cost more than the run's own
-    SQL."""
+    SQL. `stored` is the row as read (the JSON columns as their text), for unchanged()."""
 
     id: int
     name: str
@@ -79,40 +80,82 @@ class QueryRecord:
     sorting: list
     staff_only: bool
     document_key: str
+    stored: dict = field(repr=False, compare=False)
 
     @property
     def path(self) -> str:
         return f"{self.folder_path}/{self.name}"
 
+    @classmethod
+    def of(cls, row: dict) -> "QueryRecord":
+        decoded = {name: json.loads(row[name]) for name in JSON_FIELDS}
+        return cls(**(row | decoded), stored=row)
+
 
 QUERIES, FOLDERS = IqaQuery.__table__, IqaFolder.__table__
-_DEFINITION = select(
-    *(QUERIES.c[field] for field in QueryRecord.__dataclass_fields__ if field != "folder_path"),
-    FOLDERS.c.path.label("folder_path"),
-).join_from(QUERIES, FOLDERS, QUERIES.c.folder_id == FOLDERS.c.id)
-# Compiled once with bind parameters (database.CompiledSelect).
-_BY_PATH = CompiledSelect(
-    _DEFINITION.where(
+JSON_FIELDS = ("columns", "filters", "sorting")
+# What a QueryRecord is read from. The JSON columns are read as their text (decoded in
+# QueryRecord.of), so that unchanged() can compare them on either database (PostgreSQL has no
+# `=` for json).
+_FIELDS = {
+    name: cast(QUERIES.c[name], Text) if name in JSON_FIELDS else QUERIES.c[name]
+    for name in QueryRecord.__dataclass_fields__
+    if name not in ("folder_path", "stored")
+} | {"folder_path": FOLDERS.c.path}
+_JOINED = QUERIES.join(FOLDERS, QUERIES.c.folder_id == FOLDERS.c.id)
+_DEFINITION = select(*(column.label(name) for name, column in _FIELDS.items())).select_from(_JOINED)
+# How a request names a query: by path (folder and name, any case), or by document key.
+LOOKUPS = {
+    "path": (
         func.lower(FOLDERS.c.path) == bindparam("p_folder"),
         QUERIES.c.name_key == bindparam("p_name"),
-    )
-)
-_BY_KEY = CompiledSelect(_DEFINITION.where(QUERIES.c.document_key == bindparam("p_key")))
+    ),
+    "key": (QUERIES.c.document_key == bindparam("p_key"),),
+}
+# Compiled once with bind parameters (database.CompiledSelect).
+_BY = {by: CompiledSelect(_DEFINITION.where(*where)) for by, where in LOOKUPS.items()}
+
+
+def path_lookup(path: str) -> dict | None:
+    """The lookup's parameters for the query at `$/Folder/Name`; None for no such path."""
+    folder_path, _, name = (path or "").strip().rpartition("/")
+    if not folder_path or not name:
+        return None
+    return {"p_folder": folder_path.lower(), "p_name": name.strip().lower()}
+
+
+def key_lookup(key: str) -> dict:
+    """The lookup's parameters for the query with this document version key (a GUID)."""
+    return {"p_key": (key or "").strip().lower()}
 
 
 def find_by_path(path: str) -> QueryRecord | None:
     """The query at `$/Folder/Name`, matched regardless of letter case."""
-    folder_path, _, name = (path or "").strip().rpartition("/")
-    if not folder_path or not name:
-        return None
-    row = _BY_PATH.first(p_folder=folder_path.lower(), p_name=name.strip().lower())
-    return None if row is None else QueryRecord(**row)
+    lookup = path_lookup(path)
+    row = None if lookup is None else _BY["path"].first(**lookup)
+    return None if row is None else QueryRecord.of(row)
 
 
 def find_by_key(key: str) -> QueryRecord | None:
     """The query with this document version key (a GUID, any case)."""
-    row = _BY_KEY.first(p_key=(key or "").strip().lower())
-    return None if row is None else QueryRecord(**row)
+    row = _BY["key"].first(**key_lookup(key))
+    return None if row is None else QueryRecord.of(row)
+
+
+def unchanged(by: str) -> Exists:
+    """A condition, true while the lookup `by` ("path" or "key") still finds a query stored
+    exactly as a record read before (its parameters: the lookup's and unchanged_values()).
+
+    So a statement planned from a definition can carry the check that the definition is
+    still the one stored, instead of reading it first.
+    """
+    same = (column == bindparam(f"q_{name}") for name, column in _FIELDS.items())
+    return exists(select(QUERIES.c.id).select_from(_JOINED).where(*LOOKUPS[by], *same))
+
+
+def unchanged_values(record: QueryRecord) -> dict:
+    """The parameters of unchanged() for the record."""
+    return {f"q_{name}": value for name, value in record.stored.items()}
 
 
 def save_query(
