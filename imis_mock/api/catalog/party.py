@@ -98,6 +98,18 @@ def _status(v: dict) -> dict:
     }
 
 
+def _party_identity(v: dict) -> dict:
+    """The properties PartySummaryData and PartyData both end with, in iMIS's order."""
+    return {
+        "PartyId": v["imis_id"],
+        "Id": v["imis_id"],
+        "UniformId": v["uniform_id"],
+        "Status": _status(v),
+        "Name": v["name"],
+        "Sort": v["sort"],
+    }
+
+
 def party_name(contact: Party) -> str:
     if contact.is_organization:
         return contact.organization
@@ -117,12 +129,7 @@ def _summary_shape(v: dict) -> dict:
             "CountrySubEntityName": v["region"],
             "Email": v["email"],
             "Phone": v["phone"],
-            "PartyId": v["imis_id"],
-            "Id": v["imis_id"],
-            "UniformId": v["uniform_id"],
-            "Status": _status(v),
-            "Name": v["name"],
-            "Sort": v["sort"],
+            **_party_identity(v),
             "IsMarkedForDelete": False,
         }
     )
@@ -211,12 +218,7 @@ def _common(v: dict) -> dict:
             "CreatedOn": v["created_on"],
             "UpdatedOn": v["updated_on"],
         },
-        "PartyId": v["imis_id"],
-        "Id": v["imis_id"],
-        "UniformId": v["uniform_id"],
-        "Status": _status(v),
-        "Name": v["name"],
-        "Sort": v["sort"],
+        **_party_identity(v),
     }
 
 
