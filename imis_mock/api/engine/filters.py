@@ -233,7 +233,7 @@ def _code_point_order(column) -> bool:
 
 
 def _is_code_point(found) -> bool:
-    if found["collname"] == "default":  # the database's: datlocprovider is PostgreSQL 15's
+    if found["collname"] == "default":  # the database's (datlocprovider: PostgreSQL 15 on)
         provider, collate = found.get("datlocprovider", "c"), found["datcollate"]
     else:
         provider, collate = found["collprovider"], found["collcollate"]
