@@ -10,7 +10,7 @@ import json
 import uuid
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 
 from imis_mock.api.catalog.party import party_data, party_summary, person_data
 from imis_mock.api.engine import wire
@@ -142,19 +142,52 @@ def capture_statements(app) -> list[str]:
     return statements
 
 
-def test_starts_with_finds_what_a_python_filter_finds(app, http):
-    """startsWith on edge prefixes: LIKE's wildcards taken literally, code points beyond ASCII,
-    the last code points (no 500). The same rows, in key order, as Python picks them."""
+def check_starts_with(app, http) -> None:
+    """startsWith on edge prefixes gives the rows, in key order, that Python picks."""
     names = ["S%x", "S_y", "Sx", "s%", "Sé", "Sê", "S\ud7ff1", "S\ue000", "S\U0010ffff", "T"]
+    names += ["S-a", "Sa", "S b", "Sæ", "Ś", "s&", "S'z"]
     add_parties(app, [{"first_name": "P", "last_name": n} for n in names])
     with app.app_context():
         everyone = db.session.execute(select(Contact.imis_id, Contact.last_name)).all()
-    for prefix in ["S%", "s_", "Sé", "S\ud7ff", "S\U0010ffff", "\U0010ffff", "s"]:
+    prefixes = ["S%", "s_", "Sé", "S\ud7ff", "S\U0010ffff", "\U0010ffff", "s", "s-", "S ", "s'"]
+    for prefix in prefixes:
         response = http("GET", "/api/Party", params={"lastname": f"startsWith:{prefix}"})
         assert response.status_code == 200, (prefix, response.text)
         wanted = [i for i, name in everyone if name.lower().startswith(prefix.lower())]
         got = [p["PartyId"] for p in response.json()["Items"]["$values"]]
         assert got == sorted(wanted, key=int), prefix
+
+
+def test_starts_with_finds_what_a_python_filter_finds(app, http):
+    """LIKE's wildcards taken literally, code points beyond ASCII, the last code points (no
+    500). The test databases compare code points (SQLite's BINARY, PostgreSQL's C.UTF-8): the
+    range is written plainly there, so the column's index answers it."""
+    statements = capture_statements(app)
+    check_starts_with(app, http)
+    assert not any("COLLATE" in s for s in statements)
+
+
+@pytest.mark.database("postgresql", reason="a linguistic collation is PostgreSQL's")
+def test_starts_with_under_a_linguistic_collation(app, http):
+    """A column that sorts as English does (ICU's en-US): "s%x" sorts after "s&", so a range
+    in the column's own order would leave it out of startsWith:S%. The range is compared under
+    the "C" collation instead."""
+    with app.app_context():
+        found = db.session.execute(
+            text("SELECT collname FROM pg_collation WHERE collname IN ('en-US-x-icu', 'en_US')")
+        ).scalars()
+        collation = next(iter(sorted(found)), None)
+        assert collation is not None, "the server has no English collation (ICU or libc)"
+        quoted = f'COLLATE "{collation}"'
+        db.session.execute(
+            text(f"ALTER TABLE contacts ALTER COLUMN last_name TYPE varchar(60) {quoted}")
+        )
+        db.session.commit()
+        # The order that misled the old range: "s%x" after "s&".
+        assert db.session.execute(text(f"SELECT 's%x' < 's&' {quoted}")).scalar() is False
+    statements = capture_statements(app)
+    check_starts_with(app, http)
+    assert any('COLLATE "C"' in s for s in statements)
 
 
 def test_a_dense_filter_walks_the_table_and_pages_as_the_index_does(app, http):

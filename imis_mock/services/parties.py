@@ -66,8 +66,6 @@ EMPLOYER_IMIS_ID = Contact.employer_imis_id.label("employer_imis_id")
 # Built and compiled once with bind parameters: building a statement on every call cost more
 # than running it.
 _PARTY = select(*CONTACTS.c, EMPLOYER_IMIS_ID)
-# Every column a party's API shapes read, for lists (wrapped in PartyRecord).
-PARTY_COLUMNS_SELECT = _PARTY
 _PARTY_BY_IMIS_ID = CompiledSelect(_PARTY.where(CONTACTS.c.imis_id == bindparam("p_imis_id")))
 _PARTY_BY_ID = CompiledSelect(_PARTY.where(CONTACTS.c.id == bindparam("p_id")))
 _OWN_PARTY_BY_IMIS_ID = CompiledSelect(

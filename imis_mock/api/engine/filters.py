@@ -8,11 +8,12 @@ Every condition becomes SQL: the database filters, orders and pages, never Pytho
 """
 
 import re
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, func
+from sqlalchemy import Column, ColumnElement, and_, func, text
 
 from imis_mock.api.engine.errors import ApiError
 from imis_mock.extensions import db
@@ -179,20 +180,64 @@ def _after(text: str) -> str | None:
     return None
 
 
-def _prefix(column, operand: str) -> ColumnElement[bool]:
-    """`column` starts with `operand`, as a range an index on the column can answer.
+def _prefix(prop, column, operand: str) -> ColumnElement[bool]:
+    """`column` (the lower-cased text of `prop`) starts with `operand`, as an index range.
 
-    Strings starting with a prefix are exactly the range [prefix, _after(prefix)) when the
-    database compares code points: SQLite's BINARY collation does, so the range alone is the
-    rule there, read from the index without the rows. On other databases LIKE decides and the
-    range is there for the index; it holds every match under a code point collation (C,
-    C.UTF-8: the test databases'), not under a linguistic one, where "s%x" sorts after "s&".
+    The strings starting with a prefix are exactly the range [prefix, _after(prefix)) in code
+    point order, so the range alone is the rule. Where the database compares the column's text
+    in that order (SQLite's BINARY, PostgreSQL's C collations) the range is written plainly and
+    the column's index answers it. Elsewhere it is compared under PostgreSQL's "C" collation:
+    under a linguistic one (en_US), "s%x" sorts after "s&", so the plain range would leave it
+    out; LIKE would be right there too, but no index of the column's collation answers it.
     """
+    if not _code_point_order(prop.column):
+        column = column.collate("C")
     after = _after(operand)
-    bounds = column >= operand if after is None else and_(column >= operand, column < after)
-    if db.engine.dialect.name == "sqlite":
-        return bounds
-    return and_(bounds, column.startswith(operand, autoescape=True))
+    return column >= operand if after is None else and_(column >= operand, column < after)
+
+
+# Whether PostgreSQL compares a column in code point order, by engine, then (table, column).
+_ORDERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# The collations that compare code points: C and POSIX, and C.UTF-8 (glibc's sorts so).
+_CODE_POINT_COLLATIONS = {"C", "POSIX", "C.UTF-8", "C.utf8"}
+_COLLATION = text(
+    """SELECT coll.collname, coll.collprovider, coll.collcollate, d.*
+    FROM pg_attribute a JOIN pg_collation coll ON coll.oid = a.attcollation,
+    pg_database d WHERE d.datname = current_database()
+    AND a.attrelid = to_regclass(:table) AND a.attname = :column"""
+)
+
+
+def _code_point_order(column) -> bool:
+    """Whether the database compares `column`'s text in code point order.
+
+    SQLite: yes (the schema declares no other collation than BINARY). PostgreSQL: when the
+    column's collation, or the database's for "default", is a libc C collation; read once per
+    engine and column (a column's collation changes only with the schema). Anything else,
+    including an expression that is not a table column, is taken as no: the "C" range is then
+    right whatever the collation is, only slower.
+    """
+    engine = db.engine
+    if engine.dialect.name == "sqlite":
+        return True
+    element = getattr(column, "expression", column)
+    table = getattr(element, "table", None)
+    if engine.dialect.name != "postgresql" or not isinstance(element, Column) or table is None:
+        return False
+    known = _ORDERS.setdefault(engine, {})
+    key = (table.name, element.name)
+    if key not in known:
+        row = db.session.execute(_COLLATION, {"table": table.name, "column": key[1]}).first()
+        known[key] = row is not None and _is_code_point(row._mapping)
+    return known[key]
+
+
+def _is_code_point(found) -> bool:
+    if found["collname"] == "default":  # the database's (datlocprovider: PostgreSQL 15 on)
+        provider, collate = found.get("datlocprovider", "c"), found["datcollate"]
+    else:
+        provider, collate = found["collprovider"], found["collcollate"]
+    return provider == "c" and collate in _CODE_POINT_COLLATIONS
 
 
 def _typed_value(prop, value: str):
@@ -248,7 +293,7 @@ def condition(prop, raw: str, default: str = "eq") -> ColumnElement[bool]:
     if prop.type != "String":
         operand = _typed_value(prop, operand)
     if operation == "startswith" and operand:
-        return _prefix(column, operand)
+        return _prefix(prop, column, operand)
     comparisons = {
         "eq": lambda: column == operand,
         "ne": lambda: column != operand,

@@ -170,8 +170,9 @@ def _page_rows(entity, query, keys, order: list, offset: int, limit: int) -> lis
         # plain rows do not need, cost more than the rows (about 7 us a row).
         result = db.session.connection().execute(statement.join(page, on).order_by(*order))
         names = tuple(result.keys())
-        # A dict made by zip: a quarter of the cost of row._mapping's, per row.
-        return [record(dict(zip(names, row, strict=True))) for row in result]
+        # All the rows at once: iterating the result fetches them one by one (about 2 us a
+        # row). A dict made by zip: a quarter of the cost of row._mapping's, per row.
+        return [record(dict(zip(names, row, strict=True))) for row in result.all()]
     return db.session.scalars(query.join(page, on).order_by(*order)).all()
 
 
