@@ -39,7 +39,7 @@ def item(entity: str, key: str):
     if request.method == "DELETE":
         resource.delete(entry, caller(), key)
         return wire.json_response(None)
-    return wire.json_response(resource.get_one(entry, caller(), key, query_args()))
+    return wire.text_response(resource.get_one_text(entry, caller(), key, query_args()))
 
 
 def execute(entity: str):

@@ -191,13 +191,16 @@ def fetch(entity, caller: UserRecord, key: str):
     return access.by_key(caller, one, entity.name, key)
 
 
-def get_one(entity, caller: UserRecord, key: str, args: dict[str, list[str]]) -> dict:
+def get_one_text(entity, caller: UserRecord, key: str, args: dict[str, list[str]]) -> str:
+    """GET /api/{Entity}/{key}'s JSON text: the record, written by the entry's to_text (from its
+    shape's template, as list pages are) where it has one."""
     if entity.lists_by_first_key and len(entity.key) > 1 and not key.strip().startswith("~"):
         # The rows under one first key element, filtered and paged as a list is [I, §7.1].
-        return list_page(entity, caller, args, entity.key[0] == key.strip())[0]
-    if entity.load is not None:
-        return to_wire(entity, entity.load(caller, key))
-    return to_wire(entity, fetch(entity, caller, key))
+        return wire.json_text(list_page(entity, caller, args, entity.key[0] == key.strip())[0])
+    row = entity.load(caller, key) if entity.load is not None else fetch(entity, caller, key)
+    if entity.to_text is not None:
+        return entity.to_text(row)
+    return wire.json_text(to_wire(entity, row))
 
 
 # --- Writes ----------------------------------------------------------------------------------
