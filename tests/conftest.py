@@ -21,6 +21,7 @@ from tests.support import databases
 from tests.support.api import Http
 from tests.support.apps import make_app, sign_in
 from tests.support.data import MEMBER_PASSWORD, STAFF_PASSWORD
+from tests.support.fast_path import spy_on_answers
 from tests.support.servers import LiveServer
 
 
@@ -134,3 +135,9 @@ def live_server(app: Flask) -> Iterator[LiveServer]:
 def http(app: Flask, live_server: LiveServer) -> Http:
     """Call the live server's REST API with a bearer token for the named user (default MANAGER)."""
     return Http(app, live_server.url)
+
+
+@pytest.fixture
+def answered(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Which requests the read fast path answered itself (True) or handed to Flask (False)."""
+    return spy_on_answers(monkeypatch)

@@ -2,19 +2,17 @@
 a read's success byte for byte and header by header as Flask does, journals it alike, and hands
 every other request to Flask, having changed nothing."""
 
-import json
-
 import pytest
 import requests
-from sqlalchemy import func, select, update
+from sqlalchemy import func, update
 from sqlalchemy.exc import OperationalError
 
-from imis_mock.api.fast_path import ApiReadFastPath
 from imis_mock.extensions import db
-from imis_mock.models import AccessToken, AuditEvent
-from imis_mock.services import audit, tokens
+from imis_mock.models import AccessToken
+from imis_mock.services import tokens
 from tests.support.api import mint
 from tests.support.apps import make_app
+from tests.support.fast_path import get, journal
 
 # Entities of every kind the item rule serves: the Party family's fast read (two spellings of
 # the path, which routing.py makes canonical; a person, an organization, a summary, each written
@@ -30,51 +28,6 @@ READS = [
     ("MANAGER", "/api/Name_Demo/23179"),
     ("MANAGER", "/api/PartyStatus/A"),
 ]
-
-
-@pytest.fixture
-def answered(monkeypatch) -> list:
-    """Which requests the middleware answered itself (True) or handed to Flask (False)."""
-    seen = []
-    real = ApiReadFastPath.answer
-
-    def spy(self, environ, path):
-        result = real(self, environ, path)
-        seen.append(result is not None)
-        return result
-
-    monkeypatch.setattr(ApiReadFastPath, "answer", spy)
-    return seen
-
-
-def get(app, path, user=None, *, flask_only=False, **headers):
-    """GET through the middleware, or with the middleware stepping aside (Flask answers)."""
-    if user is not None:
-        headers.setdefault("Authorization", f"Bearer {mint(app, user)}")
-    client = app.test_client()
-    if "Cookie" in headers:  # the test client sends its own jar's cookies only
-        name, value = headers.pop("Cookie").split("=", 1)
-        client.set_cookie(name, value)
-    if not flask_only:
-        return client.get(path, headers=headers)
-    original = ApiReadFastPath.answer
-    ApiReadFastPath.answer = lambda self, environ, path: None
-    try:
-        return client.get(path, headers=headers)
-    finally:
-        ApiReadFastPath.answer = original
-
-
-def journal(app) -> list[tuple]:
-    audit.flush()
-    with app.app_context():
-        events = db.session.scalars(
-            select(AuditEvent).where(AuditEvent.action == "api.call").order_by(AuditEvent.id)
-        ).all()
-        return [
-            (e.outcome, e.actor, e.client_id, e.username, e.error_code, e.ip, json.loads(e.detail))
-            for e in events
-        ]
 
 
 # As served in tests, and behind TLS (HSTS, security.use_tls_settings).

@@ -16,13 +16,12 @@ from imis_mock.api import catalog
 from imis_mock.api import iqa as engine
 from imis_mock.api.engine import access, filters, wire
 from imis_mock.api.engine.errors import ApiError
-from imis_mock.api.fast_path import ApiReadFastPath
 from imis_mock.extensions import db
 from imis_mock.models import IqaFolder, IqaQuery
 from imis_mock.services import accounts
 from imis_mock.services.accounts import UserRecord
-from tests import test_api_fast_path as fast_path_tests
 from tests import test_iqa_panels as panel_tests
+from tests.support import fast_path
 from tests.support.api import prop, values
 from tests.test_iqa_panels import QUERY_URL, define_query, expando_rows, stored_query
 
@@ -218,30 +217,15 @@ IQA_READS = [
 ]
 
 
-@pytest.fixture
-def answered(monkeypatch) -> list:
-    """Which requests the fast path answered itself (True) or handed to Flask (False)."""
-    seen = []
-    real = ApiReadFastPath.answer
-
-    def spy(self, environ, path):
-        result = real(self, environ, path)
-        seen.append(result is not None)
-        return result
-
-    monkeypatch.setattr(ApiReadFastPath, "answer", spy)
-    return seen
-
-
 @pytest.mark.parametrize(("user", "path"), IQA_READS)
 def test_the_fast_answer_is_flasks_byte_for_byte(app, answered, user, path):
-    fast = fast_path_tests.get(app, path, user)
-    slow = fast_path_tests.get(app, path, user, flask_only=True)
+    fast = fast_path.get(app, path, user)
+    slow = fast_path.get(app, path, user, flask_only=True)
     assert answered == [True]
     assert fast.status == slow.status == "200 OK"
     assert fast.headers.to_wsgi_list() == slow.headers.to_wsgi_list()
     assert fast.data == slow.data and json.loads(fast.data)["Items"]["$values"]
-    first, second = fast_path_tests.journal(app)[-2:]
+    first, second = fast_path.journal(app)[-2:]
     assert first == second and first[:2] == ("success", user)
 
 
@@ -259,19 +243,19 @@ def test_the_fast_answer_is_flasks_byte_for_byte(app, answered, user, path):
     ],
 )
 def test_every_other_iqa_answer_is_flasks(app, answered, user, path, status, journalled):
-    before = len(fast_path_tests.journal(app))
-    response = fast_path_tests.get(app, path, user)
+    before = len(fast_path.journal(app))
+    response = fast_path.get(app, path, user)
     assert response.status_code == status, response.data
     assert not any(answered)
-    assert len(fast_path_tests.journal(app)) == before + journalled
+    assert len(fast_path.journal(app)) == before + journalled
 
 
 def test_a_staff_only_query_refuses_a_member_through_flask(app, staff_client, answered):
     assert define_query(staff_client, name="Staff list", staff_only="y").status_code == 303
     path = "/api/IQA?QueryName=$/Sites/Members/Staff list&parameter=&parameter=M"
-    refused = fast_path_tests.get(app, path, "jsmith")
+    refused = fast_path.get(app, path, "jsmith")
     assert refused.status_code == 403 and "permission" in refused.json["Message"]
-    allowed = fast_path_tests.get(app, path, "MANAGER")
+    allowed = fast_path.get(app, path, "MANAGER")
     assert allowed.status_code == 200
     assert answered == [False, True]
 
@@ -303,8 +287,8 @@ def test_plans_with_lists_dates_and_panel_values(app, staff_client, http):
     assert [r["ID"] for r in values(between)] == ["23179", "23180"]
     iqa_base = base.replace("query", "IQA")
     for path in (f"{base}&parameter=23179|23180", f"{iqa_base}&parameter=23179"):
-        fast = fast_path_tests.get(app, path, "MANAGER")
-        slow = fast_path_tests.get(app, path, "MANAGER", flask_only=True)
+        fast = fast_path.get(app, path, "MANAGER")
+        slow = fast_path.get(app, path, "MANAGER", flask_only=True)
         assert fast.status_code == 200 and fast.data == slow.data
 
     # A panel source's values are JSON inside its rows: a decimal, text filtered by a prompt.
