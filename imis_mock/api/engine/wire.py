@@ -318,12 +318,13 @@ _HOLE_TEXT = json_text(_HOLE)
 def paged_text(item_type: str | None, items: str, count: int, page) -> str:
     """paged_result()'s JSON text for `count` items given as their JSON texts joined by commas
     (encode_all())."""
-    text = json_text(paged_result(item_type, [_HOLE] * count, page))
+    envelope = paged_result(item_type, [_HOLE] if count else [], page)
+    envelope["Count"] = count
+    text = json_text(envelope)
     if not count:
         return text
-    # The envelope with its items' list "[hole,...,hole]" replaced by theirs.
-    before, _, rest = text.partition(_HOLE_TEXT)
-    _, _, after = rest.rpartition(_HOLE_TEXT)
+    # The envelope with its items' list "[hole]" replaced by theirs.
+    before, _, after = text.partition(_HOLE_TEXT)
     return f"{before}{items}{after}"
 
 
