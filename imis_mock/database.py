@@ -397,7 +397,7 @@ class _Readers:
         """Lend a connection for a write transaction that writing_on_driver() begins and ends.
 
         On a database server, a connection that was idle here may have been dropped meanwhile:
-        the write's first round trip is sent again, once, on a new connection (DriverWrite.renew
+        the write's first round trip is sent again, once, on a new connection (DriverWrite._send
         says why that is safe and nothing later is). A connection given back in a transaction,
         or dropped, is closed.
         """
