@@ -9,8 +9,10 @@ read (busy_timeout cannot help it). A request with an unsafe method (a form post
 write) is such a transaction from its start, so its transactions begin IMMEDIATE too. PostgreSQL
 needs none of this, but a database server can restart or drop connections: pool_pre_ping replaces
 a dead pooled connection before a request uses it, so the app recovers by itself. The compiled
-reads outside a transaction (CompiledSelect) have connections of their own, without the ping: a
-read that finds its connection dropped runs again on a new one (_Readers).
+statements sent straight to the driver (CompiledSelect's reads outside a transaction, and
+writing_on_driver()'s writes) have connections of their own, without the ping: a read that finds
+its connection dropped runs again on a new one, and so does a write's first round trip
+(_Readers, DriverWrite).
 
 SQLite's own automatic checkpoint (every 1000 pages of the write-ahead log) stays on, so the log
 stays bounded whatever happens to any thread of the app; journal_size_limit trims the file after.
@@ -313,13 +315,15 @@ class CompiledSelect:
 class _ReadConnection:
     """A connection of _Readers, as CompiledSelect.run expects a pooled one."""
 
-    __slots__ = ("driver_connection", "dbapi_connection")
+    __slots__ = ("driver_connection", "dbapi_connection", "dropped")
 
     def __init__(self, driver):
         self.driver_connection = self.dbapi_connection = driver
+        self.dropped = False
 
     def invalidate(self, error=None) -> None:
-        """Nothing here: _Readers.read closes a dropped connection (_raise_wrapped calls this)."""
+        """Mark it dropped (_raise_wrapped calls this): _Readers closes it rather than keep it."""
+        self.dropped = True
 
 
 class _Readers:
@@ -341,6 +345,11 @@ class _Readers:
     A read holds its connection for its statement alone and waits for nothing else meanwhile, so
     it cannot deadlock with the engine's pool, whose connections threads may hold while they
     read. engine.dispose() closes them (the engine_disposed event).
+
+    writing_on_driver() takes its connections here too (writer()), out of autocommit for its
+    transaction: the same slots, no ping. A write transaction waits for nothing but the database
+    while it holds one (on SQLite it took the writers' turn before), so that cannot deadlock
+    either.
     """
 
     def __init__(self, engine: Engine, server_connections: int):
@@ -383,6 +392,50 @@ class _Readers:
                 return outcome
             reader, fresh = self._connect(), True
 
+    @contextmanager
+    def writer(self) -> Iterator["DriverWrite"]:
+        """Lend a connection for a write transaction that writing_on_driver() begins and ends.
+
+        On a database server, a connection that was idle here may have been dropped meanwhile:
+        the write's first round trip is sent again, once, on a new connection (DriverWrite._send
+        says why that is safe and nothing later is). A connection given back in a transaction,
+        or dropped, is closed.
+        """
+        with self.slots or contextlib.nullcontext():
+            try:
+                reader, fresh = self.idle.pop(), False
+            except IndexError:
+                reader, fresh = self._connect(), True
+            renew = None if fresh or self.slots is None else self._renew
+            write = DriverWrite(self.dialect, reader, None, renew)
+            try:
+                if self.autocommit:
+                    reader.driver_connection.autocommit = False
+                yield write
+            finally:
+                self._end_write(write.pooled)
+
+    def _renew(self, dropped: _ReadConnection) -> _ReadConnection:
+        _close(dropped)
+        self.close_idle()  # dropped with it, most likely
+        reader = self._connect()
+        if self.autocommit:
+            reader.driver_connection.autocommit = False
+        return reader
+
+    def _end_write(self, reader: _ReadConnection) -> None:
+        driver = reader.driver_connection
+        try:
+            sound = not reader.dropped and not _in_transaction(driver)
+            if sound and self.autocommit:
+                driver.autocommit = True
+        except Exception:  # noqa: BLE001 (a connection in any doubt is closed)
+            sound = False
+        if sound:
+            self._give_back(reader)
+        else:
+            _close(reader)
+
     def _connect(self) -> _ReadConnection:
         try:
             pooled = self.factory.connect()
@@ -413,6 +466,13 @@ class _Readers:
     def retire(self) -> None:
         self.retired = True
         self.close_idle()
+
+
+def _in_transaction(driver) -> bool:
+    info = getattr(driver, "info", None)  # psycopg's; sqlite3 says it directly
+    if info is not None:
+        return info.transaction_status != 0  # pq.TransactionStatus.IDLE
+    return driver.in_transaction
 
 
 def _close(reader: _ReadConnection) -> None:
@@ -470,12 +530,13 @@ def _raise_wrapped(error, dialect, pooled, connection, text, values=None):
 class DriverWrite:
     """A write transaction on a DBAPI connection, for CompiledSelect statements (see below)."""
 
-    def __init__(self, dialect, pooled, connection):
+    def __init__(self, dialect, pooled, connection, renew=None):
         self.dialect, self.pooled, self.connection = dialect, pooled, connection
+        self.renew: Callable | None = renew
 
     def execute(self, statement: CompiledSelect, **params) -> tuple[int, dict | None]:
         """Run a compiled statement; return its row count and the first row it returned."""
-        return statement.run(self.dialect, self.pooled, self.connection, params)
+        return self._send(lambda: statement.run(self.dialect, self.pooled, self.connection, params))
 
     def execute_all(self, calls: list[tuple[CompiledSelect, dict]]) -> list[int]:
         """Run compiled statements that return no rows, in order; return their row counts.
@@ -486,6 +547,35 @@ class DriverWrite:
         """
         if self.dialect.name != "postgresql":
             return [self.execute(statement, **params)[0] for statement, params in calls]
+        return self._send(lambda: self._pipeline(calls))
+
+    def _send(self, trip: Callable[[], T]) -> T:
+        """Make a round trip; the transaction's first is made again on a new connection if this
+        one was dropped before it (a database server restarted while the connection was idle).
+
+        Why that is safe, and nothing else is: PostgreSQL applies nothing of a transaction before
+        its COMMIT, and a transaction whose connection is lost is rolled back. The first round
+        trip carries the BEGIN and this trip's statements alone, none of them a COMMIT, so
+        whatever became of it (never sent, or run and then lost with the connection), none of it
+        is in the database, and the work of the block so far is exactly this trip: sending it
+        again on a new connection writes it once. A later trip is not sent again: the block has
+        acted on what the earlier ones returned, and the whole block would have to run again. Nor
+        is the COMMIT (writing_on_driver): a connection lost after the COMMIT was sent leaves the
+        outcome unknown (it may have been applied), so the error is raised (503) and the client
+        decides; a refresh token's redemption may then have happened without its answer.
+        """
+        renew, self.renew = self.renew, None
+        if renew is None:
+            return trip()
+        try:
+            return trip()
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+        self.pooled = renew(self.pooled)
+        return trip()
+
+    def _pipeline(self, calls: list[tuple[CompiledSelect, dict]]) -> list[int]:
         driver = self.pooled.driver_connection
         cursors = []
         try:
@@ -522,23 +612,37 @@ def writing_on_driver() -> Iterator[DriverWrite]:
     # The connection is checked out inside the writers' turn, never before: a thread holding a
     # connection while it waits for the turn, and a turn holder waiting for a connection (the
     # audit's writer), deadlock once the pool is empty (measured: one worker stalled at once).
-    with writers_turn((engine.url.database or "") if sqlite else ""):
-        pooled = _checkout(engine)
-        driver = pooled.driver_connection
+    with writers_turn((engine.url.database or "") if sqlite else ""), _lent(engine) as write:
         try:
             if sqlite:
-                _on_driver(dialect, pooled, "BEGIN IMMEDIATE")
-            yield DriverWrite(dialect, pooled, None)
+                _on_driver(dialect, write.pooled, "BEGIN IMMEDIATE")
+            yield write
             try:
-                driver.commit()
+                write.pooled.driver_connection.commit()
             except dialect.loaded_dbapi.Error as error:
-                _raise_wrapped(error, dialect, pooled, None, "COMMIT")
+                _raise_wrapped(error, dialect, write.pooled, None, "COMMIT")
         except BaseException:
             with contextlib.suppress(Exception):
-                driver.rollback()
+                write.pooled.driver_connection.rollback()
             raise
-        finally:
-            pooled.close()
+
+
+@contextmanager
+def _lent(engine: Engine) -> Iterator[DriverWrite]:
+    """A connection for writing_on_driver(): one of the engine's _Readers (no pre-ping on
+    PostgreSQL: one round trip fewer per write), or its pool's if it shares its connections."""
+    readers = _readers.get(engine)
+    if readers is None:
+        readers = _readers_of(engine)
+    if readers is not None:
+        with readers.writer() as write:
+            yield write
+        return
+    pooled = _checkout(engine)
+    try:
+        yield DriverWrite(engine.dialect, pooled, None)
+    finally:
+        pooled.close()
 
 
 class _Job:

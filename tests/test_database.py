@@ -193,23 +193,42 @@ def test_api_read_on_a_dropped_connection_is_read_again_on_a_new_one(instance, m
 
 
 @pytest.mark.database("postgresql", reason="only a database server drops connections")
-def test_driver_writes_sent_together_on_a_dropped_connection_fail_once(instance, monkeypatch):
-    """The refresh grant's writes go in one pipeline: a dropped connection fails them with the
-    error SQLAlchemy would raise, and is not handed out again."""
-    options = {"pool_pre_ping": False, "pool_size": 1, "max_overflow": 0}
-    app = make_app(instance, monkeypatch, SQLALCHEMY_ENGINE_OPTIONS=options)
+def test_a_driver_write_on_a_dropped_connection_is_sent_again_on_a_new_one(instance, monkeypatch):
+    """writing_on_driver() sends no ping: a write whose connection was dropped while idle sends
+    its first round trip again, once, on a new connection, and writes it once."""
+    app = make_app(instance, monkeypatch, SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": False})
     settings = AppSetting.__table__
     put = database.CompiledSelect(insert(settings), column_keys=["key", "value"])
     with app.app_context():
         with database.writing_on_driver() as write:
             assert write.execute_all([(put, {"key": "dropped-a", "value": "1"})]) == [1]
         databases.terminate_connections(instance)
+        with database.writing_on_driver() as write:
+            assert write.execute_all([(put, {"key": "dropped-b", "value": "1"})]) == [1]
+        databases.terminate_connections(instance)
+        with database.writing_on_driver() as write:  # one statement alone, not in a pipeline
+            assert write.execute(put, key="dropped-c", value="1")[0] == 1
+        keys = db.session.scalars(select(AppSetting.key).where(AppSetting.key.like("dropped-%")))
+        assert sorted(keys) == ["dropped-a", "dropped-b", "dropped-c"]
+
+
+@pytest.mark.database("postgresql", reason="only a database server drops connections")
+def test_a_driver_write_dropped_after_its_first_round_trip_is_not_sent_again(instance, monkeypatch):
+    """Once a round trip has come back, the block has acted on it: a dropped connection then
+    fails the whole write (SQLAlchemy's error, so a 503), writes nothing, and is not kept."""
+    app = make_app(instance, monkeypatch, SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": False})
+    settings = AppSetting.__table__
+    put = database.CompiledSelect(insert(settings), column_keys=["key", "value"])
+    with app.app_context():
         with pytest.raises(DBAPIError) as raised, database.writing_on_driver() as write:
-            write.execute_all([(put, {"key": "dropped-b", "value": "1"})])
+            assert write.execute_all([(put, {"key": "lost-a", "value": "1"})]) == [1]
+            databases.terminate_connections(instance)
+            write.execute_all([(put, {"key": "lost-b", "value": "1"})])
         assert raised.value.connection_invalidated
         with database.writing_on_driver() as write:
-            assert write.execute_all([(put, {"key": "dropped-c", "value": "1"})]) == [1]
-        assert db.session.get(AppSetting, "dropped-b") is None
+            assert write.execute_all([(put, {"key": "lost-c", "value": "1"})]) == [1]
+        keys = db.session.scalars(select(AppSetting.key).where(AppSetting.key.like("lost-%")))
+        assert list(keys) == ["lost-c"]
 
 
 def test_compiled_select_reads_outside_a_transaction_leave_the_engines_pool_alone(

@@ -5,6 +5,7 @@ import json
 import re
 import threading
 from datetime import datetime, timedelta
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from imis_mock.extensions import db
 from imis_mock.models import AccessToken, AuditEvent, ClientApplication, RefreshToken
 from imis_mock.services import accounts, audit, clients, clock, secrets, tokens
+from tests.support import databases
 from tests.support.data import MEMBER_PASSWORD, create_client_application
 from tests.support.oauth import OTHER_SECRET, SECRET, add_test_routes, mint
 from tests.support.servers import LiveServer
@@ -367,6 +369,32 @@ def test_strict_rotation_new_token_works_once(oauth_app, client):
         response = client.post("/token", data=refresh_form(token))
         assert response.status_code == 200
         token = response.get_json()["refresh_token"]
+
+
+@pytest.mark.database("postgresql", reason="only a database server drops connections")
+@pytest.mark.parametrize("when", ["between requests", "between the read and the write"])
+def test_refresh_after_the_server_dropped_every_connection(oauth_app, client, monkeypatch, when):
+    """No pre-ping on the redemption's connections: a dropped one is replaced and the redemption
+    written once (strict rotation would refuse a second claim of the token as reuse)."""
+    oauth_app.config["STRICT_REFRESH_TOKEN_ROTATION"] = True
+    instance = Path(oauth_app.instance_path)
+    token = client.post("/token", data=refresh_form(mint(oauth_app))).get_json()["refresh_token"]
+    if when == "between requests":
+        databases.terminate_connections(instance)
+    else:
+        real = tokens.write_grouped
+
+        def dropped_first(work):
+            databases.terminate_connections(instance)
+            return real(work)
+
+        monkeypatch.setattr(tokens, "write_grouped", dropped_first)
+    response = client.post("/token", data=refresh_form(token))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    monkeypatch.undo()
+    body = response.get_json()
+    assert probe(client, body["access_token"]) == 200
+    assert client.post("/token", data=refresh_form(body["refresh_token"])).status_code == 200
 
 
 # --- Password grant --------------------------------------------------------------------------
