@@ -6,8 +6,9 @@ from datetime import timedelta
 SQLALCHEMY_DATABASE_URI: str | None = None
 SQLALCHEMY_ENGINE_OPTIONS: dict = {}
 # On PostgreSQL, the connections each worker may open for the API's and tokens' reads outside a
-# transaction, beside the engine's pool (pool_size 5 + max_overflow 10 by default): count both
-# against the server's max_connections. SQLite opens one per thread reading at once.
+# transaction and the refresh grant's writes (database._Readers), beside the engine's pool
+# (pool_size 5 + max_overflow 10 by default): count both against the server's max_connections.
+# SQLite opens one per thread reading or writing so at once.
 DATABASE_READ_CONNECTIONS = 16
 
 # Sessions and cookies. With PREFERRED_URL_SCHEME = "https" (behind TLS) the cookies are Secure
