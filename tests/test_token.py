@@ -12,6 +12,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from imis_mock.database import writing
 from imis_mock.extensions import db
 from imis_mock.models import AccessToken, AuditEvent, ClientApplication, RefreshToken
 from imis_mock.services import accounts, audit, clients, clock, secrets, tokens
@@ -305,8 +306,9 @@ def test_deleted_client(oauth_app, client):
     raw = mint(oauth_app)
     access = client.post("/token", data=refresh_form(raw)).get_json()["access_token"]
     with oauth_app.app_context():
-        db.session.delete(clients.find_client("MyApp"))
-        db.session.commit()
+        # In a write transaction from its start: the audit writer may commit meanwhile.
+        with writing():
+            db.session.delete(clients.find_client("MyApp"))
         assert db.session.scalar(select(RefreshToken)) is None
     assert_error(client.post("/token", data=refresh_form(raw)), 400, "invalid_client")
     assert probe(client, access) == 401
@@ -315,12 +317,11 @@ def test_deleted_client(oauth_app, client):
 def test_replaced_secret(oauth_app, client):
     raw = mint(oauth_app)
     access = client.post("/token", data=refresh_form(raw)).get_json()["access_token"]
-    with oauth_app.app_context():
+    with oauth_app.app_context(), writing():
         # What the Client applications screen does when staff replace the secret.
         application = clients.find_client("MyApp")
         application.secret_hash = secrets.client_secret_hash("Replaced-secret-3-Zq7Lm3Vx9Rt2Wp")
         tokens.revoke_client_access_tokens(application)
-        db.session.commit()
     assert_error(client.post("/token", data=refresh_form(raw)), 400, "invalid_client")
     assert probe(client, access) == 401
     assert (
