@@ -59,6 +59,14 @@ def to_wire(entity, row) -> dict:
     return plain_wire(entity, row)
 
 
+def record_text(entity, row) -> str:
+    """json_text(to_wire(entity, row)), written by the entry's to_text (from its shape's
+    template) where it has one."""
+    if entity.to_text is not None:
+        return entity.to_text(row)
+    return wire.json_text(to_wire(entity, row))
+
+
 def plain_wire(entity, row) -> dict:
     """A plain entity's record: `$type`, then each top-level property with a column."""
     data = {"$type": entity.item_type}
@@ -72,25 +80,15 @@ def plain_wire(entity, row) -> dict:
 # --- Reads -----------------------------------------------------------------------------------
 
 
-def list_page(
+def list_text(
     entity, caller: UserRecord, args: dict[str, list[str]], *where
-) -> tuple[dict, list[str]]:
-    """A PagedResult of the rows the caller may read that match the filters.
+) -> tuple[str, list[str]]:
+    """A PagedResult of the rows the caller may read that match the filters, as JSON text.
 
     Return it with the query keys that were ignored (no such property), for the journal.
     """
     rows, page, ignored = _list(entity, caller, args, where)
-    page.items = [to_wire(entity, r) for r in rows]
-    return wire.paged_result(entity.item_type, page.items, page), ignored
-
-
-def list_text(entity, caller: UserRecord, args: dict[str, list[str]]) -> tuple[str, list[str]]:
-    """list_page() as its JSON text, each record written by the entry's to_text if it has one."""
-    rows, page, ignored = _list(entity, caller, args, ())
-    if entity.to_text is not None:
-        page.items = [entity.to_text(r) for r in rows]
-    else:
-        page.items = [wire.json_text(to_wire(entity, r)) for r in rows]
+    page.items = [record_text(entity, r) for r in rows]
     items = page.items
     return wire.paged_text(entity.item_type, ",".join(items), len(items), page), ignored
 
@@ -196,11 +194,9 @@ def get_one_text(entity, caller: UserRecord, key: str, args: dict[str, list[str]
     shape's template, as list pages are) where it has one."""
     if entity.lists_by_first_key and len(entity.key) > 1 and not key.strip().startswith("~"):
         # The rows under one first key element, filtered and paged as a list is [I, §7.1].
-        return wire.json_text(list_page(entity, caller, args, entity.key[0] == key.strip())[0])
+        return list_text(entity, caller, args, entity.key[0] == key.strip())[0]
     row = entity.load(caller, key) if entity.load is not None else fetch(entity, caller, key)
-    if entity.to_text is not None:
-        return entity.to_text(row)
-    return wire.json_text(to_wire(entity, row))
+    return record_text(entity, row)
 
 
 # --- Writes ----------------------------------------------------------------------------------
