@@ -253,9 +253,7 @@ class CompiledSelect:
         if in_session_transaction():
             connection = db.session.connection()
             return self.run(connection.dialect, connection.connection, connection, params, many)
-        readers = _readers.get(engine)
-        if readers is None:
-            readers = _readers_of(engine)
+        readers = _readers_of(engine)
         if readers is not None:
             return readers.read(self, params, many)
         # An engine whose connections are shared (an SQLite database in memory): its pool's.
@@ -369,10 +367,7 @@ class _Readers:
             return self._read(statement, params, many)
 
     def _read(self, statement: "CompiledSelect", params: dict, many: bool):
-        try:
-            reader, fresh = self.idle.pop(), False
-        except IndexError:
-            reader, fresh = self._connect(), True
+        reader, fresh = self._take()
         while True:
             try:
                 outcome = statement.run(self.dialect, reader, None, params, many)
@@ -402,10 +397,7 @@ class _Readers:
         or dropped, is closed.
         """
         with self.slots or contextlib.nullcontext():
-            try:
-                reader, fresh = self.idle.pop(), False
-            except IndexError:
-                reader, fresh = self._connect(), True
+            reader, fresh = self._take()
             renew = None if fresh or self.slots is None else self._renew
             write = DriverWrite(self.dialect, reader, None, renew)
             try:
@@ -435,6 +427,13 @@ class _Readers:
             self._give_back(reader)
         else:
             _close(reader)
+
+    def _take(self) -> tuple[_ReadConnection, bool]:
+        """An idle connection, or a new one; and whether it is new."""
+        try:
+            return self.idle.pop(), False
+        except IndexError:
+            return self._connect(), True
 
     def _connect(self) -> _ReadConnection:
         try:
@@ -487,6 +486,10 @@ def _readers_of(engine: Engine) -> "_Readers | None":
     """The engine's _Readers, made at its first read; None if its pool shares its connections
     (SingletonThreadPool, StaticPool: an SQLite database in memory exists in its one
     connection)."""
+    try:
+        return _readers[engine]
+    except KeyError:
+        pass
     with _turns_lock:
         if engine not in _readers:
             own = isinstance(engine.pool, QueuePool | NullPool)
@@ -631,9 +634,7 @@ def writing_on_driver() -> Iterator[DriverWrite]:
 def _lent(engine: Engine) -> Iterator[DriverWrite]:
     """A connection for writing_on_driver(): one of the engine's _Readers (no pre-ping on
     PostgreSQL: one round trip fewer per write), or its pool's if it shares its connections."""
-    readers = _readers.get(engine)
-    if readers is None:
-        readers = _readers_of(engine)
+    readers = _readers_of(engine)
     if readers is not None:
         with readers.writer() as write:
             yield write
