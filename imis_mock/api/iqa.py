@@ -318,18 +318,18 @@ def _template(shape: Callable[..., dict], fixed: tuple, count: int) -> wire.Temp
 
 def iqa_page(result: Result) -> str:
     """`/api/IQA`'s JSON: GenericEntityData rows, Properties from ResultRow (1-based, as text)."""
-    entity_type = PARTY_ROWS if result.party_rows else OTHER_ROWS
+    rooted = result.party_rows
     names = ("ResultRow", *result.aliases)
-    offset = result.page.offset
-    records = [
-        (True, (parent, str(offset + n), *values))
-        if parent is not None
-        else (False, (str(offset + n), *values))
-        for n, (parent, values) in enumerate(result.rows, start=1)
-    ]
-    items = wire.encode_all(
-        lambda rooted, count: _template(_iqa_row, (entity_type, names, rooted), count), records
-    )
+    start = result.page.offset + 1
+    # One template for the page: a party source's row without a party (None) is not text, so
+    # the template has the shape write it, and the shape (wire.iqa_row) writes it unrooted.
+    if rooted:
+        records = [(p, str(n), *values) for n, (p, values) in enumerate(result.rows, start)]
+    else:
+        records = [(str(n), *values) for n, (_, values) in enumerate(result.rows, start)]
+    entity_type = PARTY_ROWS if rooted else OTHER_ROWS
+    template = _template(_iqa_row, (entity_type, names, rooted), len(names) + rooted)
+    items = template.fill_all(records)
     return wire.paged_text(wire.GENERIC_ENTITY, items, len(records), result.page)
 
 
