@@ -335,10 +335,9 @@ def iqa_page(result: Result) -> str:
 
 def query_page(result: Result) -> str:
     """`/api/query`'s JSON: ExpandoObject rows keyed by alias, plain JSON values."""
-    records = [(None, values) for _, values in result.rows]
-    fixed = (result.aliases,)
-    items = wire.encode_all(lambda _, count: _template(_query_row, fixed, count), records)
-    return wire.paged_text(None, items, len(records), result.page)
+    records = [values for _, values in result.rows]
+    template = _template(_query_row, (result.aliases,), len(result.aliases))
+    return wire.paged_text(None, template.fill_all(records), len(records), result.page)
 
 
 def answer_iqa(args: dict[str, list[str]], caller: UserRecord) -> str:

@@ -8,11 +8,11 @@ in shared/reference/imis-rest.md are guesses kept here, in one place.
 
 import json
 import re
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
-from itertools import chain, groupby
+from itertools import chain
 from json.encoder import encode_basestring
 from operator import itemgetter
 
@@ -295,20 +295,6 @@ class Template:
         return ",".join(map(self.fill, records))
 
 
-def encode_all(
-    template: Callable[[Hashable, int], Template], records: Iterable[tuple[Hashable, tuple]]
-) -> str:
-    """The JSON text of each record (key, values), joined by commas (a JSON array's inside):
-    `template(key, count)` gives the Template of a record of that key with `count` values (the
-    record's constant part, such as its property names); every record of a key has as many
-    values (a row of one query). Each run of records of one key is filled at once."""
-    texts = []
-    for key, run in groupby(records, key=itemgetter(0)):
-        values = [v for _, v in run]
-        texts.append(template(key, len(values[0])).fill_all(values))
-    return ",".join(texts)
-
-
 # A page's items while its envelope is encoded: json_text() writes each as "\u0000", and nothing
 # else in the envelope (numbers, booleans, $type names) can be written so.
 _HOLE = "\0"
@@ -317,7 +303,7 @@ _HOLE_TEXT = json_text(_HOLE)
 
 def paged_text(item_type: str | None, items: str, count: int, page) -> str:
     """paged_result()'s JSON text for `count` items given as their JSON texts joined by commas
-    (encode_all())."""
+    (Template.fill_all())."""
     envelope = paged_result(item_type, [_HOLE] if count else [], page)
     envelope["Count"] = count
     text = json_text(envelope)
