@@ -1,6 +1,8 @@
 """The server `make run` uses (serve.py, granian): pages keep coming while clients trickle their
 bodies, SIGTERM stops it promptly and loses nothing, and every request gets a log line."""
 
+import http.client
+import re
 import signal
 import socket
 import threading
@@ -87,3 +89,23 @@ def test_sigterm_stops_promptly_and_loses_nothing(app, instance, tmp_path):
     assert stopped_in < 15  # the server's own bound is 5 s per worker (serve.STOP_SECONDS)
     lines = [line for line in log.read_text().splitlines() if '"POST /token HTTP/1.1" 200' in line]
     assert len(lines) == len(raws)  # a log line per request
+
+
+def test_each_request_gets_its_line_soon_without_the_query_string(app, instance, tmp_path):
+    log = tmp_path / "server.log"
+    with mock_server(instance, log) as server:
+        agent = {"User-Agent": "qa/1"}
+        requests.get(server.url + "/SignIn?secret=abc123", headers=agent, timeout=30)
+        host, port = server.url.removeprefix("http://").split(":")
+        bare = http.client.HTTPConnection(host, int(port), timeout=30)
+        bare.request("GET", "/no-such-page")  # http.client sends no User-Agent
+        assert bare.getresponse().status == 404
+        bare.close()
+        # Written behind, by each worker's thread, about ten times a second: seen while it runs.
+        deadline = time.monotonic() + 10
+        while log.read_text().count('HTTP/1.1" ') < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        text = log.read_text()
+    assert re.search(r'^127\.0\.0\.1 "GET /SignIn HTTP/1\.1" 200 \d+\.\dms "qa/1"$', text, re.M)
+    assert re.search(r'^127\.0\.0\.1 "GET /no-such-page HTTP/1\.1" 404 \d+\.\dms "-"$', text, re.M)
+    assert "abc123" not in text
