@@ -15,9 +15,11 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
+from sqlalchemy import select
 
 from imis_mock import database
 from imis_mock.extensions import db
+from imis_mock.models import SignInThrottle
 from imis_mock.services import accounts, clock, throttle, tokens
 from tests.support.data import MEMBER_PASSWORD, STAFF_PASSWORD, create_client_application
 from tests.support.oauth import SECRET, mint
@@ -233,14 +235,15 @@ def test_guessing_from_one_address_gets_429(token_app, server):
 
 @contextmanager
 def one_request_held(server, form: dict, target, name: str, monkeypatch):
-    """Send `form` on a thread and hold it inside `target.name` until the block ends; yield the
-    list that receives its (status, headers, body)."""
+    """Send `form` on a thread and hold it inside `target.name` (its first call there) until the
+    block ends; yield the list that receives its (status, headers, body)."""
     holding, release = threading.Event(), threading.Event()
     real = getattr(target, name)
 
     def held(*args):
-        holding.set()
-        assert release.wait(60)
+        if not holding.is_set():  # the thread's request; others pass
+            holding.set()
+            assert release.wait(60)
         return real(*args)
 
     monkeypatch.setattr(target, name, held)
@@ -266,6 +269,38 @@ def test_a_full_hashing_pool_answers_429_and_refreshes_go_on(token_app, server, 
         assert status == 200, body
         assert first == []  # the first is still hashing
     assert first[0][0] == 400
+
+
+def test_an_attempt_waiting_for_its_writes_holds_no_hashing_slot(token_app, server, monkeypatch):
+    # The slot is for the hash: an attempt still writing its reservations (on SQLite, waiting
+    # for the writers' turn) leaves it free, so a parallel sign-in is not answered 429.
+    token_app.config["HASH_CONCURRENCY"] = 1
+    held = password("jsmith", MEMBER_PASSWORD)
+    with one_request_held(server, held, throttle, "reserve_address", monkeypatch) as first:
+        status, _, body = post_token(server, password("rjones", "wrong"))
+        assert (status, body["error"]) == (400, "invalid_grant")
+        assert first == []  # the first is still writing
+    assert first[0][0] == 200
+
+
+def counters(app) -> dict[str, int]:
+    """The failures counted for each throttle key (keys with none left out)."""
+    with app.app_context():
+        rows = db.session.execute(select(SignInThrottle.username_key, SignInThrottle.failures))
+        return {key: failures for key, failures in rows if failures}
+
+
+def test_an_attempt_that_finds_the_pool_full_after_its_reservations_gives_them_back(
+    token_app, server, monkeypatch
+):
+    token_app.config["HASH_CONCURRENCY"] = 1
+    held = password("jsmith", "wrong")
+    with one_request_held(server, held, accounts, "check_password_hash", monkeypatch):
+        before = counters(token_app)
+        # The pool fills between the check and the hash: as if the check had found room.
+        monkeypatch.setattr(throttle, "check_hashing_room", lambda: None)
+        assert_throttled(*post_token(server, password("rjones", "wrong")))
+        assert counters(token_app) == before
 
 
 # --- 4. Enabling a disabled account again does not bring its tokens back ---------------------

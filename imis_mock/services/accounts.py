@@ -73,37 +73,47 @@ def authenticate(
 ) -> User | None:
     """Return the user if the username and password are right and the account may sign in.
 
-    The attempt holds one of this worker's hashing slots and is reserved against the username's
-    and the client address's counters before any hashing (services.throttle): a locked username
-    gets None, as a wrong password does; a full pool or a locked address raises
-    throttle.Throttled. An unknown user costs the same password hash as a known one, so timing
-    tells nothing. A success gives both reservations back.
+    The attempt is reserved against the username's and the client address's counters before any
+    hashing, and hashes in one of this worker's hashing slots (services.throttle): a locked
+    username gets None, as a wrong password does; a full pool or a locked address raises
+    throttle.Throttled, a full pool before any write. An unknown user costs the same password
+    hash as a known one, so timing tells nothing. A success gives both reservations back.
     """
     key = username_key(username)
     try:
-        with throttle.hashing_slot():
-            throttle.check_address(address)  # a read: a locked-out guesser costs no write
-            if not throttle.reserve_user(key):
-                audit_throttled(username, "username", address)
-                return None
-            try:
-                if throttle.reserve_address(address):
-                    audit_throttled(username, "address", address)
-            except throttle.Throttled:
+        throttle.check_address(address)  # a read: a locked-out guesser costs no write
+        throttle.check_hashing_room()  # nor does a guess that would find the pool full
+        if not throttle.reserve_user(key):
+            audit_throttled(username, "username", address)
+            return None
+        try:
+            if throttle.reserve_address(address):
+                audit_throttled(username, "address", address)
+        except throttle.Throttled:
+            throttle.release(throttle.user_key(key))
+            raise
+        user = get_user(username) if username else None
+        stored = user.password_hash if user is not None else None
+        # Hashing is slow on purpose, and on SQLite an open transaction holds the write lock
+        # that every worker's writes queue behind, so the transaction ends before it (nothing
+        # is written yet; what a caller added is kept).
+        db.session.commit()
+        # The slot is held for the hash alone: the writes above wait for the writers' turn, and
+        # with a cheap hash (load tests) holding it through them made parallel sign-ins 429.
+        try:
+            with throttle.hashing_slot():
+                if stored is None:
+                    dummy = _dummy_hash(current_app.config["PASSWORD_HASH_METHOD"])
+                    check_password_hash(dummy, password)
+                    user = None
+                elif not check_password_hash(stored, password):
+                    user = None
+        except throttle.Throttled:
+            # The pool filled up since check_hashing_room(): the attempt never reached the hash.
+            with writing():
                 throttle.release(throttle.user_key(key))
-                raise
-            user = get_user(username) if username else None
-            stored = user.password_hash if user is not None else None
-            # Hashing is slow on purpose, and on SQLite an open transaction holds the write lock
-            # that every worker's writes queue behind, so the transaction ends before it (nothing
-            # is written yet; what a caller added is kept).
-            db.session.commit()
-            if stored is None:
-                dummy = _dummy_hash(current_app.config["PASSWORD_HASH_METHOD"])
-                check_password_hash(dummy, password)
-                user = None
-            elif not check_password_hash(stored, password):
-                user = None
+                throttle.release(throttle.address_key(address))
+            raise
     except throttle.Throttled as error:
         # An address lockout is audited once, when it begins: a flood of guesses must not
         # become a flood of writes.

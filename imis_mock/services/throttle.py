@@ -216,6 +216,14 @@ def _pool(setting: str) -> threading.BoundedSemaphore:
     return pool
 
 
+def check_hashing_room() -> None:
+    """Raise Throttled if every hashing slot of this process is taken now (none is kept)."""
+    pool = _pool("HASH_CONCURRENCY")
+    if not pool.acquire(blocking=False):
+        raise Throttled(1, "hashing")
+    pool.release()
+
+
 @contextmanager
 def hashing_slot() -> Iterator[None]:
     """Hold one of this process's hashing slots; raise Throttled if none is free."""
