@@ -9,7 +9,8 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import login_user, logout_user
 from itsdangerous import URLSafeTimedSerializer
 
-from imis_mock.extensions import db, login_manager
+from imis_mock.database import writing
+from imis_mock.extensions import login_manager
 from imis_mock.models import User
 from imis_mock.services import accounts, audit
 
@@ -46,15 +47,18 @@ def init_login(app: Flask) -> None:
 def sign_in(user: User, *, site: str, remember: bool) -> None:
     """Start a new session for the user (dropping whatever the old session held)."""
     session.clear()
-    accounts.start_session(user, site=site, persistent=remember)
-    audit.record(f"{site}.sign_in", "success", actor=user.username, username=user.username)
-    db.session.commit()
+    # The page only read until now: the write takes SQLite's write lock first (a deferred
+    # transaction's write met the other writers' lock and slept in SQLite's busy wait).
+    with writing():
+        accounts.start_session(user, site=site, persistent=remember)
+        audit.record(f"{site}.sign_in", "success", actor=user.username, username=user.username)
     login_user(user, remember=remember)
 
 
 def sign_out(user: User) -> None:
     """End the user's session everywhere its cookie may have been copied."""
-    audit.record("sign_out", "success", actor=user.username, username=user.username)
-    accounts.end_session(user.session_key)
+    with writing():
+        audit.record("sign_out", "success", actor=user.username, username=user.username)
+        accounts.end_session(user.session_key)
     logout_user()
     session.clear()

@@ -354,10 +354,11 @@ def load_session(key: str) -> User | None:
 
 
 def end_session(key: str | None) -> None:
-    """Forget a session key, so that every copy of its cookie stops working. Commits."""
+    """Forget a session key, so that every copy of its cookie stops working. Commits (in a
+    writing() block of the caller's, at its end)."""
     if key:
-        db.session.execute(delete(UserSession).where(UserSession.key_hash == _key_hash(key)))
-        db.session.commit()
+        with writing():
+            db.session.execute(delete(UserSession).where(UserSession.key_hash == _key_hash(key)))
 
 
 def end_all_sessions(user: User) -> None:
