@@ -92,8 +92,13 @@ class AccessLog:
             while self.lines:
                 lines.append(self.lines.popleft())
             if lines:
-                sys.stdout.write("\n".join(lines) + "\n")
-                sys.stdout.flush()
+                try:
+                    sys.stdout.write("\n".join(lines) + "\n")
+                    sys.stdout.flush()
+                except (OSError, ValueError):
+                    # Standard output is gone (a closed pipe, a closed file): these lines are
+                    # dropped, and the thread goes on, so the queue does not grow for good.
+                    pass
             elif not main.is_alive():
                 return
 
