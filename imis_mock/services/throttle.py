@@ -218,10 +218,8 @@ def _pool(setting: str) -> threading.BoundedSemaphore:
 
 def check_hashing_room() -> None:
     """Raise Throttled if every hashing slot of this process is taken now (none is kept)."""
-    pool = _pool("HASH_CONCURRENCY")
-    if not pool.acquire(blocking=False):
-        raise Throttled(1, "hashing")
-    pool.release()
+    with hashing_slot():
+        pass
 
 
 @contextmanager
