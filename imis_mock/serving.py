@@ -103,20 +103,70 @@ class AccessLog:
                 return
 
 
+# The names under which a request's own data reaches the app (CGI's, as WSGI has them) that
+# granian sets only when the request carries it: a header, a body's type and length.
+REQUEST_VARIABLES = ("CONTENT_TYPE", "CONTENT_LENGTH", "REMOTE_USER", "AUTH_TYPE")
+
+
+def process_request_variables(environment: dict) -> dict[str, str]:
+    """The variables of the server's environment that granian would pass off as request data.
+
+    Granian's WSGI mode starts every request's environ from a copy of the process's environment,
+    then sets the request's own keys over it. A header the request did not send keeps the
+    process's value: a server started with HTTP_PROXY set shows every request a `Proxy` header
+    (the "httpoxy" pattern), one started with HTTP_AUTHORIZATION authenticates every request.
+    """
+    return {
+        name: value
+        for name, value in environment.items()
+        if name.startswith("HTTP_") or name in REQUEST_VARIABLES
+    }
+
+
+class RequestDataOnly:
+    """WSGI middleware for a worker whose environment has variables named as request data.
+
+    Granian copies the environment once per worker, after its factory (served()) has built the
+    app: served() takes these variables out of the worker's environment first, and the first
+    request puts them back, for the app's own use (a proxy for its outgoing requests), once
+    granian's copy has been made without them. Each request's environ then holds only what the
+    request sent.
+    """
+
+    def __init__(self, app, hidden: dict[str, str]):
+        self.app = app
+        self.hidden = hidden
+        self.restored = False
+
+    def __call__(self, environ: dict, start_response):
+        if not self.restored:
+            os.environ.update(self.hidden)
+            self.restored = True
+        return self.app(environ, start_response)
+
+
 def served():
-    """The app named by TARGET_VARIABLE, behind the access log (granian's factory, per worker)."""
+    """The app named by TARGET_VARIABLE (granian's factory, per worker): behind the access log
+    unless ACCESS_LOG is off, given only the request's data (RequestDataOnly) where the process's
+    environment has variables named as request data."""
     module, name = os.environ[TARGET_VARIABLE].split(":")
-    return AccessLog(getattr(import_module(module), name))
+    app = getattr(import_module(module), name)
+    if os.environ.get("ACCESS_LOG", "1"):
+        app = AccessLog(app)
+    hidden = process_request_variables(dict(os.environ))
+    if not hidden:
+        return app
+    for variable in hidden:
+        del os.environ[variable]
+    return RequestDataOnly(app, hidden)
 
 
 def server(target: str) -> Granian:
     """Return the granian server for `target` ("module:app"), configured from the environment."""
-    logged = bool(os.environ.get("ACCESS_LOG", "1"))
-    if logged:
-        os.environ[TARGET_VARIABLE] = target
+    os.environ[TARGET_VARIABLE] = target
     return Granian(
-        "imis_mock.serving:served" if logged else target,
-        factory=logged,
+        "imis_mock.serving:served",
+        factory=True,
         address=os.environ.get("HOST", "127.0.0.1"),
         port=int(os.environ.get("PORT", "5000")),
         interface=Interfaces.WSGI,

@@ -2,6 +2,7 @@
 bodies, SIGTERM stops it promptly and loses nothing, and every request gets a log line."""
 
 import http.client
+import os
 import re
 import signal
 import socket
@@ -12,8 +13,10 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from imis_mock import serving
 from imis_mock.extensions import db
 from imis_mock.models import AccessToken, AuditEvent
+from imis_mock.services import accounts, tokens
 from tests.support.data import create_client_application
 from tests.support.load import mock_server
 from tests.support.oauth import SECRET, mint
@@ -109,3 +112,62 @@ def test_each_request_gets_its_line_soon_without_the_query_string(app, instance,
     assert re.search(r'^127\.0\.0\.1 "GET /SignIn HTTP/1\.1" 200 \d+\.\dms "qa/1"$', text, re.M)
     assert re.search(r'^127\.0\.0\.1 "GET /no-such-page HTTP/1\.1" 404 \d+\.\dms "-"$', text, re.M)
     assert "abc123" not in text
+
+
+@pytest.mark.parametrize("access_log", ["1", ""], ids=["logged", "unlogged"])
+def test_the_servers_environment_never_passes_for_a_requests_header(
+    app, instance, tmp_path, access_log
+):
+    """Granian starts each request's environ from the process's environment: a server started
+    with HTTP_AUTHORIZATION set would authenticate every request with it (and HTTP_PROXY would
+    show every request a Proxy header). Only what the request sent counts."""
+    with app.app_context():
+        manager = accounts.get_user("MANAGER")
+        raw, _ = tokens.issue_access_token(manager, None, grant_type="password")
+        db.session.commit()
+    bearer = f"Bearer {raw}"
+    log = tmp_path / "server.log"
+    with mock_server(
+        instance, log, ACCESS_LOG=access_log, HTTP_AUTHORIZATION=bearer, CONTENT_TYPE="text/x-evil"
+    ) as server:
+        bare = requests.get(server.url + "/api/Party/23179", timeout=30)
+        sent = requests.get(
+            server.url + "/api/Party/23179", headers={"Authorization": bearer}, timeout=30
+        )
+        # A form whose request sends no Content-Type is not read as the process's type either.
+        posted = requests.post(server.url + "/token", data=b"grant_type=password", timeout=30)
+    assert bare.status_code == 401
+    assert "invalid_token" not in bare.headers.get("WWW-Authenticate", "")
+    assert sent.status_code == 200
+    assert sent.json()["Id"] == "23179"
+    assert posted.status_code == 400
+
+
+def hello(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [os.environ.get("HTTP_PROXY", "-").encode()]
+
+
+def test_a_worker_gets_its_proxy_variable_back_once_granian_has_copied_its_environment(
+    monkeypatch,
+):
+    """served() (granian's factory, run in each worker before granian copies the environment for
+    its requests) hides the variables named as request data; the first request restores them, so
+    the app's own outgoing requests still see HTTP_PROXY."""
+    monkeypatch.setenv(serving.TARGET_VARIABLE, "tests.test_serving:hello")
+    monkeypatch.setenv("ACCESS_LOG", "")
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("CONTENT_LENGTH", "12")
+    app = serving.served()
+    assert "HTTP_PROXY" not in os.environ and "CONTENT_LENGTH" not in os.environ
+    body = b"".join(app({"REQUEST_METHOD": "GET"}, lambda status, headers: None))
+    assert body == b"http://proxy.example:3128"
+    assert os.environ["CONTENT_LENGTH"] == "12"
+
+
+def test_a_worker_without_such_variables_is_served_as_it_is(monkeypatch):
+    monkeypatch.setenv(serving.TARGET_VARIABLE, "tests.test_serving:hello")
+    monkeypatch.setenv("ACCESS_LOG", "")
+    for name in serving.process_request_variables(dict(os.environ)):
+        monkeypatch.delenv(name)
+    assert serving.served().__name__ == "hello"  # not wrapped
