@@ -5,19 +5,28 @@
 --   3. GET  /SampleApp.aspx          the record page with the SSO item: the hand-off form
 --   4. POST /token                   the app redeems the refresh token from that form
 --   5. GET  /api/Party/{id}          the app reads the member with the access token
--- Any unexpected answer counts as a failed flow and the next flow starts from step 1.
-local user, password = os.getenv("BENCH_USER"), os.getenv("BENCH_PASSWORD")
+-- Any unexpected answer counts as a failed flow and the next flow starts from step 1; a 429 (the
+-- hashing pool full, by design) counts as a refused flow instead.
+-- BENCH_MEMBERS: "username:party id" pairs, comma-separated; each connection signs in as one of
+-- them in turn, as different members do (one member's parallel sign-ins meet its throttle).
+local password = os.getenv("BENCH_PASSWORD")
 local client_id, secret = os.getenv("BENCH_CLIENT_ID"), os.getenv("BENCH_CLIENT_SECRET")
-local record, party = os.getenv("BENCH_RECORD"), os.getenv("BENCH_PARTY")
+local record = os.getenv("BENCH_RECORD")
 local form_type = "application/x-www-form-urlencoded"
+
+local members = {}
+for name, id in os.getenv("BENCH_MEMBERS"):gmatch("([^:,]+):([^,]+)") do
+  table.insert(members, {name, id})
+end
 
 local threads = {}
 function setup(thread)
   table.insert(threads, thread)
+  thread:set("member", #threads % #members + 1)
 end
 
 local step, cookie, csrf, refresh, access = 1, nil, nil, nil, nil
-flows, failures = 0, 0
+flows, failures, refusals = 0, 0, 0
 
 local function escape(s)
   return (s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", string.byte(c)) end))
@@ -32,7 +41,7 @@ function request()
   if step == 1 then
     return wrk.format("GET", "/SignIn")
   elseif step == 2 then
-    local body = "username=" .. escape(user) .. "&password=" .. escape(password)
+    local body = "username=" .. escape(members[member][1]) .. "&password=" .. escape(password)
       .. "&csrf_token=" .. escape(csrf)
     return wrk.format("POST", "/SignIn", {["Cookie"] = cookie, ["Content-Type"] = form_type}, body)
   elseif step == 3 then
@@ -42,7 +51,7 @@ function request()
       .. "&client_secret=" .. escape(secret) .. "&refresh_token=" .. escape(refresh)
     return wrk.format("POST", "/token", {["Content-Type"] = form_type}, body)
   else
-    return wrk.format("GET", "/api/Party/" .. party, {["Authorization"] = "Bearer " .. access})
+    return wrk.format("GET", "/api/Party/" .. members[member][2], {["Authorization"] = "Bearer " .. access})
   end
 end
 
@@ -69,6 +78,9 @@ function response(status, headers, body)
   end
   if ok then
     step = step % 5 + 1
+  elseif status == 429 then
+    refusals = refusals + 1
+    step = 1
   else
     failures = failures + 1
     step = 1
@@ -76,10 +88,12 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local total, failed = 0, 0
+  local total, failed, refused = 0, 0, 0
   for _, thread in ipairs(threads) do
     total = total + thread:get("flows")
     failed = failed + thread:get("failures")
+    refused = refused + thread:get("refusals")
   end
   io.write(string.format("flows: %d\nfailed flows: %d\n", total, failed))
+  io.write(string.format("status 429: %d\n", refused))
 end
