@@ -21,9 +21,12 @@ a client application "BenchApp") in up to three set-ups, each its own server:
 Two more cases have their own set-up: lists (bench/api_cases.py: GET /api/Party filtered, on the
 demo data and 100,000 parties) and iqa (bench/iqa_cases.py: GET /api/query and /api/IQA, a
 3-column query, one page of 100 rows of 10,000 contacts; target ratio >= 0.20).
-Only correct passwords are sent, so sign-in throttling (failures per username) never applies,
-except in bench/guessing.py (BENCH_CASES=guessing), which measures the refresh grant beside 20
-threads guessing passwords.
+Only correct passwords are sent, for 16 members in turn (MEMBERS), so sign-in throttling never
+refuses one, except in bench/guessing.py (BENCH_CASES=guessing), which measures the refresh grant
+beside 20 threads guessing passwords. The mock's figure is its successful answers per second. A
+429 from a full hashing pool (by design: most answers with scrypt) is counted in its own column
+in the cases that hash a password; any other answer that is not 2xx or 3xx is an error, and the
+run then exits 1.
 """
 
 import os
