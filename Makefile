@@ -88,4 +88,4 @@ format: $(VENV)/.dev-deps
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache build imis_mock.egg-info

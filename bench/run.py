@@ -59,8 +59,8 @@ HASHING_CASES = ["password", "signin", "flow"]
 CLIENT_ID, SECRET = "BenchApp", "Bench-secret-0123456789-abcdefghijklmnop"
 MEMBER, PASSWORD, PARTY = "jsmith", "Member-Demo-2026", "23179"
 # Members (and their party ids) added for the hashing cases, which sign them in in turn, as many
-# members would: THROTTLE_MAX_FAILURES sign-ins of one member at once reach its throttle
-# (services/throttle.py reserves each attempt as a failure until it succeeds).
+# members would: more than THROTTLE_MAX_FAILURES sign-ins of one member at once are answered 429
+# (services/throttle.py counts each attempt in flight until it is settled).
 MEMBERS = {f"bench{i:02}": str(90000 + i) for i in range(16)}
 # Targets (issue 21): ratios to hello-world; PostgreSQL's own; flows against hello-world / 5.
 TARGETS = {"sqlite": 0.30, "pg": 0.15, "flow": 0.20}

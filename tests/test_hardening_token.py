@@ -206,9 +206,62 @@ def test_a_parallel_burst_gets_no_more_than_the_limit_through_the_hash(app, monk
             thread.start()
         for thread in threads:
             thread.join()
+        assert len(hashed) <= limit
+        # The right password, sent while the limit's guesses were still hashing, did not get
+        # through: it was told to retry, since those in flight might have been right.
+        status, page = statuses[right]
+        assert status == 429 and "Too many sign-in attempts" in page
+        # They were not: the username is now locked, and the right password is refused with
+        # the generic message.
+        again = requests.post(
+            live.url + "/SignIn",
+            data={"username": "apatel", "password": MEMBER_PASSWORD},
+            allow_redirects=False,
+            timeout=60,
+        )
+        assert again.status_code == 200 and "incorrect" in again.text
     assert len(hashed) <= limit
-    status, page = statuses[right]
-    assert status == 200 and "incorrect" in page  # refused, with the generic message
+
+
+def test_parallel_right_passwords_beyond_the_limit_are_told_to_retry_not_refused(
+    token_app, monkeypatch
+):
+    # A test suite's parallel workers signing in as one member: those beyond the limit while
+    # the others hash get 429 and Retry-After, never invalid_grant, and the member is not locked.
+    burst = 12
+    token_app.config["HASH_CONCURRENCY"] = burst  # the pool is not what is tested here
+    limit = token_app.config["THROTTLE_MAX_FAILURES"]
+    real_check = accounts.check_password_hash
+
+    def slow_check(stored, given):
+        time.sleep(0.3)  # a slow KDF: every attempt of the burst is in flight at once
+        return real_check(stored, given)
+
+    monkeypatch.setattr(accounts, "check_password_hash", slow_check)
+    barrier = threading.Barrier(burst)
+    answers = []
+
+    def sign_in():
+        barrier.wait()
+        answers.append(post_token(live, password("rjones", MEMBER_PASSWORD)))
+
+    with LiveServer(token_app) as live:
+        threads = [threading.Thread(target=sign_in) for _ in range(burst)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        statuses = sorted(status for status, _, _ in answers)
+        assert len(statuses) == burst and set(statuses) == {200, 429}, statuses
+        assert statuses.count(200) >= limit
+        for status, headers, body in answers:
+            if status == 429:
+                assert assert_throttled(status, headers, body) == 1
+        # Retried after its Retry-After, the member signs in: nothing was locked or left held.
+        time.sleep(1)
+        status, _, body = post_token(live, password("rjones", MEMBER_PASSWORD))
+        assert status == 200, body
+    assert counters(token_app) == {}
 
 
 # --- 3. A bounded hashing pool and a per-address limit: 429 with Retry-After ------------------
@@ -276,7 +329,7 @@ def test_an_attempt_waiting_for_its_writes_holds_no_hashing_slot(token_app, serv
     # for the writers' turn) leaves it free, so a parallel sign-in is not answered 429.
     token_app.config["HASH_CONCURRENCY"] = 1
     held = password("jsmith", MEMBER_PASSWORD)
-    with one_request_held(server, held, throttle, "reserve_address", monkeypatch) as first:
+    with one_request_held(server, held, throttle, "reserve", monkeypatch) as first:
         status, _, body = post_token(server, password("rjones", "wrong"))
         assert (status, body["error"]) == (400, "invalid_grant")
         assert first == []  # the first is still writing
@@ -284,10 +337,12 @@ def test_an_attempt_waiting_for_its_writes_holds_no_hashing_slot(token_app, serv
 
 
 def counters(app) -> dict[str, int]:
-    """The failures counted for each throttle key (keys with none left out)."""
+    """The failures and attempts in flight counted for each throttle key (keys with none left
+    out)."""
     with app.app_context():
-        rows = db.session.execute(select(SignInThrottle.username_key, SignInThrottle.failures))
-        return {key: failures for key, failures in rows if failures}
+        t = SignInThrottle
+        rows = db.session.execute(select(t.username_key, t.failures + t.pending))
+        return {key: count for key, count in rows if count}
 
 
 def test_an_attempt_that_finds_the_pool_full_after_its_reservations_gives_them_back(

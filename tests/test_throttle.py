@@ -78,24 +78,35 @@ def test_other_users_are_not_affected(client):
 
 
 @pytest.mark.parametrize("threads", [20])
-def test_parallel_failures_are_all_counted(app, live_server, threads):
+def test_parallel_failures_lock_and_attempts_beyond_the_limit_are_told_to_retry(
+    app, live_server, threads
+):
     app.config["HASH_CONCURRENCY"] = threads  # the hashing pool is tested in test_hardening_token
+    limit = app.config["THROTTLE_MAX_FAILURES"]
     barrier = threading.Barrier(threads)
-    statuses = []
+    answers = []
 
     def attempt():
         barrier.wait()
         response = requests.post(
             f"{live_server.url}/SignIn", data={"username": "apatel", "password": "x"}, timeout=30
         )
-        statuses.append(response.status_code)
+        answers.append(response)
 
     workers = [threading.Thread(target=attempt) for _ in range(threads)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
-    assert statuses == [200] * threads
+    # The first `limit` reach the hash and are refused as wrong; those that came while they were
+    # in flight are told to retry (429), those after them find the username locked (refused as
+    # wrong): never more than `limit` hashes, never a wrong-password answer for an attempt that
+    # was not checked or locked out.
+    refused = [a for a in answers if a.status_code == 200]
+    retry = [a for a in answers if a.status_code == 429]
+    assert len(refused) + len(retry) == threads
+    assert len(refused) >= limit and all("incorrect" in a.text for a in refused)
+    assert all(a.headers["Retry-After"] == "1" for a in retry)
     with app.app_context():
         row = db.session.scalar(
             select(SignInThrottle).where(SignInThrottle.username_key == "apatel")

@@ -75,23 +75,18 @@ def authenticate(
 
     The attempt is reserved against the username's and the client address's counters before any
     hashing, and hashes in one of this worker's hashing slots (services.throttle): a locked
-    username gets None, as a wrong password does; a full pool or a locked address raises
-    throttle.Throttled, a full pool before any write. An unknown user costs the same password
-    hash as a known one, so timing tells nothing. A success gives both reservations back.
+    username gets None, as a wrong password does; a full pool, a locked address, or as many
+    attempts in flight as the limit raises throttle.Throttled, a full pool before any write. An
+    unknown user costs the same password hash as a known one, so timing tells nothing. A failure
+    is counted against both; a success gives both reservations back.
     """
     key = username_key(username)
     try:
         throttle.check_address(address)  # a read: a locked-out guesser costs no write
         throttle.check_hashing_room()  # nor does a guess that would find the pool full
-        if not throttle.reserve_user(key):
+        if not throttle.reserve(key, address):
             audit_throttled(username, "username", address)
             return None
-        try:
-            if throttle.reserve_address(address):
-                audit_throttled(username, "address", address)
-        except throttle.Throttled:
-            throttle.release(throttle.user_key(key))
-            raise
         user = get_user(username) if username else None
         stored = user.password_hash if user is not None else None
         # Hashing is slow on purpose, and on SQLite an open transaction holds the write lock
@@ -121,6 +116,8 @@ def authenticate(
             audit_throttled(username, error.reason, address)
         raise
     if user is None:
+        if throttle.fail_attempt(key, address):
+            audit_throttled(username, "address", address)
         return None
     with writing():
         throttle.clear(key)

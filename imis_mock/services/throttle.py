@@ -11,9 +11,13 @@ first of them):
   next (guessing many usernames is what the username counter cannot see);
 - a client id as seen from one address (`client:...`, see services/tokens.py for the policy).
 
-A password attempt is *reserved* before it is hashed: one statement counts it and reads the lock,
-so of a parallel burst only the allowed number reach the hash, on SQLite and PostgreSQL alike. A
-success gives its reservation back (release, or clear for a username).
+A password attempt is *reserved* before it is hashed: one statement counts it as in flight
+(`pending`) and reads the lock, so of a parallel burst only the allowed number reach the hash, on
+SQLite and PostgreSQL alike; one beyond them is answered 429 ("busy", retry in a second), not
+refused as a wrong password, since those in flight may be right. A failure turns its reservation
+into a failure (fail_attempt), and the failure that reaches the limit sets the lock; a success
+gives its reservation back (release, or clear for a username). An attempt whose worker died
+while hashing leaves its reservation until the window runs out.
 
 No count is ever kept in a process. What is per process is the hashing pool (hashing_slot): it
 bounds the CPU one worker spends on password hashes, as its thread count bounds its requests.
@@ -25,10 +29,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from functools import cache
 from time import sleep
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, case, delete, literal, select, update
+from sqlalchemy import Integer, and_, bindparam, case, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -98,56 +103,113 @@ def wait_left(locked_until: datetime | None) -> int | None:
     return _seconds_until(locked_until, now) if locked_until and now < locked_until else None
 
 
-def is_locked(key: str) -> bool:
-    """Return True if sign-in for this username key is refused for now."""
-    return locked_for(user_key(key)) is not None
+def _upsert(dialect: str):
+    return pg_insert(_TABLE) if dialect == "postgresql" else sqlite_insert(_TABLE)
 
 
-def _count(key: str, limit: int, window: timedelta, lockout: timedelta) -> int | None:
-    """Count one attempt for a key in one statement; lock the key once it reaches the limit.
+_KEY = bindparam("p_key", type_=_TABLE.c.username_key.type)
+_NOW = bindparam("p_now", type_=_TIME)
+_SINCE = bindparam("p_since", type_=_TIME)  # a window that began before this has run out
+_LOCKED = and_(_TABLE.c.locked_until.is_not(None), _TABLE.c.locked_until > _NOW)
+_STALE = _TABLE.c.window_start < _SINCE
+_KEEP_WINDOW = case((_LOCKED, _TABLE.c.window_start), (_STALE, _NOW), else_=_TABLE.c.window_start)
 
-    Returns None if the attempt may go on, 0 if it may and has just locked the key, else the
-    seconds left of the lock. An attempt made
-    while the key is locked is not counted. Runs in its own write transaction, so on PostgreSQL
-    the row stays locked from the count to the lock, and on SQLite writers take turns.
+
+@cache
+def _statements(dialect: str) -> dict[str, CompiledSelect]:
+    """The counters' statements, compiled once per database (an upsert is written per dialect).
+
+    `reserve` counts an attempt in flight and `fail` a failure (a reserved attempt's, when
+    `p_reserved` is 1: its reservation becomes the failure), each in one statement; neither
+    changes a locked key's counts, and a window that has run out starts again."""
+    t = _TABLE.c
+    reserve = _upsert(dialect).values(username_key=_KEY, failures=0, pending=1, window_start=_NOW)
+    reserve = reserve.on_conflict_do_update(
+        index_elements=[t.username_key],
+        set_={
+            "pending": case((_LOCKED, t.pending), (_STALE, 1), else_=t.pending + 1),
+            "failures": case((_LOCKED, t.failures), (_STALE, 0), else_=t.failures),
+            "window_start": _KEEP_WINDOW,
+        },
+    ).returning(t.failures, t.pending, t.locked_until)
+    reserved = bindparam("p_reserved", type_=Integer())
+    fail = _upsert(dialect).values(username_key=_KEY, failures=1, pending=0, window_start=_NOW)
+    fail = fail.on_conflict_do_update(
+        index_elements=[t.username_key],
+        set_={
+            "failures": case((_LOCKED, t.failures), (_STALE, 1), else_=t.failures + 1),
+            "pending": case((t.pending > 0, t.pending - reserved), else_=0),
+            "window_start": _KEEP_WINDOW,
+        },
+    ).returning(t.failures, t.locked_until)
+    key = t.username_key == _KEY
+    lock = (
+        update(_TABLE)
+        .where(key)
+        .values(failures=0, window_start=_NOW, locked_until=bindparam("p_until", type_=_TIME))
+    )
+    release = update(_TABLE).where(key, t.pending > 0).values(pending=t.pending - 1)
+    return {
+        "reserve": CompiledSelect(reserve),
+        "fail": CompiledSelect(fail),
+        "lock": CompiledSelect(lock),
+        "release": CompiledSelect(release),
+        "clear": CompiledSelect(delete(_TABLE).where(key)),
+    }
+
+
+def _run(name: str, **params) -> dict | None:
+    """Run one of the counters' statements in the session's write transaction."""
+    return _statements(db.engine.dialect.name)[name].first(**params)
+
+
+def _reserve(key: str, limit: int, window: timedelta) -> int | None:
+    """Count one attempt in flight for a key, in one statement, before its password is hashed.
+
+    Returns None if it may go on, else the seconds left of the key's lock (it is not counted).
+    Raises Throttled ("busy", 1 s) when the failures and the attempts in flight already make
+    the limit: it is not counted either (its write is rolled back), and is answered 429, since
+    those in flight may yet succeed. So of a parallel burst at most `limit` reach the hash, and
+    a right password beyond them is told to retry, not that it is wrong. In the caller's write
+    transaction (reserve()): on PostgreSQL the row stays locked to its end, and on SQLite writers
+    take turns.
     """
     now = clock.now()
-    now_value = literal(now, _TIME)
-    row = SignInThrottle
-    locked = and_(row.locked_until.is_not(None), row.locked_until > now_value)
-    stale = row.window_start < literal(now - window, _TIME)
-    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(SignInThrottle).values(username_key=key, failures=1, window_start=now)
-    statement = statement.on_conflict_do_update(
-        index_elements=[row.username_key],
-        set_={
-            "failures": case((locked, row.failures), (stale, 1), else_=row.failures + 1),
-            "window_start": case(
-                (locked, row.window_start), (stale, now_value), else_=row.window_start
-            ),
-        },
-    ).returning(row.failures, row.locked_until)
-    with writing():
-        failures, locked_until = db.session.execute(statement).one()
-        if locked_until is not None and now < locked_until:
-            return _seconds_until(locked_until, now)
-        if failures >= limit:
-            db.session.execute(
-                update(SignInThrottle)
-                .where(row.username_key == key)
-                .values(failures=0, window_start=now, locked_until=now + lockout)
-            )
-            return 0
+    row = _run("reserve", p_key=key, p_now=now, p_since=now - window)
+    wait = wait_left(row["locked_until"])
+    if wait is not None:
+        return wait
+    if row["failures"] + row["pending"] > limit:
+        raise Throttled(1, "busy")
     return None
 
 
-def reserve_user(username_key: str) -> bool:
-    """Reserve a password attempt for a username before hashing; False if it is locked."""
-    return not _count(
-        user_key(username_key),
+def _fail(key: str, limit: int, lockout: timedelta, window: timedelta, reserved: bool) -> bool:
+    """Count a failure for a key (a reserved attempt's, or one never reserved); lock the key
+    once its failures reach the limit. Returns True if this failure locked it. The caller's
+    write transaction, or its own."""
+    now = clock.now()
+    with writing():
+        row = _run("fail", p_key=key, p_now=now, p_since=now - window, p_reserved=int(reserved))
+        if wait_left(row["locked_until"]) is not None or row["failures"] < limit:
+            return False
+        _run("lock", p_key=key, p_now=now, p_until=now + lockout)
+    return True
+
+
+def _user_limits() -> tuple[int, timedelta, timedelta]:
+    return (
         _setting("THROTTLE_MAX_FAILURES"),
-        timedelta(minutes=_setting("THROTTLE_WINDOW_MINUTES")),
         timedelta(minutes=_setting("THROTTLE_LOCKOUT_MINUTES")),
+        timedelta(minutes=_setting("THROTTLE_WINDOW_MINUTES")),
+    )
+
+
+def _address_limits() -> tuple[int, timedelta, timedelta]:
+    return (
+        _setting("ADDRESS_MAX_FAILURES"),
+        timedelta(seconds=_setting("ADDRESS_LOCKOUT_SECONDS")),
+        timedelta(minutes=1),
     )
 
 
@@ -158,46 +220,51 @@ def check_address(address: str) -> None:
         raise Throttled(wait, "address")
 
 
-def reserve_address(address: str) -> bool:
-    """Reserve a password attempt for a client address; raise Throttled if it must wait.
+def reserve(username_key: str, address: str) -> bool:
+    """Reserve a password attempt for a username and a client address before hashing, in one
+    write transaction: both or neither. False if the username is locked (nothing reserved).
+    Raises Throttled if the address must wait, or if the attempts in flight make either limit
+    (see _reserve)."""
+    user_limit, _, user_window = _user_limits()
+    address_limit, _, address_window = _address_limits()
+    with writing():
+        if _reserve(user_key(username_key), user_limit, user_window) is not None:
+            return False
+        wait = _reserve(address_key(address), address_limit, address_window)
+        if wait is not None:
+            raise Throttled(wait, "address")
+    return True
 
-    Returns True if this attempt locked the address out (its last one before the wait).
-    """
-    key = address_key(address)
-    wait = _count(
-        key,
-        _setting("ADDRESS_MAX_FAILURES"),
-        timedelta(minutes=1),
-        timedelta(seconds=_setting("ADDRESS_LOCKOUT_SECONDS")),
-    )
-    if wait:
-        raise Throttled(wait, "address")
-    return wait == 0
+
+def fail_attempt(username_key: str, address: str) -> bool:
+    """Turn a reserved attempt that failed into a failure of its username and its address, in
+    one write transaction. Returns True if it locked the address out (its last before the
+    wait)."""
+    with writing():
+        _fail(user_key(username_key), *_user_limits(), reserved=True)
+        return _fail(address_key(address), *_address_limits(), reserved=True)
 
 
 def record_client_failure(client_id: str, address: str) -> None:
     """Count a failed client authentication for a client id from an address (commits)."""
-    _count(
+    _fail(
         client_key(client_id, address),
         _setting("CLIENT_MAX_FAILURES"),
-        timedelta(minutes=1),
         timedelta(seconds=_setting("CLIENT_LOCKOUT_SECONDS")),
+        timedelta(minutes=1),
+        reserved=False,
     )
 
 
 def release(key: str) -> None:
     """Give back one reserved attempt (it succeeded, or never reached the hash). Commits."""
     with writing():
-        db.session.execute(
-            update(SignInThrottle)
-            .where(SignInThrottle.username_key == key, SignInThrottle.failures > 0)
-            .values(failures=SignInThrottle.failures - 1)
-        )
+        _run("release", p_key=key)
 
 
 def clear(key: str) -> None:
     """Forget the failures of a username after a successful sign-in. The caller commits."""
-    db.session.execute(delete(SignInThrottle).where(SignInThrottle.username_key == user_key(key)))
+    _run("clear", p_key=user_key(key))
 
 
 # The hashing pool: at most HASH_CONCURRENCY password hashes at once in this process. A request
