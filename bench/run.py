@@ -358,7 +358,8 @@ def report(results: list[dict]) -> None:
     print("p50 and p99 are the mock's latencies in its median round")
     print(
         "errors: unexpected answers in all rounds (failed flows for the flows); 429: answers of a"
-        " full hashing pool in the cases that hash a password, by design (services/throttle.py)"
+        " full hashing pool (or of a member's attempts in flight at its limit) in the cases that"
+        " hash a password, by design (services/throttle.py)"
     )
     for r in results:
         ratios = ", ".join(f"{ratio:.2f}" for ratio in r["ratios"])

@@ -210,7 +210,9 @@ def test_a_parallel_burst_gets_no_more_than_the_limit_through_the_hash(app, monk
         # The right password, sent while the limit's guesses were still hashing, did not get
         # through: it was told to retry, since those in flight might have been right.
         status, page = statuses[right]
-        assert status == 429 and "Too many sign-in attempts" in page
+        assert (
+            status == 429 and "Too many sign-in attempts right now. Try again in 1 second." in page
+        )
         # They were not: the username is now locked, and the right password is refused with
         # the generic message.
         again = requests.post(
@@ -257,6 +259,7 @@ def test_parallel_right_passwords_beyond_the_limit_are_told_to_retry_not_refused
         for status, headers, body in answers:
             if status == 429:
                 assert assert_throttled(status, headers, body) == 1
+                assert body["error_description"] == "Too many attempts. Try again in 1 second."
         # Retried after its Retry-After, the member signs in: nothing was locked or left held.
         time.sleep(1)
         status, _, body = post_token(live, password("rjones", MEMBER_PASSWORD))

@@ -11,13 +11,13 @@ from imis_mock.security import is_safe_next
 from imis_mock.services import accounts, audit, content, records, throttle
 
 SIGN_IN_FAILED = "The username or password you entered is incorrect."
-SIGN_IN_THROTTLED = "Too many sign-in attempts right now. Try again in {seconds} seconds."
+SIGN_IN_THROTTLED = "Too many sign-in attempts right now. Try again in {wait}."
 
 
 def throttled_sign_in(form, template: str, error: throttle.Throttled):
     """Answer a sign-in refused before any password check: 429 with Retry-After."""
     throttle.hold_back(error)
-    form.form_errors.append(SIGN_IN_THROTTLED.format(seconds=error.retry_after))
+    form.form_errors.append(SIGN_IN_THROTTLED.format(wait=error.wait))
     return render_template(template, form=form), 429, {"Retry-After": str(error.retry_after)}
 
 

@@ -72,10 +72,10 @@ HEADERS = [
 ]
 
 
-def throttled_body(retry_after: int) -> dict:
+def throttled_body(error: throttle.Throttled) -> dict:
     return {
         "error": "temporarily_unavailable",
-        "error_description": f"Too many attempts. Try again in {retry_after} seconds.",
+        "error_description": f"Too many attempts. Try again in {error.wait}.",
     }
 
 
@@ -304,7 +304,7 @@ class ImisAuthorizationServer(AuthorizationServer):
                 throttled=error.reason,
             )
         throttle.hold_back(error)
-        body = throttled_body(error.retry_after)
+        body = throttled_body(error)
         return self.handle_response(429, body, [*HEADERS, ("Retry-After", str(error.retry_after))])
 
     def inject(self, fault: qa.Fault, form: dict[str, str]) -> Response | None:
@@ -447,7 +447,7 @@ class TokenFastPath:
             except throttle.Throttled as error:  # audited when the lockout began
                 throttle.hold_back(error)
                 extra = [("Retry-After", str(error.retry_after))]
-                payload = throttled_body(error.retry_after)
+                payload = throttled_body(error)
                 return "429 TOO MANY REQUESTS", *self.finish(payload, extra, False)
             except DATABASE_UNAVAILABLE:
                 return None

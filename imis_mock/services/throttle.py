@@ -60,6 +60,11 @@ class Throttled(Exception):
         self.retry_after = retry_after
         self.reason = reason
 
+    @property
+    def wait(self) -> str:
+        """The wait in words, for the answer's message: "1 second", "60 seconds"."""
+        return "1 second" if self.retry_after == 1 else f"{self.retry_after} seconds"
+
 
 def _setting(name: str) -> int:
     return int(current_app.config[name])
