@@ -236,7 +236,7 @@ def test_parallel_right_passwords_beyond_the_limit_are_told_to_retry_not_refused
     real_check = accounts.check_password_hash
 
     def slow_check(stored, given):
-        time.sleep(0.3)  # a slow KDF: every attempt of the burst is in flight at once
+        time.sleep(1)  # a slow KDF: every attempt of the burst is reserved while these hash
         return real_check(stored, given)
 
     monkeypatch.setattr(accounts, "check_password_hash", slow_check)

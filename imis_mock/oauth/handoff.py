@@ -54,9 +54,17 @@ def handoff_response(
         response.status_code = 404
         response.headers["Cache-Control"] = "no-store"
         return response
+    # The form posts where the Content-Security-Policy below lets it, from the same read (and
+    # not read again after start_handoff's commit has expired the client).
+    client_id, redirect_url = client.client_id, client.redirect_url
     raw = sso.start_handoff(viewer, client, content=content)
     response = make_response(
-        render_template("oauth/handoff.html", client=client, refresh_token=raw)
+        render_template(
+            "oauth/handoff.html",
+            client_id=client_id,
+            redirect_url=redirect_url,
+            refresh_token=raw,
+        )
     )
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
