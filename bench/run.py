@@ -18,9 +18,11 @@ a client application "BenchApp") in up to three set-ups, each its own server:
 - PostgreSQL, with BENCH_DATABASE_URL set (a postgresql+psycopg:// URL whose role may create
   databases, e.g. the tests' TEST_DATABASE_URL): the cases in BENCH_PG_CASES (default
   refresh,api), on a scratch database dropped afterwards.
-Two more cases have their own set-up: lists (bench/api_cases.py: GET /api/Party filtered, on the
-demo data and 100,000 parties) and iqa (bench/iqa_cases.py: GET /api/query and /api/IQA, a
-3-column query, one page of 100 rows of 10,000 contacts; target ratio >= 0.20).
+Three more cases have their own set-up: lists (bench/api_cases.py: GET /api/Party filtered, on the
+demo data and 100,000 parties), iqa (bench/iqa_cases.py: GET /api/query and /api/IQA, a 3-column
+query, one page of 100 rows of 10,000 contacts; target ratio >= 0.20) and floor
+(bench/floor_cases.py: the SSO flows against bench/floor/app.py, the mock's stack with none of its
+work, so that the flows' ratio can be read against what the stack alone reaches; no target).
 Only correct passwords are sent, for 16 members in turn (MEMBERS), so sign-in throttling never
 refuses one, except in bench/guessing.py (BENCH_CASES=guessing), which measures the refresh grant
 beside 20 threads guessing passwords. The mock's figure is its successful answers per second. A
@@ -105,10 +107,11 @@ with app.app_context():
     return {"refresh": refresh, "access": access}
 
 
-def start_mock(port: int, env: dict) -> subprocess.Popen:
-    """The mock as `make run` serves it (its access log to /dev/null)."""
+def start_mock(port: int, env: dict, target: str = "app:app") -> subprocess.Popen:
+    """The mock (or another app, `target`) as `make run` serves it (its access log to
+    /dev/null)."""
     env = {**env, "PORT": str(port), "WEB_CONCURRENCY": WORKERS}
-    command = [sys.executable, str(ROOT / "serve.py"), "app:app"]
+    command = [sys.executable, str(ROOT / "serve.py"), target]
     return _wait_until_up(subprocess.Popen(command, cwd=ROOT, env=env, **_QUIET), port)
 
 
@@ -419,8 +422,9 @@ SETUPS: dict[str, tuple[dict, str]] = {
 def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: `make bench` installs it with apt-get")
-    # lists: bench/api_cases.py; iqa: bench/iqa_cases.py; guessing: bench/guessing.py
-    every = [case["key"] for case in CASES] + ["lists", "iqa", "guessing"]
+    # lists: bench/api_cases.py; iqa: bench/iqa_cases.py; guessing: bench/guessing.py; floor:
+    # bench/floor_cases.py
+    every = [case["key"] for case in CASES] + ["floor", "lists", "iqa", "guessing"]
     keys = os.environ.get("BENCH_CASES", ",".join(every)).split(",")
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
     hello_port = free_port()
@@ -447,6 +451,10 @@ def main() -> None:
                 results += measure(hello, folders[-1], base_env, setup, setup_keys)
             finally:
                 drop()
+        if "floor" in keys:
+            import floor_cases  # the SSO flows on the mock's stack alone
+
+            results += floor_cases.measure(hello, base_env)
         if "lists" in keys:
             import api_cases  # GET /api/Party filtered, on the demo data and 100,000 parties
 
