@@ -22,7 +22,8 @@ Three more cases have their own set-up: lists (bench/api_cases.py: GET /api/Part
 demo data and 100,000 parties), iqa (bench/iqa_cases.py: GET /api/query and /api/IQA, a 3-column
 query, one page of 100 rows of 10,000 contacts; target ratio >= 0.20) and floor
 (bench/floor_cases.py: the SSO flows against bench/floor/app.py, the mock's stack with none of its
-work, so that the flows' ratio can be read against what the stack alone reaches; no target).
+work, and the refresh grant against bench/floor/refresh.py, a redemption's writes alone, so that
+the mock's ratios can be read against what the stack and the database alone reach; no target).
 Only correct passwords are sent, for 16 members in turn (MEMBERS), so sign-in throttling never
 refuses one, except in bench/guessing.py (BENCH_CASES=guessing), which measures the refresh grant
 beside 20 threads guessing passwords. The mock's figure is its successful answers per second. A
