@@ -65,7 +65,7 @@ def _python(script: str, env: dict) -> str:
     return out.stdout.decode().strip().splitlines()[-1] if out.stdout.strip() else ""
 
 
-def _prepare(instance: Path, base_env: dict, fill: str | None) -> str:
+def prepare(instance: Path, base_env: dict, fill: str | None) -> str:
     """Migrate and load the demo into a scratch instance, run the `fill` script there (if any);
     mint a staff token."""
     env = {**base_env, "IMIS_INSTANCE_PATH": str(instance)}
@@ -79,11 +79,11 @@ def _prepare(instance: Path, base_env: dict, fill: str | None) -> str:
 
 @contextmanager
 def scratch_mock(base_env: dict, prefix: str, fill: str | None, warm_path: str):
-    """Serve the mock on a scratch instance (_prepare()) as bench/run.py serves it, warmed by a
+    """Serve the mock on a scratch instance (prepare()) as bench/run.py serves it, warmed by a
     second of `GET warm_path`; yield (its URL, the token). Stopped and removed afterwards."""
     instance = Path(tempfile.mkdtemp(prefix=prefix))
     try:
-        token = _prepare(instance, base_env, fill)
+        token = prepare(instance, base_env, fill)
         port = run.free_port()
         process = run.start_mock(port, {**base_env, "IMIS_INSTANCE_PATH": str(instance)})
         mock = f"http://127.0.0.1:{port}"
