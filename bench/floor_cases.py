@@ -14,6 +14,7 @@ mock's own figures can only be lower (docs/performance.md). BENCH_CASES=floor pi
 """
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -60,7 +61,8 @@ def measure(hello: str, base_env: dict) -> list[dict]:
     instance with the demo data, as the mock's cases have)."""
     flow = _case("flow", "SSO flows, the stack alone")
     flow["env"] = flow["env"]("", {})
-    results = [_serve("floor.app:app", base_env, flow, hello)]
+    env = {**base_env, "FLOOR_SECRET_KEY": secrets.token_hex(32)}
+    results = [_serve("floor.app:app", env, flow, hello)]
     instance = Path(tempfile.mkdtemp(prefix="imis-bench-floor-"))
     try:
         run.prepare_mock(instance, {})

@@ -7,6 +7,7 @@ how much of the flows' target (0.20 of hello-world's requests/s divided by 5) th
 leaves for the mock's own work (docs/performance.md).
 """
 
+import os
 import secrets
 
 from flask import Flask, jsonify, redirect, render_template, request
@@ -16,7 +17,9 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 app = Flask(__name__)
-app.config.update(SECRET_KEY=secrets.token_hex(32), SESSION_COOKIE_NAME="imis_session")
+# One key for every worker (bench/floor_cases.py makes one per run), or a session signed by one
+# worker would be refused by another.
+app.config.update(SECRET_KEY=os.environ["FLOOR_SECRET_KEY"], SESSION_COOKIE_NAME="imis_session")
 login_manager = LoginManager(app)
 
 
