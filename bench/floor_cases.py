@@ -6,8 +6,8 @@ mock's work, served as `make run` serves the mock, beside hello-world as the moc
 - The refresh grant's request against bench/floor/refresh.py: the writes of a redemption on the
   mock's own SQLite database, with no rule and no SQLAlchemy.
 - The filtered list of the lists case against bench/floor/lists.py, on the demo data and on
-  100,000 parties: the same statements and the same bytes as the mock's, with none of the
-  request's other work.
+  100,000 parties: the engine's queries written plainly, and the same bytes as the mock's, with
+  none of the request's other work.
 
 Their ratios are what the stack, the server and the database alone reach against the targets; the
 mock's own figures can only be lower (docs/performance.md). BENCH_CASES=floor picks only these.

@@ -1,12 +1,12 @@
 """The filtered list's query and JSON alone: `make bench`'s `floor` case, beside the `lists` case.
 
 `GET /api/Party?lastname=startsWith:S&limit=100` answered from the mock's own database (a scratch
-instance with the demo data, or with 100,000 parties more) with the same two statements the
-mock's engine sends there (the counts, then the page found by walking the table in key order), on
-`sqlite3`, and each record written by the mock's own writer (`api/catalog/party.py`, from its
-shape's templates): the same bytes as the mock's answer, with no bearer check, no filter engine,
-no SQLAlchemy and no journal. What SQLite and the JSON alone cost for the list, served as
-`make run` serves the mock.
+instance with the demo data, or with 100,000 parties more) with the engine's two queries written
+plainly on `sqlite3` (the counts, then the page found by walking the table in key order, its rows
+read in the walk rather than joined back by key), and each record written by the mock's own
+writer (`api/catalog/party.py`, from its shape's templates): the same bytes as the mock's answer,
+with no bearer check, no filter engine, no SQLAlchemy and no journal. What SQLite and the JSON
+alone cost for the list, served as `make run` serves the mock.
 """
 
 import os
