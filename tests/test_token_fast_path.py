@@ -97,6 +97,27 @@ def test_the_answer_is_flasks_header_by_header(instance, monkeypatch, settings, 
     assert [fast_body[key] for key in same] == [slow_body[key] for key in same]
 
 
+@pytest.mark.parametrize("settings", SETTINGS, ids=["plain", "worker-pid", "tls"])
+def test_a_locked_out_address_gets_flasks_429_header_by_header(
+    instance, monkeypatch, settings, answered
+):
+    """The password grant of an address that must wait: the middleware's 429 is Flask's."""
+    app = make_app(instance, monkeypatch, ADDRESS_ANSWER_DELAY_SECONDS=0, **settings)
+    for index in range(app.config["ADDRESS_MAX_FAILURES"]):
+        guess = {"grant_type": "password", "username": f"guess{index}", "password": "wrong"}
+        assert post(app, guess, flask_only=True).status_code == 400
+    guess = {"grant_type": "password", "username": "jsmith", "password": "wrong"}
+    fast = post(app, guess)
+    slow = post(app, guess, flask_only=True)
+    assert answered == [True]
+    assert fast.status == slow.status == "429 TOO MANY REQUESTS"
+    assert [name for name, _ in fast.headers] == [name for name, _ in slow.headers]
+    for name, value in slow.headers:
+        if name != "Content-Length":
+            assert fast.headers[name] == value, name
+    assert fast.get_json() == slow.get_json()
+
+
 def stored(app, raw: str, body: dict) -> tuple:
     """What a redemption left in the database, without ids, hashes or times."""
     audit.flush()

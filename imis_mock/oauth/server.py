@@ -448,7 +448,8 @@ class TokenFastPath:
                 throttle.hold_back(error)
                 extra = [("Retry-After", str(error.retry_after))]
                 payload = throttled_body(error)
-                return "429 TOO MANY REQUESTS", *self.finish(payload, extra, False)
+                expose_pid = self.app.config.get("EXPOSE_WORKER_PID")
+                return "429 TOO MANY REQUESTS", *self.finish(payload, extra, expose_pid)
             except DATABASE_UNAVAILABLE:
                 return None
 
