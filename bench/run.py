@@ -22,8 +22,9 @@ Three more cases have their own set-up: lists (bench/api_cases.py: GET /api/Part
 demo data and 100,000 parties), iqa (bench/iqa_cases.py: GET /api/query and /api/IQA, a 3-column
 query, one page of 100 rows of 10,000 contacts; target ratio >= 0.20) and floor
 (bench/floor_cases.py: the SSO flows against bench/floor/app.py, the mock's stack with none of its
-work, and the refresh grant against bench/floor/refresh.py, a redemption's writes alone, so that
-the mock's ratios can be read against what the stack and the database alone reach; no target).
+work; the refresh grant against bench/floor/refresh.py, a redemption's writes alone; the filtered
+list against bench/floor/lists.py, its queries and bytes alone; so that the mock's ratios can be
+read against what the stack and the database alone reach; no target).
 Only correct passwords are sent, for 16 members in turn (MEMBERS), so sign-in throttling never
 refuses one, except in bench/guessing.py (BENCH_CASES=guessing), which measures the refresh grant
 beside 20 threads guessing passwords. The mock's figure is its successful answers per second. A
@@ -453,7 +454,7 @@ def main() -> None:
             finally:
                 drop()
         if "floor" in keys:
-            import floor_cases  # the SSO flows on the mock's stack alone
+            import floor_cases  # the flows, the refresh grant and the list with none of the mock
 
             results += floor_cases.measure(hello, base_env)
         if "lists" in keys:
