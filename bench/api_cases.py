@@ -88,8 +88,7 @@ def scratch_mock(base_env: dict, prefix: str, fill: str | None, warm_path: str):
         process = run.start_mock(port, {**base_env, "IMIS_INSTANCE_PATH": str(instance)})
         mock = f"http://127.0.0.1:{port}"
         try:
-            warm = ["wrk", "-t1", "-c2", "-d1s", "-H", f"Authorization: Bearer {token}"]
-            subprocess.run([*warm, mock + warm_path], check=True, capture_output=True)
+            run.warm(mock + warm_path, "-H", f"Authorization: Bearer {token}")
             yield mock, token
         finally:
             process.terminate()

@@ -1,4 +1,4 @@
-"""`make bench`'s floor cases: two of the mock's targets measured on apps that do none of the
+"""`make bench`'s floor cases: three of the mock's targets measured on apps that do none of the
 mock's work, served as `make run` serves the mock, beside hello-world as the mock's cases are.
 
 - The SSO flows of bench/sso_flow.lua against bench/floor/app.py: the mock's stack (Flask,
@@ -13,10 +13,8 @@ Their ratios are what the stack, the server and the database alone reach against
 mock's own figures can only be lower (docs/performance.md). BENCH_CASES=floor picks only these.
 """
 
-import os
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -32,8 +30,7 @@ def _serve(target: str, env: dict, case: dict, hello: str) -> dict:
     process = run.start_mock(port, {**env, "PYTHONPATH": str(run.BENCH)}, target=target)
     floor = f"http://127.0.0.1:{port}"
     try:
-        warm = ["wrk", "-t1", "-c2", "-d1s", *case["extra"], f"{floor}{case['path']}"]
-        subprocess.run(warm, env={**os.environ, **case["env"]}, check=True, capture_output=True)
+        run.warm(f"{floor}{case['path']}", *case["extra"], env=case["env"])
         result = run.run_case(case, hello, floor)
         print(f"{case['name']}: done", file=sys.stderr)
         return result
@@ -57,8 +54,8 @@ def _case(key: str, name: str, **changes) -> dict:
 
 
 def measure(hello: str, base_env: dict) -> list[dict]:
-    """The flows on the stack alone, then the refresh grant's writes alone (on a scratch
-    instance with the demo data, as the mock's cases have)."""
+    """The flows on the stack alone, the refresh grant's writes alone (on a scratch instance
+    with the demo data, as the mock's cases have), then the list's query and JSON alone."""
     flow = _case("flow", "SSO flows, the stack alone")
     flow["env"] = flow["env"]("", {})
     env = {**base_env, "FLOOR_SECRET_KEY": secrets.token_hex(32)}

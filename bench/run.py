@@ -165,6 +165,12 @@ def settle(quiet: float = 0.2, limit: float = 5.0) -> None:
             return
 
 
+def warm(url: str, *extra: str, env: dict | None = None) -> None:
+    """A second of light load before measuring (imports, first connections); not measured."""
+    command = ["wrk", "-t1", "-c2", "-d1s", *extra, url]
+    subprocess.run(command, env={**os.environ, **(env or {})}, check=True, capture_output=True)
+
+
 def wrk(url: str, *extra: str, env: dict | None = None, load: tuple[str, str]) -> dict:
     settle()
     threads, connections = load
@@ -384,8 +390,7 @@ def measure(hello: str, instance: Path, base_env: dict, setup: str, keys: list[s
     process = start_mock(port, mock_env)
     mock = f"http://127.0.0.1:{port}"
     try:
-        # Warm up (imports, first connections), then measure case by case.
-        subprocess.run(["wrk", "-t1", "-c2", "-d1s", f"{mock}/"], check=True, capture_output=True)
+        warm(f"{mock}/")  # then measure case by case
         results = []
         for case in chosen_cases(mock, minted, keys, setup, label):
             results.append(run_case(case, hello, mock))
@@ -432,7 +437,7 @@ def main() -> None:
     hello_port = free_port()
     hello = f"http://127.0.0.1:{hello_port}"
     hello_process = start_hello(hello_port, base_env)
-    subprocess.run(["wrk", "-t1", "-c2", "-d1s", f"{hello}/"], check=True, capture_output=True)
+    warm(f"{hello}/")
     folders = []
     results = []
     try:
